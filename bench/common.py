@@ -1,0 +1,36 @@
+"""Shared set-up for benchmarks: a fresh database in the tests' private cluster."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import create_engine
+
+from reporter import create_app, migrate, pgcluster
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_INSTANCE = ROOT / "instance" / "bench"
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    name = f"bench_{secrets.token_hex(4)}"
+    url = pgcluster.ensure_database(BENCH_INSTANCE, name)
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        pgcluster.drop_database(BENCH_INSTANCE, name)
+
+
+def bench_app(url: str, **overrides: object) -> Flask:
+    return create_app({
+        "REPORTER_MODE": "test", "SECRET_KEY": secrets.token_urlsafe(40), "DATABASE_URL": url,
+        "RATELIMIT_STORAGE_URI": "memory://", **overrides,
+    })

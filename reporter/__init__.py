@@ -1,0 +1,117 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+from typing import Any
+
+from flask import Config, Flask, request, session
+from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from reporter import db, errors, security
+from reporter.config import DEFAULTS, Settings, build_settings, read_environment
+from reporter.extensions import babel, csrf, limiter
+
+__version__ = "0.1.0"
+
+
+def _select_locale() -> str | None:
+    settings = _settings()
+    chosen = session.get("lang")
+    if chosen in settings.languages:
+        return chosen
+    return request.accept_languages.best_match(settings.languages) or "en"
+
+
+def _settings() -> Settings:
+    from flask import current_app
+
+    return current_app.extensions["reporter.settings"]
+
+
+class ReporterFlask(Flask):
+    """Flask whose error log names the exception type and the code path, never its message.
+
+    Exception messages can quote user input (a narrative in a ValueError, a parameter in a
+    DBAPI error); the traceback's file and line numbers are enough to debug.
+    """
+
+    def log_exception(self, exc_info: Any) -> None:
+        exc_type, _exc, tb = exc_info
+        frames = "; ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb))
+        self.logger.error("unhandled %s at %s [%s]", exc_type.__name__ if exc_type else "?",
+                          request.endpoint, frames)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then the environment, then `config`."""
+    app = ReporterFlask(__name__, instance_relative_config=True)
+    raw: dict[str, Any] = dict(DEFAULTS)
+    from_instance = Config(app.instance_path)
+    from_instance.from_pyfile("config.py", silent=True)
+    raw.update(from_instance)
+    raw.update(read_environment())
+    raw.update(config or {})
+    instance_path = Path(app.instance_path)
+    settings = build_settings(raw, instance_path)
+    app.extensions["reporter.settings"] = settings
+
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_HEADERS_ENABLED=False,
+        RATELIMIT_ENABLED=raw.get("RATELIMIT_ENABLED", True),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_ENABLED=raw.get("WTF_CSRF_ENABLED", True),
+        BABEL_DEFAULT_LOCALE="en",
+        TESTING=settings.mode == "test" and bool(raw.get("TESTING")),
+        PROPAGATE_EXCEPTIONS=False,
+        TRAP_HTTP_EXCEPTIONS=False,
+    )
+    if raw.get("TRUST_PROXY"):
+        # only the scheme is taken from nginx; never a forwarded client address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=1, x_host=0)  # type: ignore[method-assign]
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    security.quiet_werkzeug()
+
+    url = settings.database_url
+    if not url:
+        from reporter import pgcluster
+
+        url = pgcluster.ensure_database(instance_path)
+    db.init_app(app, url)
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from reporter import cli, views
+    from reporter.export import bp as export_bp
+    from reporter.forms import bp as forms_bp
+    from reporter.maps import bp as maps_bp
+    from reporter.verify import bp as verify_bp
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(forms_bp)
+    app.register_blueprint(verify_bp)
+    app.register_blueprint(maps_bp)
+    app.register_blueprint(export_bp)
+    cli.init_app(app)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"csp_nonce": security.csp_nonce, "settings": settings, "version": __version__,
+                "language_names": views.LANGUAGE_NAMES,
+                "current_locale": lambda: str(get_locale() or "en")}
+
+    return app

@@ -1,0 +1,173 @@
+"""Settings: defaults, then instance/config.py, then the environment, then the caller's overrides.
+
+Everything security-relevant is validated once, at start-up, into a frozen dataclass, so a
+deployment with a missing secret fails before it serves a single request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODES = ("production", "demo", "test")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the app refuses to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    secret_key: str
+    database_url: str | None
+    ratelimit_storage_uri: str
+    onion_address: str | None
+    instance_path: Path
+    receipt_days: int = 365
+    receipt_argon2_time_cost: int = 3
+    receipt_argon2_memory_kib: int = 65536
+    password_argon2_time_cost: int = 3
+    password_argon2_memory_kib: int = 65536
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 3
+    k_anonymity: int = 5
+    privacy_radius_m: float = 2000.0
+    count_noise_epsilon: float | None = None
+    tile_url: str | None = None
+    tile_attribution: str | None = None
+    staff_idle_minutes: int = 30
+    retention_days: int = 180
+    languages: tuple[str, ...] = ("en",)
+    quick_exit_url: str = "https://www.google.com/"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def max_content_length(self) -> int:
+        # every attachment plus the form and the sealing overhead; nginx enforces the same.
+        return self.max_attachments * (self.max_attachment_bytes + 1024 * 1024) + 2 * 1024 * 1024
+
+
+DEFAULTS: dict[str, Any] = {
+    "REPORTER_MODE": "production",
+    "RATELIMIT_STORAGE_URI": None,
+    "DATABASE_URL": None,
+    "ONION_ADDRESS": None,
+    "SECRET_KEY": None,
+}
+
+# Names read from the environment when set (they win over instance/config.py).
+ENV_NAMES = (
+    "REPORTER_MODE",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "RATELIMIT_STORAGE_URI",
+    "ONION_ADDRESS",
+    "TILE_URL",
+    "TILE_ATTRIBUTION",
+    "K_ANONYMITY",
+    "PRIVACY_RADIUS_M",
+    "RECEIPT_DAYS",
+    "MAX_ATTACHMENT_BYTES",
+    "LANGUAGES",
+)
+
+_INT_NAMES = {"K_ANONYMITY", "RECEIPT_DAYS", "MAX_ATTACHMENT_BYTES"}
+
+
+def _demo_secret(instance_path: Path) -> str:
+    """Demo mode keeps a generated secret in instance/ (git-ignored); production never does."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
+    """Validate the merged raw mapping into Settings or raise ConfigError."""
+    mode = str(raw.get("REPORTER_MODE") or "production")
+    if mode not in MODES:
+        raise ConfigError(f"REPORTER_MODE must be one of {', '.join(MODES)}")
+
+    secret = raw.get("SECRET_KEY")
+    if not secret:
+        if mode == "production":
+            raise ConfigError("SECRET_KEY is not set; refusing to start in production mode")
+        secret = _demo_secret(instance_path)
+    if mode == "production" and len(str(secret)) < 32:
+        raise ConfigError("SECRET_KEY is too short (at least 32 characters)")
+
+    storage = raw.get("RATELIMIT_STORAGE_URI") or raw.get("REDIS_URL")
+    if not storage:
+        if mode == "production":
+            raise ConfigError(
+                "REDIS_URL is not set; production needs shared rate-limit storage "
+                "(e.g. redis://127.0.0.1:6379)"
+            )
+        storage = "memory://"
+
+    def num(name: str, default: Any, kind: type) -> Any:
+        value = raw.get(name, default)
+        try:
+            return kind(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} must be a number") from exc
+
+    k = num("K_ANONYMITY", 5, int)
+    if k < 2:
+        raise ConfigError("K_ANONYMITY must be at least 2")
+    radius = num("PRIVACY_RADIUS_M", 2000.0, float)
+    if radius <= 0:
+        raise ConfigError("PRIVACY_RADIUS_M must be positive")
+    noise = raw.get("COUNT_NOISE_EPSILON")
+    langs = raw.get("LANGUAGES") or ("en",)
+    if isinstance(langs, str):
+        langs = tuple(x.strip() for x in langs.split(",") if x.strip())
+
+    return Settings(
+        mode=mode,
+        secret_key=str(secret),
+        database_url=raw.get("DATABASE_URL") or None,
+        ratelimit_storage_uri=str(storage),
+        onion_address=raw.get("ONION_ADDRESS") or None,
+        instance_path=instance_path,
+        receipt_days=num("RECEIPT_DAYS", 365, int),
+        receipt_argon2_time_cost=num("RECEIPT_ARGON2_TIME_COST", 3, int),
+        receipt_argon2_memory_kib=num("RECEIPT_ARGON2_MEMORY_KIB", 65536, int),
+        password_argon2_time_cost=num("PASSWORD_ARGON2_TIME_COST", 3, int),
+        password_argon2_memory_kib=num("PASSWORD_ARGON2_MEMORY_KIB", 65536, int),
+        max_attachment_bytes=num("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, int),
+        max_attachments=num("MAX_ATTACHMENTS", 3, int),
+        k_anonymity=k,
+        privacy_radius_m=radius,
+        count_noise_epsilon=float(noise) if noise not in (None, "") else None,
+        tile_url=raw.get("TILE_URL") or None,
+        tile_attribution=raw.get("TILE_ATTRIBUTION") or None,
+        staff_idle_minutes=num("STAFF_IDLE_MINUTES", 30, int),
+        retention_days=num("RETENTION_DAYS", 180, int),
+        languages=tuple(langs),
+        quick_exit_url=str(raw.get("QUICK_EXIT_URL") or "https://www.google.com/"),
+        extra={k: v for k, v in raw.items() if k.startswith("X_")},
+    )
+
+
+def read_environment() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ENV_NAMES:
+        if name in os.environ and os.environ[name] != "":
+            value: Any = os.environ[name]
+            if name in _INT_NAMES:
+                value = int(value)
+            out[name] = value
+    return out

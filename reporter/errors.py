@@ -1,0 +1,75 @@
+"""Error pages in the site's style: a clear message, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (_l("Something in the request was not right"),
+          _l("Please go back, check the form and try again.")),
+    403: (_l("Not allowed"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"), _l("This page does not exist. Check the address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("Too large"),
+          _l("What you sent is too large. Files can be at most the size shown on the form.")),
+    429: (_l("Too many tries"),
+          _l("The site is busy or you tried many times. Wait a few minutes, then try again. "
+             "Your words were not saved, so keep a copy.")),
+    500: (_l("Something went wrong on our side"),
+          _l("Nothing was saved. Please try again in a few minutes.")),
+    503: (_l("Not sent, try again"),
+          _l("The site cannot save right now. Nothing was saved. Please try again in a few "
+             "minutes. If you wrote a long text, copy it first.")),
+}
+
+
+def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
+    title, advice = MESSAGES.get(code, MESSAGES[500])
+    return render_template("error.html", code=code, title=title, advice=advice,
+                           detail=detail), code
+
+
+def _rollback() -> None:
+    sess = g.pop("db_session", None)
+    if sess is not None:
+        try:
+            sess.rollback()
+            sess.close()
+        except DBAPIError:
+            # the connection itself may be gone; the pool replaces it on next use
+            sess.invalidate()
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> tuple[str, int]:
+        return render_error(400, str(_l("The form expired or was sent twice. Please open it "
+                                        "again and send it once more.")))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[str, int]:
+        code = exc.code or 500
+        if code >= 500:
+            _rollback()
+        detail = getattr(exc, "reporter_message", None)
+        return render_error(code, detail)
+
+    @app.errorhandler(OperationalError)
+    def _db_down(exc: OperationalError) -> tuple[str, int]:
+        _rollback()
+        # the class name only: a DBAPI message can quote the statement and its parameters
+        log.warning("database unavailable (%s) on %s", type(exc.orig).__name__, request.endpoint)
+        return render_error(503)
+
+    @app.errorhandler(InternalServerError)
+    def _ise(exc: InternalServerError) -> tuple[str, int]:
+        _rollback()
+        return render_error(500)

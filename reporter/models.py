@@ -1,0 +1,199 @@
+"""Typed models. The plaintext columns are exactly those of DESIGN.md section 4; everything a
+reporter wrote lives only inside envelopes (JSONB of ciphertext) and attachment bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+REPORT_STATUSES = ("new", "in_review", "needs_info", "verified", "rejected", "duplicate")
+FINAL_STATUSES = ("verified", "rejected", "duplicate")
+CHANNELS = ("web-js", "web-nojs", "sms")
+
+
+def random_id() -> str:
+    """Random, non-sequential identifiers: an id never tells how many reports came before."""
+    return secrets.token_hex(10)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONB}
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list)
+    provinces: Mapped[list[str]] = mapped_column(ARRAY(String(3)), default=list)
+    public_key: Mapped[str | None] = mapped_column(String(64))
+    wrapped_secret_key: Mapped[dict[str, Any] | None] = mapped_column()
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Report(Base):
+    __tablename__ = "report"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True, default=random_id)
+    # a date only: the time of day would help match a report to a phone on a cell tower
+    received_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
+    province: Mapped[str] = mapped_column(String(3), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default="new", index=True)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    size_bucket: Mapped[int] = mapped_column(Integer)
+    envelope: Mapped[dict[str, Any] | None] = mapped_column()
+    duplicate_of: Mapped[str | None] = mapped_column(String(20))
+    final_on: Mapped[dt.date | None] = mapped_column(Date)
+    purged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", passive_deletes=True)
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Message.id")
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True, default=random_id)
+    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    header: Mapped[dict[str, Any]] = mapped_column()
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bucket: Mapped[int] = mapped_column(Integer)
+
+    report: Mapped[Report] = relationship(back_populates="attachments")
+
+
+class Receipt(Base):
+    __tablename__ = "receipt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lookup_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    reply_public_key: Mapped[str] = mapped_column(String(64))
+    wrapped_reply_key: Mapped[dict[str, Any]] = mapped_column()
+    expires_on: Mapped[dt.date] = mapped_column(Date, index=True)
+
+
+class Message(Base):
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(12))  # to_reporter | from_reporter
+    sent_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
+    envelope: Mapped[dict[str, Any]] = mapped_column()
+
+    report: Mapped[Report] = relationship(back_populates="messages")
+
+
+class CaseKey(Base):
+    __tablename__ = "case_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16), index=True)  # national | recovery | EC ... WC
+    kid: Mapped[str] = mapped_column(String(16), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the secret half sealed to the recovery key only (the server cannot open it)
+    sealed_secret: Mapped[dict[str, Any] | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KeyGrant(Base):
+    __tablename__ = "key_grant"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_key_id: Mapped[int] = mapped_column(ForeignKey("case_key.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    sealed_key: Mapped[dict[str, Any]] = mapped_column()
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Incident(Base):
+    """The published, de-identified record: coarse values only, point already displaced."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(20), unique=True, default=random_id)
+    categories: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    perpetrators: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    month: Mapped[dt.date] = mapped_column(Date, index=True)
+    province: Mapped[str] = mapped_column(String(3), index=True)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    cell_r5: Mapped[str | None] = mapped_column(String(16), index=True)
+    cell_r6: Mapped[str | None] = mapped_column(String(16), index=True)
+    cell_r7: Mapped[str | None] = mapped_column(String(16), index=True)
+    verification_level: Mapped[str] = mapped_column(String(16))
+    source_type: Mapped[str] = mapped_column(String(16))
+    people_affected: Mapped[int] = mapped_column(SmallInteger, default=1)
+    published_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    object: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SiteContent(Base):
+    """Admin-edited, bleach-sanitised snippets shown on public pages."""
+
+    __tablename__ = "site_content"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    html: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=func.now())

@@ -1,0 +1,109 @@
+"""Response headers, cookies and logging that keep promise 4 (no identifying traces)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, g, request
+from flask.sessions import SecureCookieSessionInterface
+
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "ambient-light-sensor", "autoplay", "battery", "bluetooth", "camera",
+        "display-capture", "encrypted-media", "fullscreen", "geolocation", "gyroscope", "hid",
+        "idle-detection", "magnetometer", "microphone", "midi", "payment",
+        "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial",
+        "usb", "web-share", "xr-spatial-tracking", "interest-cohort",
+    )
+)
+
+
+def csp_nonce() -> str:
+    """A fresh nonce per response, for the one inline script folium cannot avoid."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def content_security_policy(tile_url: str | None) -> str:
+    img = ["'self'", "data:", "blob:"]
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}", "a"))
+        img.append(f"{parts.scheme}://{parts.netloc.replace('a.', '*.', 1)}")
+    nonce = g.get("csp_nonce")
+    script = ["'self'"] + ([f"'nonce-{nonce}'"] if nonce else [])
+    style = ["'self'"] + ([f"'nonce-{nonce}'"] if nonce else [])
+    return "; ".join([
+        "default-src 'none'",
+        f"script-src {' '.join(script)}",
+        f"style-src {' '.join(style)}",
+        f"img-src {' '.join(img)}",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "media-src 'self' blob:",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "manifest-src 'self'",
+    ])
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """`Secure` cookies whenever the request came over HTTPS (an onion service is plain HTTP)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure
+
+
+def init_app(app: Flask) -> None:
+    settings = app.extensions["reporter.settings"]
+    app.session_interface = SessionInterface()
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="s",
+    )
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        h = resp.headers
+        h["Content-Security-Policy"] = content_security_policy(settings.tile_url)
+        h["Referrer-Policy"] = "no-referrer"
+        h["X-Content-Type-Options"] = "nosniff"
+        h["X-Frame-Options"] = "DENY"
+        h["Permissions-Policy"] = PERMISSIONS_POLICY
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Cross-Origin-Resource-Policy"] = "same-origin"
+        if request.is_secure:
+            h["Strict-Transport-Security"] = "max-age=63072000"
+        if request.endpoint == "static":
+            h["Cache-Control"] = "public, max-age=86400"
+        else:
+            h["Cache-Control"] = "no-store"
+            h["Pragma"] = "no-cache"
+        if settings.onion_address:
+            h["Onion-Location"] = f"http://{settings.onion_address}{request.full_path.rstrip('?')}"
+        # a server banner is one more fingerprint; gunicorn's is removed in gunicorn.conf.py
+        h.pop("Server", None)
+        return resp
+
+
+class NoClientDetails(logging.Filter):
+    """Last line of defence: drop werkzeug's per-request lines, which carry the client address.
+
+    The app itself never logs request.remote_addr, headers or bodies; gunicorn's access log is
+    off (gunicorn.conf.py). This filter is attached to werkzeug's logger for the dev server.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != "werkzeug" or record.levelno >= logging.ERROR and not getattr(
+            record, "args", None)
+
+
+def quiet_werkzeug() -> None:
+    log = logging.getLogger("werkzeug")
+    log.setLevel(logging.ERROR)
+    log.addFilter(NoClientDetails())

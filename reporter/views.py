@@ -1,0 +1,66 @@
+"""Site-wide public pages: home with safety advice, language choice, quick exit."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from werkzeug.wrappers import Response
+
+from reporter import db
+from reporter.config import Settings
+from reporter.models import SiteContent
+
+bp = Blueprint("site", __name__)
+
+LANGUAGE_NAMES = {
+    "en": "English", "zu": "isiZulu", "xh": "isiXhosa", "af": "Afrikaans", "st": "Sesotho",
+    "tn": "Setswana", "nso": "Sepedi",
+}
+
+
+@bp.get("/")
+def index() -> str:
+    """Home: what this is, how to stay safe, where to go."""
+    return render_template("index.html", content=site_content())
+
+
+def site_content() -> dict[str, str]:
+    """Admin-edited snippets (already sanitised when saved); built-in text if none or DB down."""
+    try:
+        rows = db.session().scalars(select(SiteContent)).all()
+    except OperationalError:
+        db.session().rollback()
+        return {}
+    return {row.key: row.html for row in rows}
+
+
+@bp.get("/exit")
+def quick_exit() -> Response:
+    """Quick exit: send the visitor to a neutral site (no referrer is sent)."""
+    settings: Settings = current_app.extensions["reporter.settings"]
+    return redirect(settings.quick_exit_url, code=303)
+
+
+@bp.post("/language")
+def language() -> Response:
+    """Remember a language choice in the existing session (no extra cookie)."""
+    settings: Settings = current_app.extensions["reporter.settings"]
+    lang = request.form.get("lang", "")
+    if lang not in settings.languages:
+        abort(400)
+    session["lang"] = lang
+    target = request.form.get("next", "")
+    # only a local path, so the switcher cannot become an open redirect
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("site.index")
+    return redirect(target, code=303)

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One set-up for `make demo` and `make test`: venv, project, front-end assets, PostGIS,
+# (for tests) Debian's Chromium, then migrations. Safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WANT_BROWSER="${1:-}"
+PY="${PYTHON:-python3}"
+
+need_root_pkg() {  # $1 = package, $2 = why
+  if [ "$(id -u)" = "0" ]; then
+    if [ ! -f .venv/.apt-updated ] && [ ! -f /tmp/.reporter-apt-updated ]; then
+      apt-get update -qq && touch /tmp/.reporter-apt-updated
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  else
+    echo "Missing $2. Install it with:  sudo apt-get install -y $1" >&2
+    exit 1
+  fi
+}
+
+# 1. Python environment and the project
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
+
+# 2. Front-end assets: pinned by package-lock.json, copied under reporter/static/vendor.
+#    Nothing is ever loaded from a third-party host at run time.
+if ! command -v npm >/dev/null; then need_root_pkg npm "Node.js and npm"; fi
+lockstamp=node_modules/.lock-$(sha256sum package-lock.json | cut -c1-16)
+if [ ! -f "$lockstamp" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$lockstamp"
+fi
+.venv/bin/python scripts/vendor_assets.py
+
+# 3. PostGIS for the system's PostgreSQL (the private cluster uses the same binaries)
+pgmajor=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n1 || true)
+if [ -z "$pgmajor" ]; then need_root_pkg postgresql "the PostgreSQL server"; pgmajor=$(ls /usr/lib/postgresql | sort -n | tail -n1); fi
+if [ ! -f "/usr/share/postgresql/$pgmajor/extension/postgis.control" ]; then
+  need_root_pkg "postgresql-$pgmajor-postgis-3" "PostGIS for PostgreSQL $pgmajor"
+fi
+
+# 4. Debian's Chromium for the browser tests (never a downloaded browser)
+if [ "$WANT_BROWSER" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+  need_root_pkg chromium "Chromium for the browser tests"
+fi
