@@ -1,13 +1,12 @@
-"""Typed models. The plaintext columns are exactly those of DESIGN.md section 4; everything a
-reporter wrote lives only inside envelopes (JSONB of ciphertext) and attachment bodies."""
+"""Typed models of the private side. The plaintext columns are exactly those of DESIGN.md
+section 4; everything a reporter wrote lives only inside envelopes (JSONB of ciphertext) and
+attachment bodies."""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Any
 
-from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -17,40 +16,21 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
-    MetaData,
-    SmallInteger,
     String,
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from reporter.modelbase import Base, random_id, utcnow
+from reporter.published import AuditEvent, Incident
+
+__all__ = ["Base", "Staff", "Report", "Attachment", "Receipt", "Message", "CaseKey", "KeyGrant",
+           "SiteContent", "Incident", "AuditEvent"]
 
 REPORT_STATUSES = ("new", "in_review", "needs_info", "verified", "rejected", "duplicate")
 FINAL_STATUSES = ("verified", "rejected", "duplicate")
 CHANNELS = ("web-js", "web-nojs", "sms")
-
-
-def random_id() -> str:
-    """Random, non-sequential identifiers: an id never tells how many reports came before."""
-    return secrets.token_hex(10)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSONB}
 
 
 class Staff(Base):
@@ -152,40 +132,6 @@ class KeyGrant(Base):
     sealed_key: Mapped[dict[str, Any]] = mapped_column()
     granted_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Incident(Base):
-    """The published, de-identified record: coarse values only, point already displaced."""
-
-    __tablename__ = "incident"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(20), unique=True, default=random_id)
-    categories: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
-    perpetrators: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
-    month: Mapped[dt.date] = mapped_column(Date, index=True)
-    province: Mapped[str] = mapped_column(String(3), index=True)
-    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
-    cell_r5: Mapped[str | None] = mapped_column(String(16), index=True)
-    cell_r6: Mapped[str | None] = mapped_column(String(16), index=True)
-    cell_r7: Mapped[str | None] = mapped_column(String(16), index=True)
-    verification_level: Mapped[str] = mapped_column(String(16))
-    source_type: Mapped[str] = mapped_column(String(16))
-    people_affected: Mapped[int] = mapped_column(SmallInteger, default=1)
-    published_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
-    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class AuditEvent(Base):
-    __tablename__ = "audit_event"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    staff_id: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(32))
-    object: Mapped[str | None] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 class SiteContent(Base):

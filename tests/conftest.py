@@ -16,8 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
+import reporter.models  # noqa: F401  (registers every table)
 from reporter import create_app, migrate, pgcluster
-from reporter.models import Base
+from reporter.modelbase import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_INSTANCE = ROOT / "instance" / "test"

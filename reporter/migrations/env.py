@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
-from reporter.models import Base
+import reporter.models  # noqa: F401  (registers every table on Base.metadata)
+from reporter.modelbase import Base
 
 config = context.config
 connection = config.attributes["connection"]
