@@ -32,6 +32,13 @@ def _settings() -> Settings:
     return current_app.extensions["reporter.settings"]
 
 
+def aria_for(field: Any) -> dict[str, str]:
+    """Tie a field's error message to it for screen readers."""
+    if getattr(field, "errors", None):
+        return {"aria-describedby": f"{field.id}-error", "aria-invalid": "true"}
+    return {}
+
+
 class ReporterFlask(Flask):
     """Flask whose error log names the exception type and the code path, never its message.
 
@@ -48,7 +55,12 @@ class ReporterFlask(Flask):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then the environment, then `config`."""
-    app = ReporterFlask(__name__, instance_relative_config=True)
+    app = ReporterFlask(__name__, instance_relative_config=True,
+                        instance_path=(config or {}).get("INSTANCE_PATH"))
+    from reporter.forms.upload import IntakeRequest
+
+    # uploads are sealed in memory as they stream in, never spooled to a temp file
+    app.request_class = IntakeRequest
     raw: dict[str, Any] = dict(DEFAULTS)
     from_instance = Config(app.instance_path)
     from_instance.from_pyfile("config.py", silent=True)
@@ -112,6 +124,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _globals() -> dict[str, Any]:
         return {"csp_nonce": security.csp_nonce, "settings": settings, "version": __version__,
                 "language_names": views.LANGUAGE_NAMES,
-                "current_locale": lambda: str(get_locale() or "en")}
+                "current_locale": lambda: str(get_locale() or "en"),
+                "aria": aria_for}
 
     return app

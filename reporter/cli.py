@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from reporter import db, migrate
 
@@ -46,8 +46,50 @@ def db_stop() -> None:
     click.echo("private cluster stopped")
 
 
+keys_cli = AppGroup("keys", help="Case keys, recovery key, pepper and signing key.")
+
+
+@keys_cli.command("init")
+def keys_init() -> None:
+    """Create the case keys (national + 9 provinces), recovery key, pepper and signing key."""
+    from reporter import envelope, keys
+
+    settings = current_app.extensions["reporter.settings"]
+    try:
+        result = keys.init_keys(db.session(), settings.instance_path,
+                                demo=settings.mode == "demo")
+    except keys.KeyMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("Case keys created for: national, " + ", ".join(sorted(
+        s for s in result.case_secrets if s != keys.NATIONAL)))
+    click.echo("")
+    click.echo("OFFLINE RECOVERY KEY: write this down on paper now. It is shown only once.")
+    click.echo("Whoever holds it can open every report; keep it in a safe, offline.")
+    click.echo("")
+    click.echo("    " + envelope.b64e(result.recovery_secret))
+    click.echo("")
+
+
+@click.command("purge")
+@with_appcontext
+def purge() -> None:
+    """Delete expired receipts (and with them the reporter's reply key)."""
+    import datetime as dt
+
+    from sqlalchemy import delete
+
+    from reporter.models import Receipt
+
+    sess = db.session()
+    gone = sess.execute(delete(Receipt).where(Receipt.expires_on < dt.date.today())).rowcount
+    sess.commit()
+    click.echo(f"expired receipts removed: {gone}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(purge)
     from reporter import demo
 
     app.cli.add_command(demo.demo_cli)

@@ -103,7 +103,7 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
-    direction: Mapped[str] = mapped_column(String(12))  # to_reporter | from_reporter
+    direction: Mapped[str] = mapped_column(String(16))  # to_reporter | from_reporter
     sent_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
     envelope: Mapped[dict[str, Any]] = mapped_column()
 

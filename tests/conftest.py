@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 import reporter.models  # noqa: F401  (registers every table)
 from reporter import create_app, migrate, pgcluster
+from reporter.keys import InitResult, init_keys
 from reporter.modelbase import Base
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,7 @@ def database_url(cluster: Path) -> Iterator[str]:
 
 def make_app(database_url: str, **overrides: object) -> Flask:
     config: dict[str, object] = {
+        "INSTANCE_PATH": str(TEST_INSTANCE / "app"),
         "REPORTER_MODE": "test",
         "TESTING": True,
         "SECRET_KEY": secrets.token_urlsafe(40),
@@ -77,11 +79,39 @@ def truncate_all(url: str) -> None:
     engine.dispose()
 
 
+def with_keys(application: Flask) -> InitResult:
+    """Create the platform's keys; the secrets are returned to the test, never stored."""
+    with application.app_context():
+        from reporter import db
+
+        result = init_keys(db.session(), application.extensions["reporter.settings"].instance_path)
+    application.extensions["test.keys"] = result
+    return result
+
+
 @pytest.fixture()
 def app(database_url: str) -> Iterator[Flask]:
     application = make_app(database_url)
+    with_keys(application)
     yield application
     application.extensions["reporter.db"].engine.dispose()
+    truncate_all(database_url)
+
+
+@pytest.fixture()
+def app_factory(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Apps with their own settings (and keys), cleaned up like `app`."""
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        application = make_app(database_url, **overrides)
+        with_keys(application)
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        application.extensions["reporter.db"].engine.dispose()
     truncate_all(database_url)
 
 

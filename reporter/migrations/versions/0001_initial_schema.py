@@ -135,7 +135,7 @@ def upgrade() -> None:
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('report_id', sa.String(length=20), nullable=False),
-    sa.Column('direction', sa.String(length=12), nullable=False),
+    sa.Column('direction', sa.String(length=16), nullable=False),
     sa.Column('sent_on', sa.Date(), nullable=False),
     sa.Column('envelope', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_message_report_id_report'), ondelete='CASCADE'),

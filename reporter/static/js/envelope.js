@@ -339,7 +339,7 @@
   /** Seal an attachment as it streams in: header(), then update(bytes)* and finish() once. */
   function AttachmentSealer(pks, chunkSize, opts) {
     opts = opts || {};
-    this._chunk = checkChunkSize(chunkSize || CHUNK_SIZE);
+    this._chunk = checkChunkSize(chunkSize == null ? CHUNK_SIZE : chunkSize);
     this._k = opts.k ? key32(opts.k, 'content key') : nacl.randomBytes(32);
     this._base = opts.base || nacl.randomBytes(BASE_BYTES);
     if (!isBytes(this._base) || this._base.length !== BASE_BYTES) {

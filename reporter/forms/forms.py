@@ -1,0 +1,145 @@
+"""The report form (no-JavaScript path) and the receipt log-in form."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+    widgets,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from reporter import gazetteer
+from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+
+NARRATIVE_MAX = 20_000
+DETAILS_MAX = 2_000
+PLACE_MAX = 200
+MIN_TOWN_POPULATION = 20_000
+
+MONTH_NAMES = (
+    _l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"),
+    _l("July"), _l("August"), _l("September"), _l("October"), _l("November"), _l("December"),
+)
+MONTHS = [SelectChoice(i, name) for i, name in enumerate(MONTH_NAMES, start=1)]
+
+
+class CheckboxList(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def town_choices() -> list[SelectChoice]:
+    """Towns grouped by province, only the larger ones (page weight on 2G); others are typed."""
+    return [SelectChoice(t.id, t.name, optgroup=name)
+            for code, name in PROVINCES.items() for t in gazetteer.towns_in(code)
+            if t.population >= MIN_TOWN_POPULATION]
+
+
+def year_choices(today: dt.date) -> list[SelectChoice]:
+    return [SelectChoice(y, str(y)) for y in range(today.year, today.year - 6, -1)]
+
+
+def _town_id(value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1  # refused by validate_town with a clear message
+
+
+class ReportForm(FlaskForm):
+    categories = CheckboxList(
+        _l("What happened? Tick all that apply."),
+        choices=[SelectChoice(t.value, t.label) for t in CATEGORIES],
+        validators=[DataRequired(message=_l("Tick at least one thing that happened."))],
+    )
+    perpetrators = CheckboxList(
+        _l("Who did it? Tick all that apply."),
+        choices=[SelectChoice(t.value, t.label) for t in PERPETRATORS],
+        validators=[DataRequired(message=_l("Tick who did it, or “I don't know”."))],
+    )
+    year = SelectField(_l("Year"), coerce=int, validators=[InputRequired()])
+    month = SelectField(_l("Month"), coerce=int, choices=MONTHS, validators=[InputRequired()])
+    day = IntegerField(_l("Day (if you know it)"), validators=[
+        Optional(), NumberRange(1, 31, message=_l("A day is a number from 1 to 31."))])
+    province = SelectField(
+        _l("Province"),
+        choices=[SelectChoice("", _l("Choose a province"))]
+        + [SelectChoice(c, n) for c, n in PROVINCES.items()],
+        validators=[DataRequired(message=_l("Choose the province where it happened."))],
+    )
+    town = SelectField(_l("Nearest town"), coerce=_town_id, validators=[Optional()])
+    place = StringField(_l("Or type the place"), validators=[
+        Optional(), Length(max=PLACE_MAX, message=_l("Please keep the place short."))])
+    narrative = TextAreaField(_l("What happened? Tell us in your own words."), validators=[
+        DataRequired(message=_l("Please tell us what happened, even in a few words.")),
+        Length(max=NARRATIVE_MAX, message=_l("This is too long. Please shorten it."))])
+    perpetrator_details = TextAreaField(
+        _l("Anything about who did it (badge number, car registration, what they looked like)"),
+        validators=[Optional(), Length(max=DETAILS_MAX,
+                                       message=_l("This is too long. Please shorten it."))])
+    consent_contact = BooleanField(_l("Sisonke may send me messages in my receipt inbox."),
+                                   default=True)
+    consent_legal = BooleanField(
+        _l("The Women's Legal Centre may see this report to help with a case."))
+    attachments = MultipleFileField(_l("Photos, documents or voice notes (up to 3)"))
+    # honeypot: hidden from people by CSS, filled only by bots
+    website = StringField(_l("Leave this empty"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.year.choices = year_choices(dt.date.today())
+        self.town.choices = [SelectChoice("", _l("Choose a town")), *town_choices()]
+
+    def validate_town(self, field: SelectField) -> None:
+        if field.data is None:
+            return
+        town = gazetteer.lookup(field.data)
+        if town is None:
+            raise ValidationError(_l("Choose a town from the list, or type the place."))
+        if self.province.data and town.province != self.province.data:
+            raise ValidationError(_l("This town is not in the province you chose."))
+
+    def validate_day(self, field: IntegerField) -> None:
+        if field.data is None or not isinstance(self.year.data, int):
+            return
+        try:
+            when = dt.date(self.year.data, self.month.data, field.data)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(_l("This date does not exist.")) from exc
+        if when > dt.date.today():
+            raise ValidationError(_l("This date is in the future."))
+
+    def validate_month(self, field: SelectField) -> None:
+        if isinstance(self.year.data, int) and isinstance(field.data, int):
+            today = dt.date.today()
+            if (self.year.data, field.data) > (today.year, today.month):
+                raise ValidationError(_l("This month is in the future."))
+
+    def validate_website(self, field: StringField) -> None:
+        if field.data:
+            raise ValidationError(_l("Please leave the last field empty and send again."))
+
+
+class ReceiptForm(FlaskForm):
+    receipt = StringField(_l("Your receipt number"), validators=[
+        DataRequired(message=_l("Type your 16-digit receipt number.")), Length(max=40)])
+
+
+class ReplyForm(FlaskForm):
+    message = TextAreaField(_l("Your answer"), validators=[
+        DataRequired(message=_l("Please write something before sending.")),
+        Length(max=NARRATIVE_MAX, message=_l("This is too long. Please shorten it."))])
