@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,10 @@ class ReporterFlask(Flask):
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then the environment, then `config`."""
+    # INSTANCE_PATH from the caller or the environment (gunicorn, systemd), else ./instance
     app = ReporterFlask(__name__, instance_relative_config=True,
-                        instance_path=(config or {}).get("INSTANCE_PATH"))
+                        instance_path=(config or {}).get("INSTANCE_PATH")
+                        or os.environ.get("INSTANCE_PATH") or None)
     from reporter.forms.upload import IntakeRequest
 
     # uploads are sealed in memory as they stream in, never spooled to a temp file

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
 from reporter import db, migrate
 
@@ -73,23 +74,42 @@ def keys_init() -> None:
 @click.command("purge")
 @with_appcontext
 def purge() -> None:
-    """Delete expired receipts (and with them the reporter's reply key)."""
+    """Delete expired receipts, and report envelopes, files and messages a number of days
+    (RETENTION_DAYS, default 180) after a final status; published incidents stay."""
     import datetime as dt
 
-    from sqlalchemy import delete
+    from sqlalchemy import delete, update
 
-    from reporter.models import Receipt
+    from reporter import audit
+    from reporter.models import FINAL_STATUSES, Attachment, Message, Receipt, Report
 
+    settings = current_app.extensions["reporter.settings"]
     sess = db.session()
     gone = sess.execute(delete(Receipt).where(Receipt.expires_on < dt.date.today())).rowcount
+    cutoff = dt.date.today() - dt.timedelta(days=settings.retention_days)
+    old = select(Report.id).where(Report.status.in_(FINAL_STATUSES), Report.final_on <= cutoff,
+                                  Report.purged.is_(False))
+    ids = list(sess.scalars(old))
+    if ids:
+        sess.execute(delete(Attachment).where(Attachment.report_id.in_(ids)))
+        sess.execute(delete(Message).where(Message.report_id.in_(ids)))
+        sess.execute(delete(Receipt).where(Receipt.report_id.in_(ids)))
+        sess.execute(update(Report).where(Report.id.in_(ids)).values(envelope=None, purged=True))
+    audit.record(sess, None, "purge", f"receipts={gone} reports={len(ids)}")
     sess.commit()
     click.echo(f"expired receipts removed: {gone}")
+    click.echo(f"reports purged after {settings.retention_days} days: {len(ids)}")
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(purge)
+    from reporter.verify.cli import audit_cli, recovery_open, staff_cli
+
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(recovery_open)
     from reporter import demo
 
     app.cli.add_command(demo.demo_cli)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -40,7 +41,15 @@ def session() -> Session:
 
 def _close_session(exc: BaseException | None) -> None:
     sess: Session | None = g.pop("db_session", None)
-    if sess is not None:
+    if sess is None:
+        return
+    try:
         if exc is not None:
             sess.rollback()
         sess.close()
+    except DBAPIError:
+        # The connection died after the request's work was done (a database restart between
+        # the last query and the end of the request). Whatever was committed stays committed,
+        # anything else is gone with the connection; drop it from the pool instead of turning
+        # an answer already rendered into a 500.
+        sess.invalidate()

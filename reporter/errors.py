@@ -7,7 +7,8 @@ import logging
 from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 MESSAGES = {
     400: (_l("Something in the request was not right"),
           _l("Please go back, check the form and try again.")),
+    401: (_l("Please log in"), _l("This page is for Sisonke staff. Log in first.")),
     403: (_l("Not allowed"), _l("You do not have access to this page.")),
     404: (_l("Page not found"), _l("This page does not exist. Check the address.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
@@ -62,11 +64,16 @@ def init_app(app: Flask) -> None:
         detail = getattr(exc, "reporter_message", None)
         return render_error(code, detail)
 
+    # A restart or a dead connection (OperationalError, InterfaceError) and a full pool
+    # (TimeoutError) all mean "the database cannot take this now": a 503, never a receipt.
     @app.errorhandler(OperationalError)
-    def _db_down(exc: OperationalError) -> tuple[str, int]:
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _db_down(exc: Exception) -> tuple[str, int]:
         _rollback()
         # the class name only: a DBAPI message can quote the statement and its parameters
-        log.warning("database unavailable (%s) on %s", type(exc.orig).__name__, request.endpoint)
+        log.warning("database unavailable (%s) on %s", type(getattr(exc, "orig", exc)).__name__,
+                    request.endpoint)
         return render_error(503)
 
     @app.errorhandler(InternalServerError)

@@ -20,7 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from reporter.aggregates import AggregateState, IncidentCount
 from reporter.modelbase import Base, random_id, utcnow
+
+__all__ = ["Incident", "AuditEvent", "IncidentCount", "AggregateState"]
 
 
 class Incident(Base):

@@ -81,6 +81,11 @@ def init_app(app: Flask) -> None:
             h["Strict-Transport-Security"] = "max-age=63072000"
         if request.endpoint == "static":
             h["Cache-Control"] = "public, max-age=86400"
+        elif resp.cache_control.public:
+            # a view declared its response public on purpose (the aggregate map API and
+            # image, the same for everyone): it keeps its own Cache-Control. Anything else,
+            # including send_file's default "no-cache", is overwritten with no-store.
+            pass
         else:
             h["Cache-Control"] = "no-store"
             h["Pragma"] = "no-cache"

@@ -2,6 +2,9 @@
 
 from flask import Blueprint
 
-bp = Blueprint("verify", __name__, url_prefix="/staff")
+from reporter.auth import guard
 
-from reporter.verify import routes  # noqa: E402,F401
+bp = Blueprint("verify", __name__, url_prefix="/staff")
+guard(bp)
+
+from reporter.verify import account, admin, queue  # noqa: E402,F401

@@ -1,0 +1,252 @@
+"""aggregate_vs_naive_postgis: /api/v1/cells over N synthetic published incidents (default
+1,000,000; env BENCH_INCIDENTS), with the response cache cold, against the naive way of getting
+the same answer: grouping the incidents' points into hexagons with PostGIS at request time
+(ST_HexagonGrid of about the same cell size, the same filters, HAVING count >= k), serialised
+to the same GeoJSON shape. Both are timed in the same run over a fixed mix of filters; the figure
+is the ratio of the medians (target at most 0.1). The warm (cached) figure is printed beside it.
+
+Synthetic data: about 20,000 distinct points clustered around South Africa's major towns (plus
+some spread over the whole country), so that h3 cells are computed once per distinct point in
+Python and the incidents themselves are made by one INSERT ... SELECT from generate_series.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import random
+import statistics
+import time
+from typing import Any
+
+import h3
+from flask import Flask
+from sqlalchemy import Connection, bindparam, create_engine, text
+
+from bench.common import bench_app
+from reporter import db, gazetteer
+from reporter.maps.fuzz import SA_BBOX
+from reporter.maps.publish import refresh_aggregates
+from reporter.maps.query import parse_filters
+from reporter.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES
+
+DEFAULT_INCIDENTS = 1_000_000
+API_REPEATS = 5
+NAIVE_REPEATS = 3
+# ST_HexagonGrid's size is the hexagon's edge in EPSG:3857 metres: h3's mean edge length at each
+# resolution times the Mercator scale at South Africa's middle latitude (1/cos 28.5 degrees).
+MERCATOR_SCALE = 1 / math.cos(math.radians(28.5))
+HEX_SIZE = {r: h3.average_hexagon_edge_length(r, "m") * MERCATOR_SCALE for r in (5, 6, 7)}
+
+
+def _month(months_back: int) -> str:
+    today = dt.date.today()
+    index = today.year * 12 + today.month - 1 - months_back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def filter_mix() -> list[dict[str, str]]:
+    return [
+        {},
+        {"category": "extortion"},
+        {"perpetrator": "saps"},
+        {"from": _month(12), "to": _month(6)},
+        {"province": "GP"},
+        {"category": "unlawful_arrest", "perpetrator": "saps", "from": _month(6)},
+        {"res": "5"},
+        {"res": "7", "province": "KZN"},
+    ]
+
+
+def _points(count: int, rng: random.Random) -> list[tuple[int, float, float, str]]:
+    """(idx, lat, lon, province): 85 % around major towns (weight sqrt(population)), 15 %
+    anywhere in the box, with the province of the nearest major town."""
+    towns = gazetteer.major_towns()
+    weights = [math.sqrt(t.population) for t in towns]
+    min_lon, min_lat, max_lon, max_lat = SA_BBOX
+    out = []
+    for idx in range(count):
+        if rng.random() < 0.85:
+            town = rng.choices(towns, weights=weights)[0]
+            lat = town.lat + rng.gauss(0, 6) / 111.2
+            lon = town.lon + rng.gauss(0, 6) / (111.2 * math.cos(math.radians(town.lat)))
+            lat, lon = min(max(lat, min_lat), max_lat), min(max(lon, min_lon), max_lon)
+            province = town.province
+        else:
+            lat, lon = rng.uniform(min_lat, max_lat), rng.uniform(min_lon, max_lon)
+            near = min(towns, key=lambda t: (t.lat - lat) ** 2 + (t.lon - lon) ** 2)
+            province = near.province
+        out.append((idx, lat, lon, province))
+    return out
+
+
+def _combos(count: int, rng: random.Random) -> list[tuple[int, list[str], list[str]]]:
+    police = ["unlawful_arrest", "extortion", "confiscation", "harassment", "physical_assault"]
+    cats, perps = sorted(CATEGORY_VALUES), sorted(PERPETRATOR_VALUES)
+    out = []
+    for idx in range(count):
+        if rng.random() < 0.6:
+            c = rng.sample(police, rng.choice([1, 1, 2, 3]))
+            p = ["saps"] if rng.random() < 0.7 else ["metro_police"]
+        else:
+            c = rng.sample(cats, rng.choice([1, 1, 2]))
+            p = rng.sample(perps, rng.choice([1, 1, 2]))
+        out.append((idx, c, p))
+    return out
+
+
+def fill(conn: Connection, n: int, seed: int = 2026) -> int:
+    """Insert n synthetic published incidents; returns the number of distinct points."""
+    rng = random.Random(seed)
+    npoints = min(20_000, max(500, n // 50))
+    conn.execute(text("CREATE TEMP TABLE bench_point (idx int PRIMARY KEY, lat float8, "
+                      "lon float8, province varchar(3), c5 varchar(16), c6 varchar(16), "
+                      "c7 varchar(16))"))
+    conn.execute(text("CREATE TEMP TABLE bench_combo (idx int PRIMARY KEY, "
+                      "categories varchar(32)[], perpetrators varchar(32)[])"))
+    points = [{"idx": i, "lat": lat, "lon": lon, "province": p,
+               "c5": h3.latlng_to_cell(lat, lon, 5), "c6": h3.latlng_to_cell(lat, lon, 6),
+               "c7": h3.latlng_to_cell(lat, lon, 7)} for i, lat, lon, p in _points(npoints, rng)]
+    conn.execute(text("INSERT INTO bench_point VALUES (:idx, :lat, :lon, :province, :c5, :c6, "
+                      ":c7)"), points)
+    combos = _combos(64, rng)
+    conn.execute(text("INSERT INTO bench_combo VALUES (:idx, :c, :p)"),
+                 [{"idx": i, "c": c, "p": p} for i, c, p in combos])
+    conn.execute(text("SELECT setseed(0.2026)"))
+    # power(random(), 2) makes some places far busier than others, as in real reports
+    conn.execute(text("""
+        WITH picks AS MATERIALIZED (
+            SELECT g, floor(power(random(), 2) * :npoints)::int AS pi,
+                   floor(random() * 64)::int AS ci, floor(random() * 18)::int AS mb
+            FROM generate_series(1, :n) AS g)
+        INSERT INTO incident (public_id, categories, perpetrators, month, province, geom,
+                              cell_r5, cell_r6, cell_r7, verification_level, source_type,
+                              people_affected, published_on, withdrawn)
+        SELECT substr(md5(picks.g::text || random()::text), 1, 20), c.categories,
+               c.perpetrators,
+               (date_trunc('month', current_date) - make_interval(months => picks.mb))::date,
+               p.province, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), p.c5, p.c6, p.c7,
+               'reported', 'self', 1, current_date, false
+        FROM picks JOIN bench_point p ON p.idx = picks.pi JOIN bench_combo c ON c.idx = picks.ci
+    """), {"npoints": npoints, "n": n})
+    conn.execute(text("DROP TABLE bench_point, bench_combo"))
+    return npoints
+
+
+NAIVE_SQL = """
+    WITH filtered AS MATERIALIZED (
+        SELECT geom FROM incident
+        WHERE NOT withdrawn
+          AND (CAST(:month_from AS date) IS NULL OR month >= :month_from)
+          AND (CAST(:month_to AS date) IS NULL OR month <= :month_to)
+          AND (CAST(:category AS text) IS NULL OR :category = ANY(categories))
+          AND (CAST(:perpetrator AS text) IS NULL OR :perpetrator = ANY(perpetrators))
+          AND (CAST(:province AS text) IS NULL OR province = :province)
+    ), hexes AS (
+        SELECT h.i, h.j, ST_Transform(h.geom, 4326) AS hex
+        FROM ST_HexagonGrid(:size, (SELECT ST_Transform(ST_SetSRID(ST_Extent(geom), 4326), 3857)
+                                    FROM filtered)) AS h
+    )
+    SELECT ST_AsGeoJSON(hexes.hex, 5) AS geometry, hexes.i, hexes.j, count(*) AS n
+    FROM hexes JOIN incident i ON ST_Intersects(hexes.hex, i.geom)
+    WHERE NOT i.withdrawn
+      AND (CAST(:month_from AS date) IS NULL OR i.month >= :month_from)
+      AND (CAST(:month_to AS date) IS NULL OR i.month <= :month_to)
+      AND (CAST(:category AS text) IS NULL OR :category = ANY(i.categories))
+      AND (CAST(:perpetrator AS text) IS NULL OR :perpetrator = ANY(i.perpetrators))
+      AND (CAST(:province AS text) IS NULL OR i.province = :province)
+    GROUP BY hexes.i, hexes.j, hexes.hex
+    HAVING count(*) >= :k
+"""
+
+
+def naive_cells(conn: Connection, args: dict[str, str], k: int) -> bytes:
+    """The naive answer: hexagons from the points at request time, as GeoJSON bytes."""
+    f = parse_filters(args)
+    rows = conn.execute(text(NAIVE_SQL).bindparams(
+        bindparam("month_from", type_=None), bindparam("month_to", type_=None)), {
+        "month_from": f.month_from, "month_to": f.month_to, "category": f.category,
+        "perpetrator": f.perpetrator, "province": f.province, "size": HEX_SIZE[f.res], "k": k,
+    }).all()
+    body = {"type": "FeatureCollection", "k": k, "filters": f.public(), "features": [
+        {"type": "Feature", "id": f"{r.i}:{r.j}",
+         "properties": {"count": r.n}, "geometry": json.loads(r.geometry)} for r in rows]}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def _vacuum(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE incident"))
+        conn.execute(text("VACUUM ANALYZE incident_count"))
+    engine.dispose()
+
+
+def measure(app: Flask, url: str) -> dict[str, Any]:
+    client = app.test_client()
+    cache = app.extensions["reporter.maps.cache"]
+    k = app.extensions["reporter.settings"].k_anonymity
+    cold, warm, naive, cells = [], [], [], []
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        for args in filter_mix():
+            for _ in range(API_REPEATS):
+                cache.clear()
+                seconds, resp = _timed(lambda a=args: client.get("/api/v1/cells",
+                                                                 query_string=a))
+                assert resp.status_code == 200, resp.data
+                cold.append(seconds)
+            cells.append(len(resp.json["features"]))
+            for _ in range(API_REPEATS):
+                seconds, resp = _timed(lambda a=args: client.get("/api/v1/cells",
+                                                                 query_string=a))
+                warm.append(seconds)
+            for _ in range(NAIVE_REPEATS):
+                seconds, _body = _timed(lambda a=args: naive_cells(conn, a, k))
+                naive.append(seconds)
+    engine.dispose()
+    cold_ms, warm_ms = statistics.median(cold) * 1000, statistics.median(warm) * 1000
+    naive_ms = statistics.median(naive) * 1000
+    return {
+        "aggregate_vs_naive_postgis": round(cold_ms / naive_ms, 4),
+        "aggregate_vs_naive_postgis_warm": round(warm_ms / naive_ms, 5),
+        "aggregate_cells_ms_cold": round(cold_ms, 2),
+        "aggregate_cells_ms_warm": round(warm_ms, 2),
+        "naive_postgis_cells_ms": round(naive_ms, 2),
+        "aggregate_cells_shown_median": statistics.median(cells),
+    }
+
+
+def run(url: str, n: int | None = None) -> dict[str, Any]:
+    """Fill the database at `url` with n incidents (BENCH_INCIDENTS, default 1,000,000), build
+    the aggregates, and time the API against the naive PostGIS grouping."""
+    n = n or int(os.environ.get("BENCH_INCIDENTS", DEFAULT_INCIDENTS))
+    app = bench_app(url)
+    try:
+        with app.app_context():
+            session = db.session()
+            seconds_fill, npoints = _timed(lambda: fill(session.connection(), n))
+            session.commit()
+            session.execute(text("SET LOCAL work_mem = '256MB'"))
+            seconds_agg, _none = _timed(lambda: refresh_aggregates(session))
+            session.commit()
+        _vacuum(url)
+        with app.app_context():
+            figures = measure(app, url)
+    finally:
+        app.extensions["reporter.db"].engine.dispose()
+    figures.update({
+        "bench_incidents": n,
+        "bench_distinct_points": npoints,
+        "bench_fill_s": round(seconds_fill, 1),
+        "aggregate_refresh_s": round(seconds_agg, 1),
+    })
+    return figures

@@ -1,0 +1,204 @@
+"""Turning suppressed cell counts into GeoJSON, a legend and a folium map rendered into our page.
+
+Folium is used for what it is good at (building Leaflet code from Python); what it would fetch
+from CDNs is replaced by our own static files, its page-level styles are dropped (our
+static/css/map.css sizes the map), and every inline <script>/<style> it emits carries the
+response's CSP nonce. No iframe: the parts go straight into templates/maps/map.html.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+import h3
+from flask import url_for
+from folium.plugins import HeatMap
+from folium.template import Template
+from markupsafe import Markup, escape
+
+from reporter import gazetteer
+from reporter.config import Settings
+from reporter.maps.fuzz import SA_BBOX
+from reporter.maps.query import Filters
+
+# Colour classes for counts (YlOrRd, readable with the common colour-vision deficiencies).
+COLOURS = ("#fed976", "#fd8d3c", "#e31a1c", "#800026")
+TOWN_COLOUR = "#1d4e89"
+
+
+@dataclass(frozen=True)
+class CountClass:
+    low: int
+    high: int | None  # inclusive; None = no upper bound
+    colour: str
+    css: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.low}+" if self.high is None else f"{self.low}–{self.high}"
+
+
+def count_classes(k: int) -> list[CountClass]:
+    """Fixed classes starting at k (never below it): k..2k-1, 2k..4k-1, 4k..8k-1, 8k+."""
+    bounds = [k, 2 * k, 4 * k, 8 * k]
+    out = []
+    for i, low in enumerate(bounds):
+        high = bounds[i + 1] - 1 if i + 1 < len(bounds) else None
+        out.append(CountClass(low, high, COLOURS[i], f"c{i + 1}"))
+    return out
+
+
+def class_of(count: int, classes: list[CountClass]) -> CountClass:
+    for c in reversed(classes):
+        if count >= c.low:
+            return c
+    raise ValueError("counts below k are never drawn")
+
+
+def boundary(cell: str) -> list[list[float]]:
+    """The hexagon's ring as [lon, lat] pairs (rounded to about a metre), closed."""
+    ring = [[round(lng, 5), round(lat, 5)] for lat, lng in h3.cell_to_boundary(cell)]
+    return [*ring, ring[0]]
+
+
+def cells_geojson(cells: list[tuple[str, int]], f: Filters, settings: Settings) -> dict[str, Any]:
+    """The /api/v1/cells body: hexagon polygons only (never a point), with k and the filters."""
+    return {
+        "type": "FeatureCollection",
+        "k": settings.k_anonymity,
+        "privacy_radius_m": settings.privacy_radius_m,
+        "count_noise": bool(settings.count_noise_epsilon),
+        "resolution": f.res,
+        "filters": f.public(),
+        "features": [
+            {
+                "type": "Feature",
+                "id": cell,
+                "properties": {"cell": cell, "resolution": f.res, "count": count},
+                "geometry": {"type": "Polygon", "coordinates": [boundary(cell)]},
+            }
+            for cell, count in cells
+        ],
+    }
+
+
+class LocalMap(folium.Map):
+    """folium.Map with our own header: no CDN links, no page-wide styles, no viewport meta."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}{% endmacro %}
+        {% macro html(this, kwargs) %}
+            <div class="folium-map" id={{ this.get_name()|tojson }}
+                 role="region" aria-label={{ this.aria_label|tojson }}></div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.map(
+                {{ this.get_name()|tojson }},
+                {
+                    center: {{ this.location|tojson }},
+                    crs: L.CRS.{{ this.crs }},
+                    ...{{ this.options|tojavascript }}
+                }
+            );
+        {% endmacro %}
+    """)
+
+    def __init__(self, *args: Any, aria_label: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.aria_label = aria_label
+        # instance lists: folium's class-level defaults (CDN links) are never used or mutated
+        self.default_js = [("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js"))]
+        self.default_css = [
+            ("leaflet_css", url_for("static", filename="vendor/leaflet/leaflet.css"))]
+
+
+class LocalHeatMap(HeatMap):
+    """folium's HeatMap with the leaflet.heat plugin from our static files."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_js = [("leaflet-heat.js",
+                            url_for("static", filename="vendor/folium/leaflet_heat.min.js"))]
+
+
+@dataclass(frozen=True)
+class MapParts:
+    head: Markup
+    body: Markup
+    script: Markup
+
+
+_INLINE = re.compile(r"<(script|style)\b(?![^>]*\bsrc=)", re.I)
+
+
+def with_nonce(html: str, nonce: str) -> str:
+    """Give every inline <script> and <style> the response's CSP nonce."""
+    return _INLINE.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html)
+
+
+def _tooltip_text(text: str) -> str:
+    # folium puts tooltip text into a JS template literal: escape HTML, drop ` and ${
+    return str(escape(text)).replace("`", "'").replace("${", "$ {")
+
+
+def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
+              labels: dict[str, str]) -> MapParts:
+    """The interactive map: heat layer, hexagon layer with counts, towns, layer switcher."""
+    min_lon, min_lat, max_lon, max_lat = SA_BBOX
+    # Leaflet's own credit is a link to its website; it is shown only with a tile layer, whose
+    # attribution is required anyway
+    m = LocalMap(location=[-29.0, 25.0], zoom_start=5, tiles=None, min_zoom=4, max_zoom=11,
+                 aria_label=labels["aria"], control_scale=True, zoom_snap=0.5,
+                 attribution_control=bool(settings.tile_url))
+    if settings.tile_url:
+        folium.TileLayer(tiles=settings.tile_url, attr=settings.tile_attribution or "",
+                         name=labels["tiles"], min_zoom=4, max_zoom=11).add_to(m)
+    m.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])
+
+    features = cells_fc["features"]
+    classes = count_classes(settings.k_anonymity)
+    if features:
+        heat = []
+        top = max(f["properties"]["count"] for f in features)
+        for feat in features:
+            lat, lng = h3.cell_to_latlng(feat["properties"]["cell"])
+            heat.append([round(lat, 4), round(lng, 4), feat["properties"]["count"]])
+        LocalHeatMap(heat, name=labels["heat"], radius=22, blur=18, min_opacity=0.3,
+                     max=float(top), max_zoom=9).add_to(m)
+
+        def style(feature: dict[str, Any]) -> dict[str, Any]:
+            c = class_of(feature["properties"]["count"], classes)
+            return {"color": "#4d4d4d", "weight": 1, "fillColor": c.colour, "fillOpacity": 0.7}
+
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features}, name=labels["cells"],
+            style_function=style,
+            tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=[labels["count"]]),
+        ).add_to(m)
+
+    towns = folium.FeatureGroup(name=labels["towns"])
+    biggest: dict[str, gazetteer.Town] = {}
+    for town in gazetteer.major_towns():
+        if town.population > getattr(biggest.get(town.province), "population", 0):
+            biggest[town.province] = town
+    for town in gazetteer.major_towns():
+        folium.CircleMarker(
+            [town.lat, town.lon], radius=3, color=TOWN_COLOUR, weight=1, fill=True,
+            fill_opacity=1,
+            tooltip=folium.Tooltip(_tooltip_text(town.name),
+                                   permanent=biggest[town.province] is town,
+                                   direction="right", className="town-label"),
+        ).add_to(towns)
+    towns.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    fig = m.get_root()
+    fig.header._children.pop("meta_http", None)  # we set our own charset
+    fig.render()
+    head = with_nonce(fig.header.render(), nonce)
+    body = fig.html.render()
+    script = f'<script nonce="{nonce}">{fig.script.render()}</script>'
+    return MapParts(Markup(head), Markup(body), Markup(script))  # noqa: S704 - built above from escaped parts

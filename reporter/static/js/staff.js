@@ -1,0 +1,302 @@
+// Staff side: keys live only in this browser. The passphrase never leaves it; the unwrapped
+// secrets are kept in this tab's sessionStorage (gone when the tab closes or she logs out).
+(function () {
+  "use strict";
+  var E = window.ReporterEnvelope;
+  var csrf = document.querySelector("meta[name=csrf-token]").content;
+  var store = window.sessionStorage;
+  var SK = "staff.sk", CASES = "staff.cases";
+
+  function $(id) { return document.getElementById(id); }
+  function text(el, value) { if (el) el.textContent = value == null ? "" : String(value); }
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (!r.ok) throw new Error("The server said " + r.status);
+        return r.json();
+      });
+  }
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error(data.error || ("The server said " + r.status));
+        return data;
+      });
+    });
+  }
+
+  function mySecret() { var v = store.getItem(SK); return v ? E.b64decode(v, 32) : null; }
+  function caseKeys() { return JSON.parse(store.getItem(CASES) || "{}"); }  // kid -> {scope, sk}
+  function lockState() {
+    var n = Object.keys(caseKeys()).length;
+    text($("lock-state"), mySecret() ? "Unlocked (" + n + " case keys)" : "Locked");
+  }
+
+  // Unlock: open my wrapped secret with the passphrase, then each case key granted to me.
+  function unlock(passphrase) {
+    return getJSON("/staff/keys/me").then(function (me) {
+      if (!me.wrap) throw new Error("Set up your key first.");
+      return E.unwrapSecretKey(me.wrap, passphrase).then(function (sk) {
+        var cases = {};
+        me.grants.forEach(function (g) {
+          var opened = E.open(g.sealed, sk);
+          cases[g.kid] = { scope: g.scope, sk: opened.sk };
+        });
+        store.setItem(SK, E.b64encode(sk));
+        store.setItem(CASES, JSON.stringify(cases));
+        lockState();
+        return postJSON("/staff/keys/unlocked", {});
+      });
+    });
+  }
+
+  function whenUnlocked(then) {
+    if (mySecret()) { then(); return; }
+    var form = $("unlock-form");
+    if (!form) return;
+    form.hidden = false;
+    $("passphrase").focus();
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      text($("unlock-status"), "Unlocking…");
+      var pass = $("passphrase").value;
+      $("passphrase").value = "";
+      unlock(pass).then(function () {
+        form.hidden = true;
+        text($("unlock-status"), "");
+        then();
+      }).catch(function () { text($("unlock-status"), "Wrong passphrase, or your key is damaged."); });
+    });
+  }
+
+  // A case key that can open this envelope (by kid), or null.
+  function keyFor(env) {
+    var cases = caseKeys();
+    for (var i = 0; i < (env.keys || []).length; i++) {
+      var c = cases[env.keys[i].kid];
+      if (c) return E.b64decode(c.sk, 32);
+    }
+    return null;
+  }
+
+  // ---- key set-up -----------------------------------------------------------------------
+  var setup = $("key-setup");
+  if (setup) setup.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var a = $("pass1").value, b = $("pass2").value;
+    if (a.length < 20) { text($("setup-status"), "Use at least 20 characters."); return; }
+    if (a !== b) { text($("setup-status"), "The two passphrases are not the same."); return; }
+    text($("setup-status"), "Making your key…");
+    var pair = window.nacl.box.keyPair();
+    E.wrapSecretKey(pair.secretKey, a, 600000).then(function (wrap) {
+      $("pass1").value = ""; $("pass2").value = "";
+      return postJSON("/staff/keys/setup", { public_key: E.b64encode(pair.publicKey), wrap: wrap });
+    }).then(function (res) {
+      store.setItem(SK, E.b64encode(pair.secretKey));
+      store.setItem(CASES, "{}");
+      window.location.assign(res.next);
+    }).catch(function (err) { text($("setup-status"), err.message); });
+  });
+
+  // ---- one report -----------------------------------------------------------------------
+  var view = $("report-view");
+  var current = null;
+  function showReport() {
+    getJSON(view.dataset.url).then(function (data) {
+      current = data;
+      if (!data.envelope) { text($("report-state"), "This report's content was deleted after the retention period."); return; }
+      var sk = keyFor(data.envelope);
+      if (!sk) { text($("report-state"), "You hold no key for this report. Ask a coordinator for a grant."); return; }
+      var p = E.open(data.envelope, sk);
+      text($("f-categories"), (p.categories || []).join(", "));
+      text($("f-perpetrators"), (p.perpetrators || []).join(", "));
+      var w = p.when || {};
+      text($("f-when"), [w.year, w.month, w.day].filter(function (x) { return x != null; }).join("-"));
+      var place = p.place || {};
+      text($("f-place"), [place.town, place.text].filter(Boolean).join(" · "));
+      text($("f-pin"), p.pin ? p.pin.lat + ", " + p.pin.lon : "none");
+      text($("f-narrative"), p.narrative);
+      text($("f-details"), p.perpetrator_details);
+      var c = p.consent || {};
+      text($("f-consent"), (c.contact ? "may be messaged" : "do NOT message") + "; " +
+        (c.legal ? "legal partner may see it" : "legal partner may not see it"));
+      var list = $("f-files");
+      (data.attachments || []).forEach(function (a, i) {
+        var meta = (p.attachments || [])[i] || {};
+        var li = document.createElement("li");
+        var btn = document.createElement("button");
+        btn.type = "button"; btn.className = "secondary";
+        text(btn, "Open " + (meta.name || "file") + " (" + (meta.type || "?") + ")");
+        btn.addEventListener("click", function () { openFile(a, meta, sk, li); });
+        li.appendChild(btn);
+        list.appendChild(li);
+      });
+      showMessages(data);
+      prefill(p);
+      $("report-fields").hidden = false;
+      text($("report-state"), "");
+      if (c.contact && data.reply_key) $("message-form").hidden = false;
+    }).catch(function (err) { text($("report-state"), "Could not open this report: " + err.message); });
+  }
+
+  function openFile(a, meta, sk, li) {
+    fetch(view.dataset.url.replace(/\/data$/, "/attachments/" + a.id), { credentials: "same-origin" })
+      .then(function (r) { return r.arrayBuffer(); })
+      .then(function (buf) {
+        if (meta.kc && meta.kc !== a.header.kc) throw new Error("This file does not belong to this report.");
+        var bytes = E.openAttachment(a.header, new Uint8Array(buf), sk);
+        var url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+        var link = document.createElement("a");
+        link.href = url; link.download = meta.name || "file";
+        text(link, "Save " + (meta.name || "file"));
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(link);
+      }).catch(function (err) { li.appendChild(document.createTextNode(" " + err.message)); });
+  }
+
+  function showMessages(data) {
+    var ol = $("f-messages");
+    ol.textContent = "";
+    (data.messages || []).forEach(function (m) {
+      var li = document.createElement("li");
+      var sk = keyFor(m.envelope);
+      var body = "(no key for this message)";
+      if (sk) { try { body = E.open(m.envelope, sk).text; } catch (e) { body = "(damaged message)"; } }
+      var who = m.direction === "to_reporter" ? "To her" : (m.direction === "from_reporter" ? "From her" : "Staff note");
+      var meta = document.createElement("p"); meta.className = "hint"; text(meta, who + " · " + m.sent_on);
+      var pre = document.createElement("p"); pre.className = "msg"; text(pre, body);
+      li.appendChild(meta); li.appendChild(pre);
+      ol.appendChild(li);
+    });
+  }
+
+  function prefill(p) {
+    var form = $("publish-form");
+    if (!form) return;
+    (p.categories || []).forEach(function (v) {
+      var el = form.querySelector("input[name=categories][value='" + v + "']"); if (el) el.checked = true;
+    });
+    (p.perpetrators || []).forEach(function (v) {
+      var el = form.querySelector("input[name=perpetrators][value='" + v + "']"); if (el) el.checked = true;
+    });
+    var w = p.when || {};
+    if (w.year && w.month) form.elements.month.value = w.year + "-" + String(w.month).padStart(2, "0");
+    if (p.place && p.place.town_id) form.elements.town.value = p.place.town_id;
+  }
+
+  if (view) {
+    whenUnlocked(showReport);
+    $("message-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var body = $("message-text").value.trim();
+      if (!body || !current) return;
+      var r = current.recipients;
+      var pks = [r.national.pk, r.province.pk, r.recovery.pk, current.reply_key].map(function (k) { return E.b64decode(k, 32); });
+      var env = E.seal({ v: 1, from: "moderator", text: body }, pks);
+      postJSON(view.dataset.messageUrl, { envelope: env }).then(function () {
+        $("message-text").value = "";
+        text($("message-status"), "Sent.");
+        showReport();
+      }).catch(function (err) { text($("message-status"), err.message); });
+    });
+  }
+
+  // ---- key grants, recovery ceremony, rotation --------------------------------------------
+  var keysView = $("keys-view");
+  function loadKeys() {
+    return getJSON(keysView.dataset.stateUrl).then(function (state) {
+      var tbody = $("grant-table").querySelector("tbody");
+      tbody.textContent = "";
+      var mine = caseKeys();
+      state.staff.forEach(function (s) {
+        var tr = document.createElement("tr");
+        [s.login, s.roles.join(", "), (s.provinces || []).join(", ")].forEach(function (v) {
+          var td = document.createElement("td"); text(td, v); tr.appendChild(td);
+        });
+        var granted = state.grants.filter(function (g) { return g.staff_id === s.id; }).map(function (g) {
+          var k = state.case_keys.filter(function (c) { return c.id === g.case_key_id; })[0];
+          return k ? k.scope : "?";
+        });
+        var td = document.createElement("td"); text(td, granted.join(", ")); tr.appendChild(td);
+        var act = document.createElement("td");
+        if (s.public_key) {
+          state.case_keys.filter(function (k) { return k.active && k.scope !== "recovery" && mine[k.kid]; }).forEach(function (k) {
+            var b = document.createElement("button");
+            b.type = "button"; b.className = "secondary grant";
+            b.dataset.staff = s.login; b.dataset.scope = k.scope;
+            text(b, k.scope);
+            b.addEventListener("click", function () {
+              var sealed = E.seal({ scope: k.scope, sk: mine[k.kid].sk }, [E.b64decode(s.public_key, 32)]);
+              postJSON(keysView.dataset.grantUrl, { staff_id: s.id, case_key_id: k.id, sealed: sealed })
+                .then(function () { text($("keys-status"), "Granted " + k.scope + " to " + s.login + "."); loadKeys(); })
+                .catch(function (err) { text($("keys-status"), err.message); });
+            });
+            act.appendChild(b);
+          });
+        } else { text(act, "no key yet"); }
+        tr.appendChild(act);
+        tbody.appendChild(tr);
+      });
+      return state;
+    });
+  }
+
+  function grantToMe(state, scopeKeys) {
+    // scopeKeys: [{key: caseKeyRow, sk: b64}]
+    var me = E.b64decode(state.me, 32);
+    return scopeKeys.reduce(function (chain, item) {
+      return chain.then(function () {
+        var sealed = E.seal({ scope: item.key.scope, sk: item.sk }, [me]);
+        return postJSON(keysView.dataset.grantUrl, { staff_id: state.myId, case_key_id: item.key.id, sealed: sealed });
+      });
+    }, Promise.resolve());
+  }
+
+  if (keysView) {
+    whenUnlocked(loadKeys);
+    $("recovery-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var secret = $("recovery-secret").value.trim();
+      $("recovery-secret").value = "";
+      Promise.all([getJSON(keysView.dataset.stateUrl), getJSON("/staff/keys/me")]).then(function (both) {
+        var state = both[0], me = both[1];
+        var rsk = E.b64decode(secret, 32);
+        var myRow = state.staff.filter(function (s) { return s.public_key === me.public_key; })[0];
+        var items = state.case_keys.filter(function (k) { return k.sealed_secret && k.active; }).map(function (k) {
+          return { key: k, sk: E.open(k.sealed_secret, rsk).sk };
+        });
+        return grantToMe({ me: me.public_key, myId: myRow.id }, items);
+      }).then(function () {
+        store.removeItem(SK);
+        text($("keys-status"), "Done. Unlock again to use your new keys.");
+        window.location.reload();
+      }).catch(function (err) { text($("keys-status"), "Could not use the recovery key: " + err.message); });
+    });
+    $("rotate-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var scope = $("rotate-scope").value;
+      Promise.all([getJSON(keysView.dataset.stateUrl), getJSON("/staff/keys/me")]).then(function (both) {
+        var state = both[0], me = both[1];
+        var recovery = state.case_keys.filter(function (k) { return k.scope === "recovery" && k.active; })[0];
+        var pair = window.nacl.box.keyPair();
+        var secret = { scope: scope, sk: E.b64encode(pair.secretKey) };
+        return postJSON(keysView.dataset.rotateUrl, {
+          scope: scope, public_key: E.b64encode(pair.publicKey),
+          sealed_secret: E.seal(secret, [E.b64decode(recovery.pk, 32)]),
+          grant: E.seal(secret, [E.b64decode(me.public_key, 32)])
+        });
+      }).then(function (res) {
+        store.removeItem(SK);
+        text($("keys-status"), "New " + scope + " key " + res.kid + ". Unlock again, then grant it to colleagues.");
+      }).catch(function (err) { text($("keys-status"), err.message); });
+    });
+  }
+
+  var logout = $("logout-form");
+  if (logout) logout.addEventListener("submit", function () { store.clear(); });
+  lockState();
+})();

@@ -1,0 +1,251 @@
+"""Staff log-in (password + TOTP), TOTP enrolment, and key custody in the browser."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pyotp
+import segno
+from flask import (
+    Response,
+    abort,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from markupsafe import Markup
+from sqlalchemy import select
+
+from reporter import audit, db, envelope
+from reporter.auth import (
+    allow,
+    check_password,
+    current_staff,
+    locked,
+    login_session,
+    logout_session,
+    note_failure,
+    public,
+)
+from reporter.models import CaseKey, KeyGrant, Staff
+from reporter.verify import bp
+from reporter.verify.forms import CodeForm, LoginForm
+
+ENROL = "enrol"
+ALL = ("moderator", "coordinator", "advocate", "admin")
+WRAP_FIELDS = {"v", "kdf", "iter", "salt", "nonce", "wsk", "kid"}
+MIN_ITERATIONS = 600_000
+
+
+def totp_step_ok(staff: Staff, code: str) -> int | None:
+    """The accepted time step, or None. Codes are single-use: a step at or before the last
+    accepted one is refused, so a code seen over a shoulder cannot be replayed."""
+    code = code.strip()
+    totp = pyotp.TOTP(staff.totp_secret or "")
+    now = int(time.time()) // 30
+    for step in (now - 1, now, now + 1):
+        if pyotp.utils.strings_equal(totp.at(step * 30), code):
+            if staff.totp_last_step is not None and step <= staff.totp_last_step:
+                return None
+            return step
+    return None
+
+
+def _home(staff: Staff) -> str:
+    if staff.public_key is None:
+        return url_for("verify.key_setup")
+    if set(staff.roles) <= {"advocate"}:
+        return url_for("export.exports")
+    return url_for("verify.queue")
+
+
+def _safe_next(target: str | None, staff: Staff) -> str:
+    if target and target.startswith("/staff/") and not target.startswith("//"):
+        return target
+    return _home(staff)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    """Staff log-in: name, password and a TOTP code (throttled per account)."""
+    form = LoginForm()
+    if request.method == "GET" or not form.validate():
+        return render_template("verify/login.html", form=form), 200 if request.method == "GET" \
+            else 400
+    sess = db.session()
+    staff = sess.scalars(select(Staff).where(Staff.login == form.login.data.strip())).first()
+    if staff is not None and (staff.disabled or locked(staff)):
+        check_password(None, form.password.data)  # same work as any other refusal
+        return render_template("verify/login.html", form=form,
+                               error="This account is locked. Try again in 15 minutes, or ask "
+                                     "an admin."), 403
+    if not check_password(staff, form.password.data):
+        if staff is not None:
+            note_failure(staff)
+            audit.record(sess, staff.id, "login_failed", staff.login)
+            sess.commit()
+        return render_template("verify/login.html", form=form,
+                               error="Name, password or code is wrong."), 401
+    assert staff is not None
+    if not staff.totp_confirmed:
+        session.clear()
+        session[ENROL] = {"id": staff.id, "exp": int(time.time()) + 600}
+        return redirect(url_for("verify.enrol"), code=303)
+    step = totp_step_ok(staff, form.code.data or "")
+    if step is None:
+        note_failure(staff)
+        audit.record(sess, staff.id, "login_failed", staff.login)
+        sess.commit()
+        return render_template("verify/login.html", form=form,
+                               error="Name, password or code is wrong."), 401
+    staff.totp_last_step = step
+    staff.failed_logins = 0
+    audit.record(sess, staff.id, "login", staff.login)
+    sess.commit()
+    login_session(staff)
+    return redirect(_safe_next(request.args.get("next"), staff), code=303)
+
+
+def _enrolling() -> Staff:
+    ref = session.get(ENROL)
+    if not isinstance(ref, dict) or int(ref.get("exp", 0)) < time.time():
+        abort(401)
+    staff = db.session().get(Staff, int(ref["id"]))
+    if staff is None or staff.totp_confirmed or staff.disabled:
+        abort(401)
+    return staff
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+@public
+def enrol() -> Any:
+    """First log-in: scan the QR code (made here, no third party) and type a first code."""
+    staff = _enrolling()
+    sess = db.session()
+    if not staff.totp_secret:
+        staff.totp_secret = pyotp.random_base32()
+        sess.commit()
+    uri = pyotp.TOTP(staff.totp_secret).provisioning_uri(name=staff.login,
+                                                         issuer_name="Sisonke reports")
+    # segno writes the SVG from our own provisioning URI (login names are [a-z0-9._-])
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff"))  # noqa: S704
+    form = CodeForm()
+    if request.method == "POST":
+        step = totp_step_ok(staff, form.code.data or "") if form.validate() else None
+        if step is None:
+            return render_template("verify/enrol.html", form=form, qr=qr,
+                                   secret=staff.totp_secret,
+                                   error="That code did not match. Check the time on your "
+                                         "phone and try the newest code."), 400
+        staff.totp_confirmed = True
+        staff.totp_last_step = step
+        audit.record(sess, staff.id, "enrol_totp", staff.login)
+        audit.record(sess, staff.id, "login", staff.login)
+        sess.commit()
+        login_session(staff)
+        return redirect(_home(staff), code=303)
+    return render_template("verify/enrol.html", form=form, qr=qr, secret=staff.totp_secret)
+
+
+@bp.post("/logout")
+@allow(*ALL)
+def logout() -> Response:
+    """End the staff session (the browser also forgets the unlocked keys)."""
+    staff = current_staff()
+    if staff is not None:
+        audit.record(db.session(), staff.id, "logout", staff.login)
+        db.session().commit()
+    logout_session()
+    return redirect(url_for("verify.login"), code=303)
+
+
+@bp.get("/keys/setup")
+@allow(*ALL)
+def key_setup() -> str:
+    """Choose an unlock passphrase; the browser makes the key pair and wraps the secret."""
+    return render_template("verify/key_setup.html", staff=current_staff())
+
+
+def json_error(message: str, code: int = 400) -> tuple[Response, int]:
+    return jsonify(error=message), code
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 with a clear message."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # absurdly deep nesting
+        data = None
+    if not isinstance(data, dict):
+        abort(make_response(jsonify(error="Send a JSON object."), 400))
+    return data
+
+
+def _check_wrap(wrap: object, pk: bytes) -> dict[str, Any]:
+    if not isinstance(wrap, dict) or set(wrap) != WRAP_FIELDS:
+        raise ValueError("The wrapped key has the wrong fields.")
+    if wrap["v"] != 1 or wrap["kdf"] != "pbkdf2-sha256":
+        raise ValueError("Unknown key wrap version.")
+    if not isinstance(wrap["iter"], int) or wrap["iter"] < MIN_ITERATIONS:
+        raise ValueError(f"The key wrap needs at least {MIN_ITERATIONS} iterations.")
+    envelope.b64d(wrap["salt"], 16)
+    envelope.b64d(wrap["nonce"], 24)
+    envelope.b64d(wrap["wsk"], 48)
+    if wrap["kid"] != envelope.kid(pk):
+        raise ValueError("The wrapped key does not belong to this public key.")
+    return wrap
+
+
+@bp.post("/keys/setup")
+@allow(*ALL)
+def key_setup_save() -> Any:
+    """Store the public key and the passphrase-wrapped secret (the server never sees either
+    the passphrase or the secret)."""
+    staff = current_staff()
+    assert staff is not None
+    if staff.public_key is not None:
+        return json_error("Your key is already set up. Ask an admin to reset it.", 409)
+    data = json_body()
+    try:
+        pk = envelope.b64d(str(data.get("public_key", "")), 32)
+        wrap = _check_wrap(data.get("wrap"), pk)
+    except (ValueError, envelope.EnvelopeError) as exc:
+        return json_error(str(exc))
+    staff.public_key = envelope.b64e(pk)
+    staff.wrapped_secret_key = wrap
+    audit.record(db.session(), staff.id, "key_setup", envelope.kid(pk))
+    db.session().commit()
+    return jsonify(ok=True, next=_home(staff))
+
+
+@bp.get("/keys/me")
+@allow(*ALL)
+def my_keys() -> Response:
+    """My wrapped key and the case keys granted to me (sealed to my public key)."""
+    staff = current_staff()
+    assert staff is not None
+    sess = db.session()
+    rows = sess.execute(select(KeyGrant, CaseKey).join(CaseKey, KeyGrant.case_key_id == CaseKey.id)
+                        .where(KeyGrant.staff_id == staff.id)).all()
+    return jsonify(
+        public_key=staff.public_key, wrap=staff.wrapped_secret_key,
+        grants=[{"id": g.id, "case_key_id": c.id, "scope": c.scope, "kid": c.kid,
+                 "pk": c.public_key, "active": c.active, "sealed": g.sealed_key}
+                for g, c in rows])
+
+
+@bp.post("/keys/unlocked")
+@allow(*ALL)
+def unlocked() -> Response:
+    """The browser says it unlocked her key (an audit event; the server cannot check it)."""
+    staff = current_staff()
+    assert staff is not None
+    audit.record(db.session(), staff.id, "unlock", staff.login)
+    db.session().commit()
+    return jsonify(ok=True)

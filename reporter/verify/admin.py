@@ -1,0 +1,214 @@
+"""Admin: staff accounts, site content, key grants (made in the browser), the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from reporter import audit, content, db, envelope
+from reporter.auth import allow, current_staff, hash_password
+from reporter.models import CaseKey, KeyGrant, SiteContent, Staff
+from reporter.verify import bp
+from reporter.verify.account import json_body, json_error
+from reporter.verify.forms import ContentForm, StaffForm
+from reporter.vocabulary import PROVINCES
+
+SCOPES = ("national", "recovery", *PROVINCES)
+
+
+def _me() -> Staff:
+    staff = current_staff()
+    assert staff is not None
+    return staff
+
+
+@bp.route("/admin", methods=["GET", "POST"])
+@allow("admin")
+def admin() -> Any:
+    """Staff accounts and site content."""
+    sess = db.session()
+    form = StaffForm(prefix="staff")
+    content_form = ContentForm(prefix="content")
+    error = None
+    if request.method == "POST":
+        if request.form.get("what") == "staff" and form.validate():
+            if sess.scalars(select(Staff).where(Staff.login == form.login.data)).first():
+                error = "That name is taken."
+            elif "moderator" in form.roles.data and not form.provinces.data:
+                error = "A moderator needs at least one province."
+            else:
+                staff = Staff(login=form.login.data, password_hash=hash_password(
+                    form.password.data), roles=form.roles.data,
+                    provinces=form.provinces.data)
+                sess.add(staff)
+                sess.flush()
+                audit.record(sess, _me().id, "staff_create",
+                             f"{staff.login}:{','.join(staff.roles)}")
+                sess.commit()
+                return redirect(url_for("verify.admin", done="staff"), code=303)
+        elif request.form.get("what") == "content" and content_form.validate():
+            clean = content.sanitise(content_form.html.data)
+            row = sess.get(SiteContent, content_form.key.data)
+            if row is None:
+                sess.add(SiteContent(key=content_form.key.data, html=clean))
+            else:
+                row.html = clean
+            audit.record(sess, _me().id, "content_update", content_form.key.data)
+            sess.commit()
+            return redirect(url_for("verify.admin", done="content"), code=303)
+        else:
+            error = "Please correct the marked fields."
+    staff_rows = sess.scalars(select(Staff).order_by(Staff.login)).all()
+    blocks = {row.key: row.html for row in sess.scalars(select(SiteContent))}
+    return render_template("verify/admin.html", form=form, content_form=content_form,
+                           staff=staff_rows, blocks=blocks, error=error), 400 if error else 200
+
+
+@bp.post("/admin/staff/<int:staff_id>/disable")
+@allow("admin")
+def disable_staff(staff_id: int) -> Response:
+    """Disable (or re-enable) an account; her grants stay until revoked."""
+    staff = db.session().get(Staff, staff_id)
+    if staff is None:
+        abort(404)
+    if staff.id == _me().id:
+        abort(400)
+    staff.disabled = not staff.disabled
+    audit.record(db.session(), _me().id, "staff_update",
+                 f"{staff.login}:{'disabled' if staff.disabled else 'enabled'}")
+    db.session().commit()
+    return redirect(url_for("verify.admin"), code=303)
+
+
+@bp.get("/admin/keys")
+@allow("admin", "coordinator")
+def keys_page() -> str:
+    """Grant, revoke and rotate case keys (sealing happens in this browser)."""
+    return render_template("verify/keys.html")
+
+
+@bp.get("/admin/keys.json")
+@allow("admin", "coordinator")
+def keys_state() -> Response:
+    sess = db.session()
+    keys = sess.scalars(select(CaseKey).order_by(CaseKey.scope, CaseKey.id)).all()
+    people = sess.scalars(select(Staff).where(Staff.disabled.is_(False)).order_by(
+        Staff.login)).all()
+    grants = sess.scalars(select(KeyGrant)).all()
+    return jsonify(
+        case_keys=[{"id": k.id, "scope": k.scope, "kid": k.kid, "pk": k.public_key,
+                    "active": k.active, "sealed_secret": k.sealed_secret} for k in keys],
+        staff=[{"id": s.id, "login": s.login, "roles": s.roles, "provinces": s.provinces,
+                "public_key": s.public_key} for s in people],
+        grants=[{"id": g.id, "case_key_id": g.case_key_id, "staff_id": g.staff_id}
+                for g in grants])
+
+
+@bp.post("/admin/grants")
+@allow("admin", "coordinator")
+def grant() -> tuple[Response, int] | Response:
+    """Store a case key sealed (in the granter's browser) to a staff member's public key."""
+    data = json_body()
+    sess = db.session()
+    try:
+        target = sess.get(Staff, int(data.get("staff_id", 0)))
+        key = sess.get(CaseKey, int(data.get("case_key_id", 0)))
+    except (TypeError, ValueError):
+        return json_error("staff_id and case_key_id must be numbers.")
+    if target is None or key is None:
+        return json_error("No such staff member or case key.", 404)
+    if target.public_key is None:
+        return json_error("She has not set up her key yet.", 409)
+    if key.scope == "recovery":
+        return json_error("The recovery key is never granted; it stays on paper.")
+    if key.scope != "national" and "moderator" in target.roles and not (
+            {"coordinator", "admin"} & set(target.roles)) and key.scope not in target.provinces:
+        return json_error("A moderator gets only her provinces' keys.", 403)
+    if set(target.roles) <= {"advocate"}:
+        return json_error("Advocates work with aggregates only; they get no case keys.", 403)
+    try:
+        sealed = envelope.validate(data.get("sealed"),
+                                   {envelope.kid(envelope.b64d(target.public_key, 32))})
+    except envelope.EnvelopeError as exc:
+        return json_error(f"The sealed key was refused: {exc}")
+    existing = sess.scalars(select(KeyGrant).where(KeyGrant.staff_id == target.id,
+                                                   KeyGrant.case_key_id == key.id)).first()
+    if existing is not None:
+        existing.sealed_key = sealed
+    else:
+        sess.add(KeyGrant(case_key_id=key.id, staff_id=target.id, sealed_key=sealed,
+                          granted_by=_me().id))
+    audit.record(sess, _me().id, "grant", f"{key.scope}:{key.kid}->{target.login}")
+    sess.commit()
+    return jsonify(ok=True)
+
+
+@bp.post("/admin/grants/<int:grant_id>/revoke")
+@allow("admin", "coordinator")
+def revoke(grant_id: int) -> Response:
+    """Revoking deletes the grant (rotate the key too if her device may be compromised)."""
+    sess = db.session()
+    row = sess.get(KeyGrant, grant_id)
+    if row is None:
+        abort(404)
+    target = sess.get(Staff, row.staff_id)
+    key = sess.get(CaseKey, row.case_key_id)
+    sess.delete(row)
+    audit.record(sess, _me().id, "revoke",
+                 f"{key.scope if key else '?'}->{target.login if target else '?'}")
+    sess.commit()
+    if request.is_json or request.accept_mimetypes.best == "application/json":
+        return jsonify(ok=True)
+    return redirect(url_for("verify.keys_page"), code=303)
+
+
+@bp.post("/admin/keys/rotate")
+@allow("admin", "coordinator")
+def rotate() -> tuple[Response, int] | Response:
+    """A new case key for a scope, made in the browser: its secret sealed to the recovery key
+    and granted to the rotating admin. New reports use it; old ones keep the old key until
+    re-wrapped."""
+    data = json_body()
+    scope = data.get("scope")
+    if scope not in SCOPES or scope == "recovery":
+        return json_error("Unknown scope.")
+    sess = db.session()
+    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == "recovery",
+                                                  CaseKey.active.is_(True))).first()
+    me = _me()
+    if recovery is None or me.public_key is None:
+        return json_error("Set up your key first.", 409)
+    try:
+        pk = envelope.b64d(str(data.get("public_key", "")), 32)
+        sealed_secret = envelope.validate(data.get("sealed_secret"), {recovery.kid})
+        grant_env = envelope.validate(data.get("grant"),
+                                      {envelope.kid(envelope.b64d(me.public_key, 32))})
+    except envelope.EnvelopeError as exc:
+        return json_error(f"The new key was refused: {exc}")
+    for old in sess.scalars(select(CaseKey).where(CaseKey.scope == scope,
+                                                  CaseKey.active.is_(True))):
+        old.active = False
+    new = CaseKey(scope=scope, kid=envelope.kid(pk), public_key=envelope.b64e(pk),
+                  sealed_secret=sealed_secret)
+    sess.add(new)
+    sess.flush()
+    sess.add(KeyGrant(case_key_id=new.id, staff_id=me.id, sealed_key=grant_env,
+                      granted_by=me.id))
+    audit.record(sess, me.id, "rotate", f"{scope}:{new.kid}")
+    sess.commit()
+    return jsonify(ok=True, kid=new.kid)
+
+
+@bp.get("/audit")
+@allow("admin")
+def audit_page() -> str:
+    """The audit log and whether its chain holds."""
+    from reporter.published import AuditEvent
+
+    sess = db.session()
+    verdict = audit.verify(sess)
+    events = sess.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(300)).all()
+    logins = {s.id: s.login for s in sess.scalars(select(Staff))}
+    return render_template("verify/audit.html", verdict=verdict, events=events, logins=logins)

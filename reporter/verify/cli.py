@@ -1,0 +1,77 @@
+"""Staff operations from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from reporter import audit, db, envelope
+from reporter.auth import ROLES, hash_password
+from reporter.models import Staff
+from reporter.vocabulary import PROVINCES
+
+staff_cli = AppGroup("staff", help="Staff accounts.")
+audit_cli = AppGroup("audit", help="The hash-chained audit log.")
+
+
+@staff_cli.command("create")
+@click.option("--login", required=True)
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES), default=["admin"],
+              show_default=True)
+@click.option("--province", "provinces", multiple=True, type=click.Choice(list(PROVINCES)))
+@click.password_option(help="Her first password (prompted for, never echoed).")
+def staff_create(login: str, roles: tuple[str, ...], provinces: tuple[str, ...],
+                 password: str) -> None:
+    """Create a staff account (the first admin). She enrols TOTP at her first log-in."""
+    if len(password) < 12:
+        raise click.ClickException("the password needs at least 12 characters")
+    if "moderator" in roles and not provinces:
+        raise click.ClickException("a moderator needs at least one --province")
+    sess = db.session()
+    if sess.scalars(select(Staff).where(Staff.login == login)).first():
+        raise click.ClickException(f"{login} exists already")
+    staff = Staff(login=login, password_hash=hash_password(password), roles=list(roles),
+                  provinces=list(provinces))
+    sess.add(staff)
+    sess.flush()
+    audit.record(sess, None, "staff_create", f"{login}:{','.join(roles)}")
+    sess.commit()
+    click.echo(f"created {login} ({', '.join(roles)}); she sets up TOTP and her key at "
+               "first log-in")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Exit 0 when the chain holds; otherwise name the first broken link and exit 1."""
+    verdict = audit.verify(db.session())
+    if verdict.ok:
+        click.echo(f"audit log intact: {verdict.events} events")
+        return
+    click.echo(f"AUDIT LOG BROKEN: {verdict.problem}", err=True)
+    raise SystemExit(1)
+
+
+@click.command("recovery-open")
+@click.argument("report_id")
+@with_appcontext
+def recovery_open(report_id: str) -> None:
+    """Open a report offline with the recovery key's secret (typed at the prompt), for when
+    every passphrase is lost. Prints the report as JSON on stdout; run it on a trusted
+    machine, never on the server in normal operation."""
+    from reporter.models import Report
+
+    secret = click.prompt("Recovery secret", hide_input=True)
+    try:
+        sk = envelope.b64d(secret.strip(), 32)
+        report = db.session().get(Report, report_id)
+        if report is None or report.envelope is None:
+            raise click.ClickException("no such report, or its envelope was purged")
+        payload = envelope.open_envelope(report.envelope, sk)
+    except envelope.EnvelopeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit.record(db.session(), None, "open", f"{report_id}:recovery")
+    db.session().commit()
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=1))

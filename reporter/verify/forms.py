@@ -1,0 +1,101 @@
+"""Staff forms (English only: staff pages are not translated)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from reporter.auth import ROLES
+from reporter.vocabulary import (
+    CATEGORIES,
+    PERPETRATORS,
+    PROVINCES,
+    SOURCE_TYPES,
+    VERIFICATION_LEVELS,
+)
+
+
+class Checkboxes(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    login = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    code = StringField("Code from your authenticator app", validators=[
+        Optional(), Regexp(r"^\s*\d{6}\s*$", message="The code is 6 digits.")])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code from your authenticator app", validators=[
+        DataRequired(), Regexp(r"^\s*\d{6}\s*$", message="The code is 6 digits.")])
+
+
+class StaffForm(FlaskForm):
+    login = StringField("Name", validators=[
+        DataRequired(), Length(min=2, max=64),
+        Regexp(r"^[a-z0-9._-]+$", message="Lower-case letters, digits, dot, dash, underscore.")])
+    password = PasswordField("First password (she changes it later)", validators=[
+        DataRequired(), Length(min=12, max=1024, message="At least 12 characters.")])
+    roles = Checkboxes("Roles", choices=[SelectChoice(r, r) for r in ROLES],
+                       validators=[DataRequired(message="Choose at least one role.")])
+    provinces = Checkboxes("Provinces (for moderators)",
+                           choices=[SelectChoice(c, n) for c, n in PROVINCES.items()])
+
+
+class ContentForm(FlaskForm):
+    key = SelectField("Block", choices=[SelectChoice("safety", "Home: safety advice"),
+                                        SelectChoice("helplines", "Home: helplines"),
+                                        SelectChoice("offices", "Province office contacts")])
+    html = TextAreaField("Text (simple HTML: paragraphs, lists, bold, links)",
+                         validators=[DataRequired(), Length(max=20_000)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason (kept encrypted for staff)", validators=[Optional(),
+                                                                            Length(max=2000)])
+
+
+class DuplicateForm(FlaskForm):
+    of = StringField("Report id it duplicates", validators=[
+        DataRequired(), Regexp(r"^[0-9a-f]{20}$", message="A report id is 20 hex characters.")])
+
+
+class PublishForm(FlaskForm):
+    categories = Checkboxes("What happened", choices=[SelectChoice(t.value, t.label)
+                                                      for t in CATEGORIES],
+                            validators=[DataRequired(message="Choose at least one.")])
+    perpetrators = Checkboxes("Who did it", choices=[SelectChoice(t.value, t.label)
+                                                     for t in PERPETRATORS],
+                              validators=[DataRequired(message="Choose at least one.")])
+    month = StringField("Month (YYYY-MM)", validators=[
+        DataRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="Use YYYY-MM.")])
+    province = SelectField("Province", choices=[SelectChoice(c, n) for c, n in PROVINCES.items()])
+    town = IntegerField("Town (gazetteer id)", validators=[Optional()])
+    lat = StringField("Latitude", validators=[Optional(), Length(max=20)])
+    lon = StringField("Longitude", validators=[Optional(), Length(max=20)])
+    people_affected = IntegerField("People affected", default=1,
+                                   validators=[DataRequired(), NumberRange(1, 500)])
+    verification_level = SelectField("Verification", choices=[
+        SelectChoice(v, v) for v in VERIFICATION_LEVELS])
+    source_type = SelectField("Source", choices=[SelectChoice(v, v) for v in SOURCE_TYPES])
+    confirm = BooleanField("I checked that nothing here identifies the reporter",
+                           validators=[DataRequired(message="Please confirm.")])
+
+    def month_date(self) -> dt.date:
+        year, month = self.month.data.split("-")
+        return dt.date(int(year), int(month), 1)

@@ -1,0 +1,71 @@
+"""The public map in a real browser (Debian's Chromium): drawn under the strict CSP, no request to
+any other host, and with JavaScript off the image and the table instead."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from reporter import db
+from reporter.maps.render import COLOURS
+from reporter.maps.seed import seed_incidents
+from tests.browser import CHROMIUM, Watch, chromium, live_server
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+
+HEXAGON = ", ".join(f'.leaflet-overlay-pane path[fill="{c}"]' for c in COLOURS)
+
+
+@pytest.fixture()
+def demo_site(app: Flask) -> Iterator[str]:
+    """The demo incidents (through publish_incident, so displaced), served on loopback."""
+    with app.app_context():
+        assert seed_incidents(db.session(), n=400, rng_seed=7) == 400
+        assert seed_incidents(db.session(), n=400, rng_seed=7) == 0  # idempotent
+    with live_server(app) as base:
+        yield base
+
+
+def test_map_draws_hexagons_under_the_csp_and_asks_no_other_host(demo_site: str) -> None:
+    with chromium() as browser:
+        # Given a visitor with JavaScript on
+        page = browser.new_page()
+        watch = Watch.on(page)
+        # When she opens the map
+        page.goto(demo_site + "/map")
+        page.wait_for_selector(HEXAGON, state="attached", timeout=15_000)
+        # Then the hexagon layer is drawn, with the heat layer's canvas
+        assert page.locator(HEXAGON).count() >= 1
+        assert page.locator(".leaflet-heatmap-layer").count() == 1
+        # and the browser refused nothing and asked no other host
+        assert not watch.csp_violations(), watch.console + watch.errors
+        assert not watch.errors, watch.errors
+        assert not watch.foreign_requests(demo_site), watch.foreign_requests(demo_site)
+        # and filtering is a plain GET that keeps the page working
+        page.select_option("#f-res", "5")
+        page.click("form.map-filters button[type=submit]")
+        page.wait_for_selector(HEXAGON, state="attached", timeout=15_000)
+        assert "res=5" in page.url
+        assert not watch.csp_violations() and not watch.foreign_requests(demo_site)
+
+
+def test_without_javascript_the_page_shows_the_image_and_the_table(demo_site: str) -> None:
+    with chromium() as browser:
+        # Given a visitor with JavaScript off (Tor Browser on "Safest")
+        context = browser.new_context(java_script_enabled=False)
+        page = context.new_page()
+        watch = Watch.on(page)
+        # When she opens the map
+        page.goto(demo_site + "/map")
+        # Then the server-drawn image is shown and has loaded
+        image = page.locator("img.map-image")
+        assert image.is_visible()
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0") is True
+        # and the table by province and category is there, the live map hidden
+        assert page.locator("table.map-table").first.is_visible()
+        assert page.get_by_role("columnheader", name="GP").is_visible()
+        assert not page.locator("#map-live").is_visible()
+        assert not watch.foreign_requests(demo_site)
+        context.close()

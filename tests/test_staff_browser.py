@@ -1,0 +1,162 @@
+"""End to end in Debian's Chromium: a reporter (JS on) submits; a moderator logs in with
+password and TOTP, sets up and unlocks her key, opens the report and sees the narrative,
+messages the reporter, who reads it with her receipt; the moderator verifies and publishes.
+The passphrase and the narrative never reach the server in a request body, a table or a log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from reporter import db, envelope, gazetteer
+from reporter.auth import hash_password
+from reporter.models import Incident, Report, Staff
+from tests.browser import Watch, chromium, live_server
+from tests.conftest import table_dump
+from tests.intake_helpers import secrets_of
+from tests.staff_helpers import PASSWORD
+from tests.test_intake_browser import Reporter, record_posts
+
+SENTINEL = "SENTINEL-E2E-narrative-9vq"
+PASSPHRASE = "SENTINEL-passphrase purple giraffe umbrella"
+MESSAGE = "Which station were the officers from?"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+class Moderator:
+    """A moderator in her own browser (page-object helper)."""
+
+    def __init__(self, page: Any, base: str) -> None:
+        self.page, self.base = page, base
+
+    def logs_in_first_time(self, login: str) -> None:
+        p = self.page
+        p.goto(self.base + "/staff/login")
+        p.fill("#login", login)
+        p.fill("#password", PASSWORD)
+        with p.expect_navigation():
+            p.click("button[type=submit]")
+        secret = p.inner_text("#totp-secret")
+        p.fill("#code", pyotp.TOTP(secret).now())
+        with p.expect_navigation():
+            p.click("button[type=submit]")
+
+    def chooses_passphrase(self, passphrase: str) -> None:
+        p = self.page
+        assert "/staff/keys/setup" in p.url
+        p.fill("#pass1", passphrase)
+        p.fill("#pass2", passphrase)
+        p.click("#key-setup button[type=submit]")
+        p.wait_for_url("**/staff/queue", timeout=30000)
+
+    def forgets_unlocked_keys(self) -> None:
+        self.page.evaluate("window.sessionStorage.clear()")
+
+    def opens_report(self, report_id: str, passphrase: str) -> None:
+        p = self.page
+        p.goto(f"{self.base}/staff/reports/{report_id}")
+        p.fill("#passphrase", passphrase)
+        p.click("#unlock-form button[type=submit]")
+        p.wait_for_selector("#report-fields:not([hidden])", timeout=20000)
+
+    def messages_reporter(self, text: str) -> None:
+        p = self.page
+        p.fill("#message-text", text)
+        p.click("#message-form button[type=submit]")
+        p.wait_for_selector("#message-status:text-is('Sent.')", timeout=20000)
+
+    def verifies_and_publishes(self, town_id: int) -> None:
+        p = self.page
+        p.fill("#town", str(town_id))
+        p.select_option("#verification_level", "corroborated")
+        p.check("#confirm")
+        with p.expect_navigation():
+            p.click("#publish-form button[type=submit]")
+
+
+def test_report_to_published_incident(app: Flask, browser: Any,
+                                      all_logs: pytest.LogCaptureFixture,
+                                      database_url: str) -> None:
+    with app.app_context():
+        db.session().add(Staff(login="thandi", password_hash=hash_password(PASSWORD),
+                               roles=["moderator"], provinces=["GP"]))
+        db.session().commit()
+    posted = record_posts(app)
+    with live_server(app) as base:
+        # Given a reporter who sends a report from her phone with JavaScript on
+        rctx = browser.new_context()
+        reporter = Reporter(rctx.new_page(), base)
+        reporter.opens_the_form()
+        reporter.tells(f"{SENTINEL} officers took my money")
+        assert "locked (encrypted) on your phone" in reporter.sends()
+        receipt = reporter.receipt()
+        with app.app_context():
+            report_id = db.session().scalars(select(Report.id)).one()
+
+        # And a moderator of Gauteng who logs in for the first time (password + TOTP)
+        mctx = browser.new_context()
+        page = mctx.new_page()
+        watch = Watch.on(page)
+        moderator = Moderator(page, base)
+        moderator.logs_in_first_time("thandi")
+        moderator.chooses_passphrase(PASSPHRASE)
+        # and to whom a coordinator has granted the Gauteng key (sealed to her public key)
+        with app.app_context():
+            staff = db.session().scalars(select(Staff).where(Staff.login == "thandi")).one()
+            from tests.staff_helpers import Member, grant
+
+            grant(app, Member(staff.id, staff.login, "", b"",
+                              envelope.b64d(staff.public_key)), "GP")
+        moderator.forgets_unlocked_keys()
+
+        # When she unlocks and opens the report, she sees the narrative on her screen
+        moderator.opens_report(report_id, PASSPHRASE)
+        assert page.inner_text("#f-narrative").startswith(SENTINEL)
+        assert "extortion" in page.inner_text("#f-categories")
+        # and she asks the reporter a question
+        moderator.messages_reporter(MESSAGE)
+
+        # Then the reporter reads it with her receipt
+        inbox = reporter.opens_inbox(receipt)
+        assert MESSAGE in inbox
+
+        # When the moderator verifies and publishes with coarse values
+        town = next(t for t in gazetteer.towns_in("GP") if t.name == "Johannesburg")
+        page.goto(f"{base}/staff/reports/{report_id}")
+        page.wait_for_selector("#report-fields:not([hidden])", timeout=20000)
+        moderator.verifies_and_publishes(town.id)
+        assert "published" in page.inner_text("main")
+        assert not watch.csp_violations() and not watch.foreign_requests(base), watch.console
+        assert not watch.errors, watch.errors
+        rctx.close()
+        mctx.close()
+
+    # Then the incident holds only the coarse values
+    with app.app_context():
+        inc = db.session().scalars(select(Incident)).one()
+        assert inc.province == "GP" and inc.month.isoformat() == "2026-10-01"
+        assert set(inc.categories) == {"extortion", "confiscation"}
+        assert db.session().get(Report, report_id).status == "verified"
+        row = db.session().execute(select(Incident.__table__)).mappings().one()
+        assert set(row) <= {"id", "public_id", "categories", "perpetrators", "month", "province",
+                            "geom", "cell_r5", "cell_r6", "cell_r7", "verification_level",
+                            "source_type", "people_affected", "published_on", "withdrawn"}
+    # And neither the passphrase nor the narrative ever reached the server
+    bodies = b"".join(posted.bodies)
+    for secret in (SENTINEL, PASSPHRASE, "purple giraffe"):
+        assert secret.encode() not in bodies
+        assert secret not in table_dump(database_url)
+        assert secret not in "\n".join(r.getMessage() for r in all_logs.records)
+    assert MESSAGE.encode() not in bodies  # the message was sealed in her browser too
+    # and the stored message opens for the case keys
+    assert secrets_of(app)
