@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from reporter import db, envelope, keys
 from reporter.models import CaseKey, Report
+from reporter.vocabulary import PROVINCES
 
 demo_cli = AppGroup("demo", help="Demo data (demo mode only).")
 
@@ -54,11 +58,56 @@ def seed() -> None:
                                     envelope.seal(payload, ring.recipients(province)))
             receipt = intake.accept(sess, sub, settings)
             click.echo(f"demo report in {province}: receipt {receipt}")
-    try:
-        from reporter.maps.seed import seed_incidents
-    except ImportError:
-        pass
-    else:
-        seed_incidents(sess)
-        sess.commit()
-    click.echo("demo data ready")
+    seed_staff(sess, settings.instance_path)
+    from reporter.maps.seed import seed_incidents
+
+    made = seed_incidents(sess)
+    sess.commit()
+    if made:
+        click.echo(f"demo incidents published: {made}")
+    click.echo("demo data ready; demo staff logins are listed in README.md")
+
+
+# Documented in README.md. Refused outside demo mode: these secrets are public.
+DEMO_STAFF = (
+    # login, roles, provinces, password, TOTP secret, unlock passphrase
+    ("admin", ["admin"], [], "demo-admin-password", "JBSWY3DPEHPK3PXPADMINAAA",
+     "demo admin passphrase"),
+    ("coordinator", ["coordinator"], [], "demo-coordinator-password",
+     "JBSWY3DPEHPK3PXPCOORDAAA", "demo coordinator passphrase"),
+    ("moderator", ["moderator"], ["GP", "KZN"], "demo-moderator-password",
+     "JBSWY3DPEHPK3PXPMODERAAA", "demo moderator passphrase"),
+    ("advocate", ["advocate"], [], "demo-advocate-password", "JBSWY3DPEHPK3PXPADVOCAAA",
+     "demo advocate passphrase"),
+)
+
+
+def seed_staff(sess: Session, instance_path: Path) -> None:
+    """One staff member per role with a key pair (wrapped under her demo passphrase) and the
+    case keys her role needs, granted from the demo-only secrets file."""
+    from nacl.public import PrivateKey
+
+    from reporter.auth import hash_password
+    from reporter.models import CaseKey, KeyGrant, Staff
+
+    if sess.scalar(select(func.count()).select_from(Staff)):
+        return
+    secrets = keys.demo_secrets(instance_path)
+    case_keys = {k.scope: k for k in sess.scalars(select(CaseKey).where(CaseKey.active))}
+    for login, roles, provinces, password, totp, passphrase in DEMO_STAFF:
+        sk = PrivateKey.generate()
+        staff = Staff(login=login, password_hash=hash_password(password), roles=roles,
+                      provinces=provinces, totp_secret=totp, totp_confirmed=True,
+                      public_key=envelope.b64e(bytes(sk.public_key)),
+                      wrapped_secret_key=envelope.wrap_secret_key(bytes(sk), passphrase))
+        sess.add(staff)
+        sess.flush()
+        scopes = [] if roles == ["advocate"] else (
+            provinces if roles == ["moderator"] else ["national", *PROVINCES])
+        for scope in scopes:
+            sealed = envelope.seal({"scope": scope, "sk": envelope.b64e(secrets[scope])},
+                                   [bytes(sk.public_key)])
+            sess.add(KeyGrant(case_key_id=case_keys[scope].id, staff_id=staff.id,
+                              sealed_key=sealed))
+    sess.commit()
+    click.echo("demo staff created: " + ", ".join(s[0] for s in DEMO_STAFF))

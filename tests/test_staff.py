@@ -387,3 +387,19 @@ def test_grant_checks_the_sealed_key_is_for_her(app: Flask, world: dict) -> None
     assert post({"staff_id": mod.id, "case_key_id": kzn["id"],
                  "sealed": right}).status_code == 403  # not her province
     assert post({"staff_id": mod.id, "case_key_id": gp["id"], "sealed": right}).status_code == 200
+
+
+def test_key_reset_drops_key_and_grants(app: Flask, world: dict) -> None:
+    from reporter.models import KeyGrant
+
+    mod: Member = world["people"]["moderator"]  # type: ignore[index]
+    grant(app, mod, "GP")
+    admin = client_for(app, world, "admin")
+    token = csrf_of(admin, "/staff/admin")
+    assert admin.post(f"/staff/admin/staff/{mod.id}/reset-key",
+                      data={"csrf_token": token}).status_code == 303
+    with app.app_context():
+        staff = db.session().get(Staff, mod.id)
+        assert staff.public_key is None and staff.wrapped_secret_key is None
+        assert db.session().scalars(select(KeyGrant).where(
+            KeyGrant.staff_id == mod.id)).all() == []

@@ -160,3 +160,56 @@ def test_report_to_published_incident(app: Flask, browser: Any,
     assert MESSAGE.encode() not in bodies  # the message was sealed in her browser too
     # and the stored message opens for the case keys
     assert secrets_of(app)
+
+
+def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
+                                                    database_url: str) -> None:
+    from tests.staff_helpers import PASSPHRASE as STAFF_PASSPHRASE
+    from tests.staff_helpers import fresh_code, make_staff
+
+    admin = make_staff(app, "first-admin", ["admin"])
+    moderator = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
+    recovery = envelope.b64e(app.extensions["test.keys"].recovery_secret)
+    posted = record_posts(app)
+    with live_server(app) as base:
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        watch = Watch.on(page)
+        # Given the first admin, logged in, with her own key but no case keys yet
+        page.goto(base + "/staff/login")
+        page.fill("#login", admin.login)
+        page.fill("#password", PASSWORD)
+        page.fill("#code", fresh_code(app, admin))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        page.goto(base + "/staff/admin/keys")
+        page.fill("#passphrase", STAFF_PASSPHRASE)
+        page.click("#unlock-form button[type=submit]")
+        page.wait_for_selector("#lock-state:has-text('Unlocked')", timeout=20000)
+        # When she types the paper recovery secret once, she grants herself every case key
+        page.fill("#recovery-secret", recovery)
+        with page.expect_navigation(timeout=30000):
+            page.click("#recovery-form button[type=submit]")
+        page.fill("#passphrase", STAFF_PASSPHRASE)
+        page.click("#unlock-form button[type=submit]")
+        page.wait_for_selector("#lock-state:has-text('10 case keys')", timeout=20000)
+        # And grants the Gauteng key onward to a moderator, sealed in her browser
+        page.click("button.grant[data-staff='mod-gp'][data-scope='GP']")
+        page.wait_for_selector("#keys-status:has-text('Granted GP to mod-gp')", timeout=20000)
+        assert not watch.csp_violations() and not watch.foreign_requests(base)
+        ctx.close()
+    # Then the moderator's grant opens, with her own key, to the Gauteng case key
+    from reporter.models import KeyGrant
+
+    with app.app_context():
+        grants = db.session().scalars(select(KeyGrant).where(
+            KeyGrant.staff_id == moderator.id)).all()
+        assert len(grants) == 1
+        opened = envelope.open_envelope(grants[0].sealed_key, moderator.sk)
+        assert envelope.b64d(opened["sk"]) == app.extensions["test.keys"].case_secrets["GP"]
+    # And neither the recovery secret nor any case-key secret reached the server
+    bodies = b"".join(posted.bodies)
+    assert recovery.encode() not in bodies and STAFF_PASSPHRASE.encode() not in bodies
+    for sk in app.extensions["test.keys"].case_secrets.values():
+        assert envelope.b64e(sk).encode() not in bodies
+        assert envelope.b64e(sk) not in table_dump(database_url)

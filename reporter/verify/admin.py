@@ -82,6 +82,25 @@ def disable_staff(staff_id: int) -> Response:
     return redirect(url_for("verify.admin"), code=303)
 
 
+@bp.post("/admin/staff/<int:staff_id>/reset-key")
+@allow("admin")
+def reset_key(staff_id: int) -> Response:
+    """For a lost passphrase: drop her key and grants; she makes a new key at next log-in and
+    a coordinator grants her case keys again. Reports stay readable (other holders, recovery)."""
+    from sqlalchemy import delete
+
+    sess = db.session()
+    staff = sess.get(Staff, staff_id)
+    if staff is None:
+        abort(404)
+    staff.public_key = None
+    staff.wrapped_secret_key = None
+    sess.execute(delete(KeyGrant).where(KeyGrant.staff_id == staff.id))
+    audit.record(sess, _me().id, "staff_update", f"{staff.login}:key-reset")
+    sess.commit()
+    return redirect(url_for("verify.admin", done="key reset"), code=303)
+
+
 @bp.get("/admin/keys")
 @allow("admin", "coordinator")
 def keys_page() -> str:
