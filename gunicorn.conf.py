@@ -16,6 +16,9 @@ secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 forwarded_allow_ips = "127.0.0.1"
 limit_request_line = 4094
 limit_request_fields = 50
+# gunicorn >= 25 opens a control socket under $HOME by default: shared by every instance on
+# the host (two app servers would fight over it) and not needed (systemd manages the process)
+control_socket_disable = True
 
 # Load the app once in the master and fork the workers from it: a configuration error stops
 # the start at once (instead of workers failing one by one), and the offline gazetteer behind

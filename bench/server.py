@@ -209,7 +209,7 @@ def gunicorn(database_url: str, instance: Path, *, workers: int = 2,
         yield Gunicorn(base, proc, log_path, log)
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGINT)  # quick shutdown: the run is over
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -514,6 +514,28 @@ def _chunk_refusal(
     return EnvelopeInvalid("The attachment has data after its last chunk.")
 
 
+def add_recipient(env: object, holder_sk: bytes, new_sk: bytes) -> dict[str, Any]:
+    """Re-wrap for key rotation: whoever holds a key of the envelope adds a wrapped key for a
+    new recipient whose secret key she also holds. X25519 is symmetric, so box(k, n, epk,
+    new_sk) opens with (new_sk, epk) exactly like a key wrapped by the original sender.
+    Works on report envelopes and attachment headers; nothing else in them changes."""
+    if isinstance(env, dict) and "base" in env:
+        parsed = _parse_attachment(env, (), MAX_RECIPIENTS)[0]
+    else:
+        parsed = _parse(env, (), MAX_RECIPIENTS)[0]
+    obj = cast(dict[str, Any], env)
+    k = _unwrap_key(parsed, holder_sk)
+    new = PrivateKey(_key32(new_sk, "new secret key"))
+    new_kid = kid(bytes(new.public_key))
+    if any(w.kid == new_kid for w in parsed.keys):
+        return obj
+    if len(parsed.keys) >= MAX_RECIPIENTS:
+        raise EnvelopeInvalid(f"An envelope can have at most {MAX_RECIPIENTS} recipients.")
+    n = nacl.utils.random(NONCE_BYTES)
+    wk = Box(new, PublicKey(parsed.epk)).encrypt(k, n).ciphertext
+    return {**obj, "keys": [*obj["keys"], {"kid": new_kid, "nonce": b64e(n), "wk": b64e(wk)}]}
+
+
 # -- staff key wrap ------------------------------------------------------------------------------
 
 

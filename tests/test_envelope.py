@@ -703,3 +703,20 @@ def test_mutated_attachment_bodies_raise_only_envelope_errors(
         mutable[start:start] = body[: data.draw(st.integers(1, SEALED))]
     with pytest.raises(EnvelopeError):
         open_attachment(header, bytes(mutable), NATIONAL_SK)
+
+
+def test_add_recipient_rewraps_for_a_new_key() -> None:
+    from nacl.public import PrivateKey
+
+    a, b, c = (PrivateKey.generate() for _ in range(3))
+    env = E.seal({"x": 1}, [bytes(a.public_key)])
+    env2 = E.add_recipient(env, bytes(a), bytes(c))
+    assert E.open_envelope(env2, bytes(c)) == {"x": 1}
+    assert {k: v for k, v in env2.items() if k != "keys"} == {
+        k: v for k, v in env.items() if k != "keys"}
+    assert E.add_recipient(env2, bytes(a), bytes(c)) == env2  # idempotent
+    with pytest.raises(E.NotARecipient):
+        E.add_recipient(env, bytes(b), bytes(c))  # only a holder can re-wrap
+    header, body = E.seal_attachment(b"photo", [bytes(a.public_key)])
+    header2 = E.add_recipient(header, bytes(a), bytes(c))
+    assert E.open_attachment(header2, body, bytes(c)) == b"photo"

@@ -224,3 +224,36 @@ def test_js_and_python_refuse_malformed_envelopes_with_the_same_message() -> Non
             validate(env)
         assert not result["ok"], name
         assert (result["name"], result["message"]) == ("EnvelopeInvalid", str(refused.value)), name
+
+
+def test_js_add_recipient_opens_in_python() -> None:
+    """Key rotation's re-wrap, done by the browser, opens with the new key in Python."""
+    import shutil
+    import subprocess
+
+    from nacl.public import PrivateKey
+
+    from reporter import envelope as E
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    old, new = PrivateKey.generate(), PrivateKey.generate()
+    env = E.seal({"narrative": "rotate me"}, [bytes(old.public_key)])
+    header, body = E.seal_attachment(b"file bytes", [bytes(old.public_key)])
+    root = Path(__file__).resolve().parent.parent
+    script = (
+        "const nacl = require(process.argv[1] + '/node_modules/tweetnacl');"
+        "const E = require(process.argv[1] + '/reporter/static/js/envelope.js');"
+        "const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const d = (s) => E.b64decode(s, 32);"
+        "console.log(JSON.stringify({env: E.addRecipient(input.env, d(input.old), d(input.new)),"
+        " header: E.addRecipient(input.header, d(input.old), d(input.new))}));"
+    )
+    out = subprocess.run(
+        [node, "-e", script, str(root)], check=True, capture_output=True, text=True,
+        input=json.dumps({"env": env, "header": header, "old": E.b64e(bytes(old)),
+                          "new": E.b64e(bytes(new))}))
+    result = json.loads(out.stdout)
+    assert E.open_envelope(result["env"], bytes(new)) == {"narrative": "rotate me"}
+    assert E.open_attachment(result["header"], body, bytes(new)) == b"file bytes"

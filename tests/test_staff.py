@@ -403,3 +403,45 @@ def test_key_reset_drops_key_and_grants(app: Flask, world: dict) -> None:
         assert staff.public_key is None and staff.wrapped_secret_key is None
         assert db.session().scalars(select(KeyGrant).where(
             KeyGrant.staff_id == mod.id)).all() == []
+
+
+def test_rotation_then_rewrap_in_the_browser_way(app: Flask, world: dict) -> None:
+    from nacl.public import PrivateKey
+
+    from tests.intake_helpers import keyring_json
+
+    admin_m: Member = world["people"]["admin"]  # type: ignore[index]
+    rid = world["report"]
+    old_secret = app.extensions["test.keys"].case_secrets["GP"]
+    admin = client_for(app, world, "admin")
+    token = csrf_of(admin, "/staff/queue")
+    headers = {"X-CSRFToken": token}
+    recovery_pk = envelope.b64d(keyring_json(admin)["recovery"]["pk"])
+    new = PrivateKey.generate()
+    secret = {"scope": "GP", "sk": envelope.b64e(bytes(new))}
+    resp = admin.post("/staff/admin/keys/rotate", headers=headers, json={
+        "scope": "GP", "public_key": envelope.b64e(bytes(new.public_key)),
+        "sealed_secret": envelope.seal(secret, [recovery_pk]),
+        "grant": envelope.seal(secret, [admin_m.pk])})
+    assert resp.status_code == 200
+    # new reports are sealed to the new key
+    assert keyring_json(admin)["provinces"]["GP"]["kid"] == envelope.kid(bytes(new.public_key))
+    state = admin.get("/staff/admin/rewrap.json?scope=GP").get_json()
+    assert [i["kind"] for i in state["items"]] == ["report"]
+    item = state["items"][0]
+    # a forged re-wrap (changed ciphertext, or a key for someone else) is refused
+    other = envelope.add_recipient(item["env"], old_secret, bytes(PrivateKey.generate()))
+    assert admin.post("/staff/admin/rewrap", headers=headers, json={
+        "scope": "GP", "items": [{**item, "env": other}]}).status_code == 400
+    rewrapped = envelope.add_recipient(item["env"], old_secret, bytes(new))
+    forged = {**rewrapped, "ct": item["env"]["ct"][:-8] + "AAAAAAA="}
+    assert admin.post("/staff/admin/rewrap", headers=headers, json={
+        "scope": "GP", "items": [{**item, "env": forged}]}).status_code == 400
+    ok = admin.post("/staff/admin/rewrap", headers=headers, json={
+        "scope": "GP", "items": [{**item, "env": rewrapped}]})
+    assert ok.status_code == 200 and ok.get_json()["changed"] == 1
+    with app.app_context():
+        report = db.session().get(Report, rid)
+        assert envelope.open_envelope(report.envelope, bytes(new))["narrative"] == \
+            "a report in Gauteng"
+    assert admin.get("/staff/admin/rewrap.json?scope=GP").get_json()["items"] == []

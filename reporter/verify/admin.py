@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from reporter import audit, content, db, envelope
 from reporter.auth import allow, current_staff, hash_password
-from reporter.models import CaseKey, KeyGrant, SiteContent, Staff
+from reporter.models import Attachment, CaseKey, KeyGrant, Message, Report, SiteContent, Staff
 from reporter.verify import bp
 from reporter.verify.account import json_body, json_error
 from reporter.verify.forms import ContentForm, StaffForm
@@ -218,6 +218,91 @@ def rotate() -> tuple[Response, int] | Response:
     audit.record(sess, me.id, "rotate", f"{scope}:{new.kid}")
     sess.commit()
     return jsonify(ok=True, kid=new.kid)
+
+
+REWRAP_BATCH = 100
+_KINDS = {"report": (Report, "envelope"), "attachment": (Attachment, "header"),
+          "message": (Message, "envelope")}
+
+
+def _active_key(scope: str) -> CaseKey | None:
+    return db.session().scalars(select(CaseKey).where(CaseKey.scope == scope,
+                                                      CaseKey.active.is_(True))).first()
+
+
+def _stale_items(scope: str, active: CaseKey) -> list[dict[str, Any]]:
+    """Envelopes of the scope's reports that the active key cannot open yet."""
+    q = select(Report).where(Report.envelope.is_not(None))
+    if scope != "national":
+        q = q.where(Report.province == scope)
+    items: list[dict[str, Any]] = []
+    for report in db.session().scalars(q.order_by(Report.received_on)):
+        parts = [("report", report.id, report.envelope)]
+        parts += [("attachment", a.id, a.header) for a in report.attachments]
+        parts += [("message", m.id, m.envelope) for m in report.messages]
+        for kind, ident, env in parts:
+            if env and active.kid not in {k.get("kid") for k in env.get("keys", [])}:
+                items.append({"kind": kind, "id": ident, "env": env})
+        if len(items) >= REWRAP_BATCH:
+            break
+    return items
+
+
+@bp.get("/admin/rewrap.json")
+@allow("admin", "coordinator")
+def rewrap_state() -> tuple[Response, int] | Response:
+    """After a rotation: the envelopes to re-wrap in the browser for the scope's new key."""
+    scope = request.args.get("scope", "")
+    active = _active_key(scope) if scope in SCOPES and scope != "recovery" else None
+    if active is None:
+        return json_error("Unknown scope.")
+    return jsonify(scope=scope, active={"id": active.id, "kid": active.kid,
+                                        "pk": active.public_key},
+                   items=_stale_items(scope, active))
+
+
+@bp.post("/admin/rewrap")
+@allow("admin", "coordinator")
+def rewrap() -> tuple[Response, int] | Response:
+    """Store re-wrapped envelopes: each must equal the stored one plus exactly one wrapped key
+    for the scope's active key (the server checks the shape; it cannot open anything)."""
+    data = json_body()
+    scope = data.get("scope")
+    active = _active_key(scope) if scope in SCOPES and scope != "recovery" else None
+    items = data.get("items")
+    if active is None or not isinstance(items, list) or len(items) > 5 * REWRAP_BATCH:
+        return json_error("Send a scope and a list of items.")
+    sess = db.session()
+    changed = 0
+    for item in items:
+        if not isinstance(item, dict) or item.get("kind") not in _KINDS:
+            return json_error("Each item needs a kind (report, attachment, message).")
+        model, column = _KINDS[item["kind"]]
+        row = sess.get(model, item.get("id")) if isinstance(item.get("id"), str | int) else None
+        if row is None:
+            return json_error("An item does not exist.", 404)
+        stored, new = getattr(row, column), item.get("env")
+        if not isinstance(new, dict) or not isinstance(new.get("keys"), list):
+            return json_error("An item's envelope is malformed.")
+        added = new["keys"][len(stored["keys"]):]
+        same = {k: v for k, v in new.items() if k != "keys"} == {
+            k: v for k, v in stored.items() if k != "keys"}
+        if not same or new["keys"][:len(stored["keys"])] != stored["keys"] or len(added) != 1 \
+                or not isinstance(added[0], dict) or added[0].get("kid") != active.kid:
+            return json_error("A re-wrapped envelope must add exactly one key for the new "
+                              "case key and change nothing else.")
+        try:
+            if item["kind"] == "attachment":
+                envelope.validate_attachment_header(new, {active.kid})
+            else:
+                envelope.validate(new, {active.kid})
+        except envelope.EnvelopeError as exc:
+            return json_error(f"A re-wrapped envelope was refused: {exc}")
+        setattr(row, column, new)
+        changed += 1
+    audit.record(sess, _me().id, "rotate", f"{scope}:{active.kid}:rewrapped={changed}")
+    sess.commit()
+    return jsonify(ok=True, changed=changed)
 
 
 @bp.get("/audit")

@@ -322,6 +322,22 @@
     return payload;
   }
 
+  /** Re-wrap for key rotation (see add_recipient in reporter/envelope.py): a holder of the
+   *  content key adds a wrapped key for a new recipient whose secret key she holds. */
+  function addRecipient(env, holderSk, newSk) {
+    var p = (env && typeof env === 'object' && 'base' in env) ? parseAttachment(env) : parse(env);
+    var k = unwrapKey(p, holderSk);
+    var pair = nacl.box.keyPair.fromSecretKey(key32(newSk, 'new secret key'));
+    var newKid = kid(pair.publicKey);
+    if (env.keys.some(function (w) { return w.kid === newKid; })) return env;
+    if (env.keys.length >= MAX_RECIPIENTS) fail('An envelope can have at most ' + MAX_RECIPIENTS + ' recipients.');
+    var n = nacl.randomBytes(24);
+    var out = {};
+    Object.keys(env).forEach(function (key) { out[key] = env[key]; });
+    out.keys = env.keys.concat([{ kid: newKid, nonce: b64encode(n), wk: b64encode(nacl.box(k, n, p.epk, pair.secretKey)) }]);
+    return out;
+  }
+
   // -- attachments: fixed-size chunks under one key (format in docs/envelope.md) ---------------
 
   function chunkNonce(base, index, last) {
@@ -515,6 +531,6 @@
     kid: kid, pad: pad, unpad: unpad, bucket: bucket, b64encode: b64encode, b64decode: b64decode,
     AttachmentSealer: AttachmentSealer, sealAttachment: sealAttachment,
     openAttachment: openAttachment, validateAttachmentHeader: validateAttachmentHeader,
-    wrapSecretKey: wrapSecretKey, unwrapSecretKey: unwrapSecretKey
+    wrapSecretKey: wrapSecretKey, unwrapSecretKey: unwrapSecretKey, addRecipient: addRecipient
   };
 });

@@ -296,6 +296,32 @@
     });
   }
 
+  var rewrapForm = $("rewrap-form");
+  if (rewrapForm) rewrapForm.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var scope = $("rewrap-scope").value, total = 0;
+    function batch() {
+      return getJSON(rewrapForm.dataset.stateUrl + "?scope=" + encodeURIComponent(scope)).then(function (state) {
+        var cases = caseKeys();
+        var fresh = cases[state.active.kid];
+        if (!fresh) throw new Error("Unlock a session that holds the new " + scope + " key.");
+        var items = state.items.map(function (it) {
+          var holder = keyFor(it.env);
+          if (!holder) throw new Error("You hold no old key for some envelopes.");
+          return { kind: it.kind, id: it.id, env: E.addRecipient(it.env, holder, E.b64decode(fresh.sk, 32)) };
+        });
+        if (!items.length) return total;
+        return postJSON(rewrapForm.dataset.url, { scope: scope, items: items }).then(function (res) {
+          total += res.changed;
+          return batch();
+        });
+      });
+    }
+    text($("keys-status"), "Re-wrapping…");
+    batch().then(function (n) { text($("keys-status"), "Re-wrapped " + n + " envelopes for " + scope + "."); })
+      .catch(function (err) { text($("keys-status"), err.message); });
+  });
+
   var logout = $("logout-form");
   if (logout) logout.addEventListener("submit", function () { store.clear(); });
   lockState();
