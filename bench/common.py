@@ -30,7 +30,16 @@ def bench_database() -> Iterator[str]:
 
 
 def bench_app(url: str, **overrides: object) -> Flask:
-    return create_app({
+    """An app on the bench database, with the platform's keys (made once per database)."""
+    app = create_app({
         "REPORTER_MODE": "test", "SECRET_KEY": secrets.token_urlsafe(40), "DATABASE_URL": url,
-        "RATELIMIT_STORAGE_URI": "memory://", **overrides,
+        "RATELIMIT_STORAGE_URI": "memory://", "INSTANCE_PATH": str(BENCH_INSTANCE / "app"),
+        **overrides,
     })
+    from reporter import db, keys
+    from reporter.models import CaseKey
+
+    with app.app_context():
+        if not db.session().query(CaseKey).count():
+            keys.init_keys(db.session(), BENCH_INSTANCE / "app")
+    return app

@@ -159,3 +159,24 @@ def test_javascript_checks_before_sealing(app: Flask, browser: Any) -> None:
         assert "Tick at least one thing" in page.inner_text("#js-status")
         assert reporter.posts == []
         page.close()
+
+
+def test_when_sealing_fails_nothing_is_sent(app: Flask, browser: Any) -> None:
+    posted = record_posts(app)
+    with live_server(app) as base:
+        page = browser.new_page()
+
+        # Given a browser whose crypto library breaks while sealing
+        def broken_nacl(route: Any) -> None:
+            body = route.fetch().text() + "\nnacl.box = function () { throw new Error('x'); };"
+            route.fulfill(body=body, content_type="text/javascript")
+
+        page.route("**/static/vendor/nacl-fast.min.js", broken_nacl)
+        reporter = Reporter(page, base)
+        reporter.opens_the_form()
+        reporter.tells(f"{SENTINEL} must not leave")
+        page.click("#send")
+        # Then she is told it was NOT sent, and nothing was posted
+        page.wait_for_selector("#js-status:has-text('NOT sent')")
+        assert posted.bodies == []
+        page.close()

@@ -445,3 +445,15 @@ def test_rotation_then_rewrap_in_the_browser_way(app: Flask, world: dict) -> Non
         assert envelope.open_envelope(report.envelope, bytes(new))["narrative"] == \
             "a report in Gauteng"
     assert admin.get("/staff/admin/rewrap.json?scope=GP").get_json()["items"] == []
+
+
+def test_staff_login_has_a_global_cap(app_factory: Callable[..., Flask]) -> None:
+    """Each log-in costs an Argon2id; a global cap keeps a flood from taking the CPU."""
+    app = app_factory(X_STAFF_LOGIN_LIMIT="3 per minute")
+    codes = []
+    for i in range(4):
+        client = app.test_client()
+        codes.append(client.post("/staff/login", data={
+            "csrf_token": csrf_of(client), "login": f"nobody{i}", "password": "x" * 12,
+            "code": "123456"}, environ_base={"REMOTE_ADDR": f"198.51.100.{i}"}).status_code)
+    assert codes == [401, 401, 401, 429]

@@ -10,6 +10,7 @@ import segno
 from flask import (
     Response,
     abort,
+    current_app,
     jsonify,
     make_response,
     redirect,
@@ -32,6 +33,7 @@ from reporter.auth import (
     note_failure,
     public,
 )
+from reporter.extensions import global_key, limiter
 from reporter.models import CaseKey, KeyGrant, Staff
 from reporter.verify import bp
 from reporter.verify.forms import CodeForm, LoginForm
@@ -71,6 +73,9 @@ def _safe_next(target: str | None, staff: Staff) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.extensions["reporter.settings"].extra.get(
+    "X_STAFF_LOGIN_LIMIT", "120 per minute"), key_func=global_key, scope="staff-login",
+    methods=["POST"])
 @public
 def login() -> Any:
     """Staff log-in: name, password and a TOTP code (throttled per account)."""
