@@ -113,3 +113,6 @@ def init_app(app: Flask) -> None:
     from reporter import demo
 
     app.cli.add_command(demo.demo_cli)
+    from reporter.export.cli import export_cli
+
+    app.cli.add_command(export_cli)

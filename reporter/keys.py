@@ -21,14 +21,16 @@ from sqlalchemy.orm import Session
 
 from reporter import envelope
 from reporter.models import CaseKey
+from reporter.signing import KeyMissing, load_signing_key
 from reporter.vocabulary import PROVINCES
+
+# KeyMissing lives in reporter/signing.py so that reporter/export can load the signing key
+# without importing the report models; it is re-exported here for everything else.
+__all__ = ["KeyMissing", "Keyring", "PublicKey", "init_keys", "load_keyring", "pepper",
+           "signing_key"]
 
 NATIONAL = "national"
 RECOVERY = "recovery"
-
-
-class KeyMissing(RuntimeError):
-    """A key the platform needs is not there; run `flask --app wsgi keys init`."""
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,7 @@ def pepper(instance_path: Path) -> bytes:
 
 
 def signing_key(instance_path: Path) -> SigningKey:
-    path = keys_dir(instance_path) / "signing.key"
-    if not path.exists():
-        raise KeyMissing("no signing key: run `flask --app wsgi keys init`")
-    return SigningKey(path.read_bytes())
+    return load_signing_key(instance_path)
 
 
 @dataclass(frozen=True)

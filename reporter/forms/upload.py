@@ -59,12 +59,15 @@ class SealedSpool(io.RawIOBase):
     def _seal(self, piece: bytes) -> None:
         self._pieces.append(bytes(self._box.encrypt(piece)))
 
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_END:
-            return self._size
+    def _flush(self) -> None:
         if self._buf:
             self._seal(bytes(self._buf))
             self._buf = bytearray()
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            return self._size
+        self._flush()
         self._reading, self._pending = None, b""
         return 0
 
@@ -73,7 +76,7 @@ class SealedSpool(io.RawIOBase):
 
     def plaintext(self) -> Iterator[bytes]:
         """The upload, piece by piece, decrypted in memory."""
-        self.seek(0)
+        self._flush()
         for sealed in self._pieces:
             yield self._box.decrypt(sealed)
 
@@ -106,3 +109,14 @@ class IntakeRequest(Request):
                          content_length: int | None = None) -> IO[bytes]:
         settings = current_app.extensions["reporter.settings"]
         return SealedSpool(settings.max_attachment_bytes + SEALING_SLACK)  # type: ignore[return-value]
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        # A multipart part without a name comes out under the key None; nothing of ours reads
+        # it, and Flask-WTF's CSRF check calls str methods on every key (a 500 from a hostile
+        # body). Drop such parts.
+        for name in ("form", "files"):
+            parsed = self.__dict__.get(name)
+            if parsed is not None and None in parsed:
+                self.__dict__[name] = type(parsed)(
+                    (k, v) for k, v in parsed.items(multi=True) if k is not None)

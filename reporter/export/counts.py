@@ -1,0 +1,140 @@
+"""The k-suppressed counts that every file of a bundle shows (cells, tables, pictures).
+
+Exports may select several provinces, categories and perpetrator types at once, which the
+public aggregates (one value per filter) cannot answer without counting an incident twice, so
+these counts are taken from the published `incident` rows themselves, one query per table.
+They are staff-only and a bundle is built rarely; the public side never scans `incident`.
+
+Suppression is the public map's rule (reporter/maps/query.py): with count noise configured,
+noise first; then every count below k is dropped, never shown as zero or "fewer than k". Each
+table is suppressed on its own, and no grand total is published: a total beside suppressed
+parts would give away their sum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from reporter.config import Settings
+from reporter.export.filters import ExportFilters
+from reporter.published import Incident
+
+T = TypeVar("T")
+_system = secrets.SystemRandom()
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Every count of a bundle; each list holds only counts >= k."""
+
+    k: int
+    cells: list[tuple[str, int]]  # (h3 cell at filters.res, count), largest first
+    by_province: list[tuple[str, int]]
+    by_category: list[tuple[str, int]]
+    by_perpetrator: list[tuple[str, int]]
+    by_month: list[tuple[dt.date, int]]
+    by_province_category: list[tuple[tuple[str, str], int]]
+
+    @property
+    def shown_on_map(self) -> int:
+        """The sum of the cells drawn: no more than what the cells themselves say."""
+        return sum(n for _cell, n in self.cells)
+
+    def smallest(self) -> int | None:
+        """The smallest count anywhere (never below k)."""
+        counts = [n for rows in (self.cells, self.by_province, self.by_category,
+                                 self.by_perpetrator, self.by_month, self.by_province_category)
+                  for _key, n in rows]
+        return min(counts) if counts else None
+
+
+def _terms(values: tuple[str, ...]) -> Any:
+    return bindparam(None, list(values), type_=ARRAY(String(32)))
+
+
+def conditions(f: ExportFilters) -> list[ColumnElement[bool]]:
+    """Which published incidents an export covers (withdrawn ones never)."""
+    conds: list[ColumnElement[bool]] = [Incident.withdrawn.is_(False)]
+    if f.month_from:
+        conds.append(Incident.month >= f.month_from)
+    if f.month_to:
+        conds.append(Incident.month <= f.month_to)
+    if f.provinces:
+        conds.append(Incident.province.in_(f.provinces))
+    if f.categories:
+        conds.append(Incident.categories.op("&&")(_terms(f.categories)))
+    if f.perpetrators:
+        conds.append(Incident.perpetrators.op("&&")(_terms(f.perpetrators)))
+    return conds
+
+
+def _noisy(count: int, epsilon: float) -> int:
+    """Laplace noise of scale 1/epsilon, rounded (as the public map adds it)."""
+    return max(0, round(count + _system.expovariate(epsilon) - _system.expovariate(epsilon)))
+
+
+def _suppress(rows: Iterable[tuple[T, int]], settings: Settings) -> list[tuple[T, int]]:
+    out = []
+    for key, count in rows:
+        n = int(count)
+        if settings.count_noise_epsilon:
+            n = _noisy(n, settings.count_noise_epsilon)
+        if n >= settings.k_anonymity:
+            out.append((key, n))
+    return out
+
+
+def _grouped(session: Session, settings: Settings, source: Any, *group: Any,
+             where: list[ColumnElement[bool]]) -> list[tuple[Any, int]]:
+    total = func.count()
+    stmt = select(*group, total).select_from(source).where(*where).group_by(*group)
+    if not settings.count_noise_epsilon:
+        stmt = stmt.having(total >= settings.k_anonymity)
+    rows = session.execute(stmt).all()
+    keyed = [(tuple(r[:-1]) if len(group) > 1 else r[0], r[-1]) for r in rows]
+    return _suppress(keyed, settings)
+
+
+def _unnested(f: ExportFilters, column: Any, name: str) -> Any:
+    """One row per (incident, term) of the matching incidents."""
+    return select(Incident.province, func.unnest(column).label(name)).where(
+        *conditions(f)).subquery()
+
+
+def tables(session: Session, f: ExportFilters, settings: Settings) -> Tables:
+    """Every table of a bundle for the filters."""
+    cell = getattr(Incident, f"cell_r{f.res}")
+    base = conditions(f)
+    cats = _unnested(f, Incident.categories, "category")
+    perps = _unnested(f, Incident.perpetrators, "perpetrator")
+    only_cats = [cats.c.category.in_(f.categories)] if f.categories else []
+    only_perps = [perps.c.perpetrator.in_(f.perpetrators)] if f.perpetrators else []
+    cells = _grouped(session, settings, Incident, cell, where=[*base, cell.is_not(None)])
+    return Tables(
+        k=settings.k_anonymity,
+        cells=sorted(cells, key=lambda r: (-r[1], r[0])),
+        by_province=sorted(_grouped(session, settings, Incident, Incident.province,
+                                    where=base)),
+        by_category=sorted(_grouped(session, settings, cats, cats.c.category,
+                                    where=only_cats)),
+        by_perpetrator=sorted(_grouped(session, settings, perps, perps.c.perpetrator,
+                                       where=only_perps)),
+        by_month=sorted(_grouped(session, settings, Incident, Incident.month, where=base)),
+        by_province_category=sorted(_grouped(session, settings, cats, cats.c.province,
+                                             cats.c.category, where=only_cats)),
+    )
+
+
+def matching(session: Session, f: ExportFilters) -> int:
+    """How many incidents the filters cover (for progress and the casework row count only;
+    never written into a media bundle)."""
+    return int(session.scalar(select(func.count()).select_from(Incident)
+                              .where(*conditions(f))) or 0)
