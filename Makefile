@@ -4,7 +4,7 @@ VENV := .venv
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: setup demo test bench lint stop clean
+.PHONY: setup demo test bench bench-load backup restore lint stop clean
 
 setup:
 	bash scripts/setup.sh
@@ -24,8 +24,32 @@ test:
 bench: setup
 	$(VENV)/bin/python -m bench
 
+# the load run alone (BENCH_LOAD_SECONDS, default 60); `make bench` includes it
+bench-load: setup
+	$(VENV)/bin/python -m bench.load
+
+# database (pg_dump) + instance/keys into instance/backups/reporter-<UTC time>/ (or BACKUP_DIR);
+# run with the service's environment (DATABASE_URL, INSTANCE_PATH). Store backups encrypted.
+backup:
+	$(VENV)/bin/python -m reporter.backup create $(if $(BACKUP_DIR),--out "$(BACKUP_DIR)")
+
+# restore into an empty database: make restore BACKUP=instance/backups/reporter-...
+restore:
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<backup folder>" >&2; exit 2; }
+	$(VENV)/bin/python -m reporter.backup restore "$(BACKUP)"
+
 lint:
 	$(VENV)/bin/ruff check reporter tests bench
 
 stop:
 	REPORTER_MODE=demo $(FLASK) db stop
+
+# Catalogs of the public pages (docs/translations.md): extract the strings from babel.cfg's
+# sources into messages.pot, merge them into every language's messages.po (a changed string
+# comes back fuzzy, for its translator to check), then compile the .mo files the site reads.
+.PHONY: translations
+translations:
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=Translators: \
+	  --project=reporter --copyright-holder="Sisonke reports contributors" -o messages.pot .
+	$(VENV)/bin/pybabel update -i messages.pot -d reporter/translations
+	$(VENV)/bin/pybabel compile -d reporter/translations --statistics

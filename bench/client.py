@@ -100,19 +100,24 @@ class Visitor:
     def post(self, path: str, fields: dict[str, Any],
              files: list[tuple[str, bytes, str, str]] | None = None) -> Answer:
         """POST urlencoded, or multipart when there are files (field, data, name, type)."""
-        if not files:
-            pairs = [(k, v) for k, vs in fields.items()
-                     for v in (vs if isinstance(vs, list) else [vs])]
-            return self.request("POST", path, urlencode(pairs).encode(),
-                                "application/x-www-form-urlencoded")
-        data = MultiDict()
-        for key, value in fields.items():
-            for item in value if isinstance(value, list) else [value]:
-                data.add(key, item)
-        for field_name, blob, name, kind in files:
-            data.add(field_name, FileStorage(io.BytesIO(blob), name, content_type=kind))
-        boundary, body = encode_multipart(data)
-        return self.request("POST", path, body, f"multipart/form-data; boundary={boundary}")
+        content_type, body = encode_form(fields, files)
+        return self.request("POST", path, body, content_type)
+
+
+def encode_form(fields: dict[str, Any], files: list[tuple[str, bytes, str, str]] | None = None
+                ) -> tuple[str, bytes]:
+    """(Content-Type, body): urlencoded, or multipart when there are files."""
+    if not files:
+        pairs = [(k, v) for k, vs in fields.items() for v in (vs if isinstance(vs, list) else [vs])]
+        return "application/x-www-form-urlencoded", urlencode(pairs).encode()
+    data = MultiDict()
+    for key, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            data.add(key, item)
+    for field_name, blob, name, kind in files:
+        data.add(field_name, FileStorage(io.BytesIO(blob), name, content_type=kind))
+    boundary, body = encode_multipart(data)
+    return f"multipart/form-data; boundary={boundary}", body
 
 
 def plain_fields(narrative: str, province: str = "GP", year: int = 2026,

@@ -46,14 +46,16 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def app_instance(settings: dict[str, object] | None = None) -> Iterator[Path]:
+def app_instance(settings: dict[str, object] | None = None,
+                 parent: Path | None = None) -> Iterator[Path]:
     """A throwaway instance folder (0700) under instance/bench, with an optional config.py.
 
     The app reads `instance/config.py` for settings that have no environment variable, such as
     the X_* limits and the Argon2 parameters.
     """
-    BENCH_INSTANCE.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="app-", dir=BENCH_INSTANCE))
+    parent = parent or BENCH_INSTANCE
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="app-", dir=parent))
     lines = [f"{name} = {value!r}\n" for name, value in (settings or {}).items()]
     (folder / "config.py").write_text("".join(lines))
     try:
@@ -94,7 +96,7 @@ class Redis:
         binary = shutil.which("redis-server")
         if not binary:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server")
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(  # noqa: S603 - the system's redis-server, fixed args
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -166,7 +168,7 @@ def warm(base: str, workers: int, path: str = "/report", timeout: float = 120.0)
         def get(slow: list[float] = slow) -> None:
             started = time.monotonic()
             try:
-                urllib.request.urlopen(base + path, timeout=timeout).close()  # noqa: S310
+                urllib.request.urlopen(base + path, timeout=timeout).close()  # noqa: S310 - loopback
             except OSError:
                 pass
             slow.append(time.monotonic() - started)
@@ -182,37 +184,52 @@ def warm(base: str, workers: int, path: str = "/report", timeout: float = 120.0)
 
 @contextmanager
 def gunicorn(database_url: str, instance: Path, *, workers: int = 2,
-             storage: str = "memory://", log_path: Path | None = None,
+             storage: str = "memory://", secret_key: str | None = None,
              extra_env: dict[str, str] | None = None) -> Iterator[Gunicorn]:
     """`gunicorn -c gunicorn.conf.py wsgi:app` on a free loopback port, stopped on exit."""
+    with gunicorns(1, database_url, instance, workers=workers, storage=storage,
+                   secret_key=secret_key, extra_env=extra_env) as (server,):
+        yield server
+
+
+@contextmanager
+def gunicorns(count: int, database_url: str, instance: Path, *, workers: int = 2,
+              storage: str = "memory://", secret_key: str | None = None,
+              extra_env: dict[str, str] | None = None) -> Iterator[tuple[Gunicorn, ...]]:
+    """`count` separate gunicorn instances (as on separate hosts), booted and stopped in
+    parallel; they share the database, the storage and, when given, the secret key."""
     import secrets
 
-    port = free_port()
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI", "RECEIPT_PEPPER")
-    }
-    env.update({
-        "PORT": str(port), "REPORTER_MODE": "test", "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_urlsafe(40), "RATELIMIT_STORAGE_URI": storage,
-        "WEB_CONCURRENCY": str(workers), "INSTANCE_PATH": str(instance),
-        **(extra_env or {}),
-    })
-    log_path = log_path or instance / "gunicorn.log"
-    log = open(log_path, "w+")  # closed below, after gunicorn stopped
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    servers: list[Gunicorn] = []
     try:
-        _wait_http(base, proc, 60)
-        yield Gunicorn(base, proc, log_path, log)
+        for _ in range(count):
+            port = free_port()
+            env = {key: value for key, value in os.environ.items()
+                   if key not in ("DATABASE_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI",
+                                  "RECEIPT_PEPPER")}
+            env.update({
+                "PORT": str(port), "REPORTER_MODE": "test", "DATABASE_URL": database_url,
+                "SECRET_KEY": secret_key or secrets.token_urlsafe(40),
+                "RATELIMIT_STORAGE_URI": storage, "WEB_CONCURRENCY": str(workers),
+                "INSTANCE_PATH": str(instance), **(extra_env or {}),
+            })
+            log_path = instance / f"gunicorn-{port}.log"
+            log = open(log_path, "w+")  # closed below, after gunicorn stopped
+            proc = subprocess.Popen(  # noqa: S603 - this venv's gunicorn, fixed args
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            servers.append(Gunicorn(f"http://127.0.0.1:{port}", proc, log_path, log))
+        for server in servers:
+            _wait_http(server.base, server.proc, 90)
+        yield tuple(servers)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # quick shutdown: the run is over
+        for server in servers:
+            if server.proc.poll() is None:
+                server.proc.send_signal(signal.SIGINT)  # quick shutdown: the run is over
+        for server in servers:
             try:
-                proc.wait(timeout=30)
+                server.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        log.close()
+                server.proc.kill()
+                server.proc.wait(timeout=10)
+            server._log.close()  # noqa: SLF001 - ours

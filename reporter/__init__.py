@@ -8,36 +8,25 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from flask import Config, Flask, request, session
+from flask import Config, Flask, request
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from reporter import db, errors, security
-from reporter.config import DEFAULTS, Settings, build_settings, read_environment
-from reporter.extensions import babel, csrf, limiter
+from reporter import db, errors, i18n, security
+from reporter.config import DEFAULTS, build_settings, read_environment
+from reporter.extensions import csrf, limiter
 
 __version__ = "0.1.0"
 
 
-def _select_locale() -> str | None:
-    settings = _settings()
-    chosen = session.get("lang")
-    if chosen in settings.languages:
-        return chosen
-    return request.accept_languages.best_match(settings.languages) or "en"
-
-
-def _settings() -> Settings:
-    from flask import current_app
-
-    return current_app.extensions["reporter.settings"]
-
-
-def aria_for(field: Any) -> dict[str, str]:
-    """Tie a field's error message to it for screen readers."""
+def aria_for(field: Any, hint: str | None = None) -> dict[str, str]:
+    """Tie a field's error message (first) and its hint, by id, to it for screen readers."""
+    ids = [f"{field.id}-error"] if getattr(field, "errors", None) else []
+    ids += [hint] if hint else []
+    out = {"aria-describedby": " ".join(ids)} if ids else {}
     if getattr(field, "errors", None):
-        return {"aria-describedby": f"{field.id}-error", "aria-invalid": "true"}
-    return {}
+        out["aria-invalid"] = "true"
+    return out
 
 
 class ReporterFlask(Flask):
@@ -79,6 +68,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_content_length,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        # a Redis that hangs must not hang intake: give up after a second, then the limiter
+        # falls back to per-process memory (IN_MEMORY_FALLBACK below)
+        RATELIMIT_STORAGE_OPTIONS=({"socket_connect_timeout": 1, "socket_timeout": 1}
+                                   if settings.ratelimit_storage_uri.startswith("redis")
+                                   else {}),
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_HEADERS_ENABLED=False,
@@ -106,11 +100,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
     security.init_app(app)
     errors.init_app(app)
 
-    from reporter import cli, views
+    from reporter import cli, openapi, views
     from reporter.export import bp as export_bp
     from reporter.forms import bp as forms_bp
     from reporter.maps import bp as maps_bp
@@ -121,12 +114,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(verify_bp)
     app.register_blueprint(maps_bp)
     app.register_blueprint(export_bp)
+    app.register_blueprint(openapi.bp)
+    # after the blueprints: adds the /<lang>/ addresses of the public pages
+    i18n.init_app(app)
     cli.init_app(app)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {"csp_nonce": security.csp_nonce, "settings": settings, "version": __version__,
-                "language_names": views.LANGUAGE_NAMES,
+                "language_names": i18n.LANGUAGE_NAMES,
                 "current_locale": lambda: str(get_locale() or "en"),
                 "aria": aria_for}
 

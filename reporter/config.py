@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 MODES = ("production", "demo", "test")
+# Languages with a catalog under reporter/translations (English is the source). A deployment
+# enables those it has had reviewed (LANGUAGES); the demo enables all. See docs/translations.md.
+AVAILABLE_LANGUAGES = ("en", "zu", "xh", "af", "st", "tn", "nso")
 
 
 class ConfigError(RuntimeError):
@@ -71,6 +74,7 @@ ENV_NAMES = (
     "REDIS_URL",
     "RATELIMIT_STORAGE_URI",
     "ONION_ADDRESS",
+    "TRUST_PROXY",
     "TILE_URL",
     "TILE_ATTRIBUTION",
     "K_ANONYMITY",
@@ -131,9 +135,15 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
     if radius <= 0:
         raise ConfigError("PRIVACY_RADIUS_M must be positive")
     noise = raw.get("COUNT_NOISE_EPSILON")
-    langs = raw.get("LANGUAGES") or ("en",)
+    langs = raw.get("LANGUAGES") or (AVAILABLE_LANGUAGES if mode == "demo" else ("en",))
     if isinstance(langs, str):
         langs = tuple(x.strip() for x in langs.split(",") if x.strip())
+    unknown = [x for x in langs if x not in AVAILABLE_LANGUAGES]
+    if unknown:
+        raise ConfigError(f"LANGUAGES: no catalog for {', '.join(unknown)}; "
+                          f"choose from {', '.join(AVAILABLE_LANGUAGES)}")
+    # English is the source language: always served, first, so nothing is ever untranslated
+    langs = ("en", *dict.fromkeys(x for x in langs if x != "en"))
 
     return Settings(
         mode=mode,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -33,8 +33,15 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
+def _wants_json() -> bool:
+    """The JSON API (and /keys.json) answers errors in JSON, pages answer in HTML."""
+    return request.path.startswith("/api/") or request.path.endswith(".json")
+
+
+def render_error(code: int, detail: str | None = None) -> tuple[str | Response, int]:
     title, advice = MESSAGES.get(code, MESSAGES[500])
+    if _wants_json():
+        return jsonify(error=str(detail or title), advice=str(advice)), code
     return render_template("error.html", code=code, title=title, advice=advice,
                            detail=detail), code
 
@@ -52,12 +59,12 @@ def _rollback() -> None:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> tuple[str, int]:
+    def _csrf(exc: CSRFError) -> tuple[str | Response, int]:
         return render_error(400, str(_l("The form expired or was sent twice. Please open it "
                                         "again and send it once more.")))
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> tuple[str, int]:
+    def _http(exc: HTTPException) -> tuple[str | Response, int]:
         code = exc.code or 500
         if code >= 500:
             _rollback()
@@ -69,7 +76,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeout)
-    def _db_down(exc: Exception) -> tuple[str, int]:
+    def _db_down(exc: Exception) -> tuple[str | Response, int]:
         _rollback()
         # the class name only: a DBAPI message can quote the statement and its parameters
         log.warning("database unavailable (%s) on %s", type(getattr(exc, "orig", exc)).__name__,
@@ -77,6 +84,6 @@ def init_app(app: Flask) -> None:
         return render_error(503)
 
     @app.errorhandler(InternalServerError)
-    def _ise(exc: InternalServerError) -> tuple[str, int]:
+    def _ise(exc: InternalServerError) -> tuple[str | Response, int]:
         _rollback()
         return render_error(500)

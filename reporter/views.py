@@ -18,14 +18,11 @@ from werkzeug.wrappers import Response
 
 from reporter import db
 from reporter.config import Settings
+from reporter.i18n import without_prefix
 from reporter.models import SiteContent
 
 bp = Blueprint("site", __name__)
 
-LANGUAGE_NAMES = {
-    "en": "English", "zu": "isiZulu", "xh": "isiXhosa", "af": "Afrikaans", "st": "Sesotho",
-    "tn": "Setswana", "nso": "Sepedi",
-}
 
 
 @bp.get("/")
@@ -53,7 +50,7 @@ def quick_exit() -> Response:
 
 @bp.post("/language")
 def language() -> Response:
-    """Remember a language choice in the existing session (no extra cookie)."""
+    """Remember a language choice in the existing session (the language links need none)."""
     settings: Settings = current_app.extensions["reporter.settings"]
     lang = request.form.get("lang", "")
     if lang not in settings.languages:
@@ -61,6 +58,7 @@ def language() -> Response:
     session["lang"] = lang
     target = request.form.get("next", "")
     # only a local path, so the switcher cannot become an open redirect
-    if not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = url_for("site.index")
-    return redirect(target, code=303)
+    # unprefixed, so the page follows the choice just stored rather than an older prefix
+    return redirect(without_prefix(target), code=303)

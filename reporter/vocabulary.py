@@ -65,6 +65,20 @@ PROVINCES: dict[str, str] = {
     "WC": "Western Cape",
 }
 
+# The same provinces as the public pages show them, in the reader's language (staff pages, the
+# API and exports keep the English names above).
+PROVINCE_LABELS: dict[str, object] = {
+    "EC": _l("Eastern Cape"),
+    "FS": _l("Free State"),
+    "GP": _l("Gauteng"),
+    "KZN": _l("KwaZulu-Natal"),
+    "LP": _l("Limpopo"),
+    "MP": _l("Mpumalanga"),
+    "NC": _l("Northern Cape"),
+    "NW": _l("North West"),
+    "WC": _l("Western Cape"),
+}
+
 VERIFICATION_LEVELS = ("reported", "corroborated", "documented")
 SOURCE_TYPES = ("self", "peer_educator", "paralegal", "other")
 

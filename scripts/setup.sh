@@ -28,6 +28,10 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 
+# 1b. Compiled message catalogs (git-ignored .mo files), rebuilt from the .po files on every
+#     set-up so that a page never shows a stale translation (docs/translations.md)
+.venv/bin/pybabel --quiet compile -d reporter/translations
+
 # 2. Front-end assets: pinned by package-lock.json, copied under reporter/static/vendor.
 #    Nothing is ever loaded from a third-party host at run time.
 if ! command -v npm >/dev/null; then need_root_pkg npm "Node.js and npm"; fi

@@ -288,3 +288,18 @@ def test_the_table_shows_only_counts_of_at_least_k(exact: Flask) -> None:
     page = exact.test_client().get("/map").get_data(as_text=True)
     numbers = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', page)]
     assert sorted(numbers) == [5, 5, 5, 7]  # GP: all, extortion, threats; SAPS nationally
+
+
+def test_a_configured_tile_server_is_the_only_other_host(database_url: str) -> None:
+    # a deployment that runs or trusts a tile server can opt in; nothing else changes
+    app = make_app(database_url, TILE_URL="https://tiles.example.org/{z}/{x}/{y}.png",
+                   TILE_ATTRIBUTION="Tiles: example.org")
+    try:
+        resp = app.test_client().get("/map")
+        page = resp.get_data(as_text=True)
+        assert "L.tileLayer(" in page and "https://tiles.example.org/{z}/{x}/{y}.png" in page
+        assert "Tiles: example.org" in page
+        assert set(re.findall(r"https?://([a-z0-9.-]+)", page)) == {"tiles.example.org"}
+        assert "https://tiles.example.org" in resp.headers["Content-Security-Policy"]
+    finally:
+        app.extensions["reporter.db"].engine.dispose()

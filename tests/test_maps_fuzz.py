@@ -200,3 +200,15 @@ def test_incremental_counts_equal_a_full_refresh(app: Flask) -> None:
 def test_withdrawing_an_unknown_incident_is_refused(app: Flask) -> None:
     with app.app_context(), pytest.raises(IncidentUnknown):
         withdraw_incident(db.session(), 424242)
+
+
+def test_withdrawing_the_only_incident_leaves_no_count_behind(app: Flask) -> None:
+    with app.app_context():
+        session = db.session()
+        only = publish_incident(session, **{**GOOD, "categories": ["threats", "stalking"]})
+        session.commit()
+        assert len(list(count_rows(session))) == 4 * 3 * 2  # resolutions x categories x perps
+        withdraw_incident(session, only.id)
+        session.commit()
+        assert list(count_rows(session)) == []
+        assert session.get(Incident, only.id).withdrawn  # kept, marked, never shown

@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from reporter import gazetteer
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCE_LABELS, PROVINCES
 
 NARRATIVE_MAX = 20_000
 DETAILS_MAX = 2_000
@@ -42,8 +42,9 @@ class CheckboxList(SelectMultipleField):
 
 def town_choices() -> list[SelectChoice]:
     """Towns grouped by province, only the larger ones (page weight on 2G); others are typed."""
-    return [SelectChoice(t.id, t.name, optgroup=name)
-            for code, name in PROVINCES.items() for t in gazetteer.towns_in(code)
+    # the group label is the province as the form shows it (report.js compares the two)
+    return [SelectChoice(t.id, t.name, optgroup=str(PROVINCE_LABELS[code]))
+            for code in PROVINCES for t in gazetteer.towns_in(code)
             if t.population >= MIN_TOWN_POPULATION]
 
 
@@ -65,23 +66,38 @@ class ReportForm(FlaskForm):
         _l("What happened? Tick all that apply."),
         choices=[SelectChoice(t.value, t.label) for t in CATEGORIES],
         validators=[DataRequired(message=_l("Tick at least one thing that happened."))],
+        invalid_choice_message=_l("Tick only things from the list."),
+        invalid_value_message=_l("Tick only things from the list."),
     )
     perpetrators = CheckboxList(
         _l("Who did it? Tick all that apply."),
         choices=[SelectChoice(t.value, t.label) for t in PERPETRATORS],
         validators=[DataRequired(message=_l("Tick who did it, or “I don't know”."))],
+        invalid_choice_message=_l("Tick only things from the list."),
+        invalid_value_message=_l("Tick only things from the list."),
     )
-    year = SelectField(_l("Year"), coerce=int, validators=[InputRequired()])
-    month = SelectField(_l("Month"), coerce=int, choices=MONTHS, validators=[InputRequired()])
+    # every message a reporter can see is ours (so it is in the catalogs), none is WTForms' own
+    year = SelectField(_l("Year"), coerce=int,
+                       validators=[InputRequired(message=_l("Choose a year."))],
+                       invalid_choice_message=_l("Choose a year from the list."),
+                       invalid_value_message=_l("Choose a year from the list."))
+    month = SelectField(_l("Month"), coerce=int, choices=MONTHS,
+                        validators=[InputRequired(message=_l("Choose a month."))],
+                        invalid_choice_message=_l("Choose a month from the list."),
+                        invalid_value_message=_l("Choose a month from the list."))
     day = IntegerField(_l("Day (if you know it)"), validators=[
-        Optional(), NumberRange(1, 31, message=_l("A day is a number from 1 to 31."))])
+        Optional(), NumberRange(1, 31, message=_l("A day is a number from 1 to 31."))],
+        invalid_value_message=_l("A day is a number from 1 to 31."))
     province = SelectField(
         _l("Province"),
         choices=[SelectChoice("", _l("Choose a province"))]
-        + [SelectChoice(c, n) for c, n in PROVINCES.items()],
+        + [SelectChoice(c, n) for c, n in PROVINCE_LABELS.items()],
         validators=[DataRequired(message=_l("Choose the province where it happened."))],
+        invalid_choice_message=_l("Choose the province where it happened."),
     )
-    town = SelectField(_l("Nearest town"), coerce=_town_id, validators=[Optional()])
+    town = SelectField(_l("Nearest town"), coerce=_town_id, validators=[Optional()],
+                       invalid_choice_message=_l("Choose a town from the list, or type the "
+                                                 "place."))
     place = StringField(_l("Or type the place"), validators=[
         Optional(), Length(max=PLACE_MAX, message=_l("Please keep the place short."))])
     narrative = TextAreaField(_l("What happened? Tell us in your own words."), validators=[
@@ -118,7 +134,7 @@ class ReportForm(FlaskForm):
             return
         try:
             when = dt.date(self.year.data, self.month.data, field.data)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: day=10**20
             raise ValidationError(_l("This date does not exist.")) from exc
         if when > dt.date.today():
             raise ValidationError(_l("This date is in the future."))
@@ -136,7 +152,8 @@ class ReportForm(FlaskForm):
 
 class ReceiptForm(FlaskForm):
     receipt = StringField(_l("Your receipt number"), validators=[
-        DataRequired(message=_l("Type your 16-digit receipt number.")), Length(max=40)])
+        DataRequired(message=_l("Type your 16-digit receipt number.")),
+        Length(max=40, message=_l("A receipt is 16 digits."))])
 
 
 class ReplyForm(FlaskForm):

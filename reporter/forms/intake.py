@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -58,20 +59,22 @@ def seal_uploads(files: list[FileStorage], recipients: list[bytes],
     """Re-seal each upload (held in a SealedSpool) to the report's recipients."""
     files = [f for f in files if f and f.filename]
     if len(files) > settings.max_attachments:
-        raise SubmissionRefused(f"You can attach at most {settings.max_attachments} files.")
+        raise SubmissionRefused(_("You can attach at most %(n)s files.",
+                                  n=settings.max_attachments))
     sealed: list[SealedFile] = []
     described: list[dict[str, Any]] = []
     for index, upload in enumerate(files):
         kind = (upload.mimetype or "").lower()
         if not kind.startswith(ALLOWED_TYPES):
-            raise SubmissionRefused("Only photos, PDF documents and voice notes can be attached.")
+            raise SubmissionRefused(
+                _("Only photos, PDF documents and voice notes can be attached."))
         spool = upload.stream
         if not isinstance(spool, SealedSpool):
-            raise SubmissionRefused("The file could not be read. Please attach it again.")
+            raise SubmissionRefused(_("A file could not be read. Please attach it again."))
         if spool.size > settings.max_attachment_bytes:
-            raise SubmissionRefused("A file is too large.")
+            raise SubmissionRefused(_("A file is too large."))
         if spool.size == 0:
-            raise SubmissionRefused("A file is empty. Please attach it again.")
+            raise SubmissionRefused(_("A file is empty. Please attach it again."))
         sealer = envelope.AttachmentSealer(recipients)
         body = bytearray()
         for piece in spool.plaintext():
@@ -126,32 +129,35 @@ def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
                  raw_headers: str, bodies: list[FileStorage], settings: Settings) -> Submission:
     """The JavaScript path: accept envelopes only, well formed and addressed as required."""
     if len(raw_envelope) > MAX_ENVELOPE_CHARS:
-        raise SubmissionRefused("The report is too large.")
+        raise SubmissionRefused(_("The report is too large."))
     try:
         env = json.loads(raw_envelope)
         headers = json.loads(raw_headers or "[]")
     except (ValueError, RecursionError) as exc:
-        raise SubmissionRefused("The encrypted report is damaged. Please try again.") from exc
+        raise SubmissionRefused(_("The locked report arrived damaged. Please try again.")) from exc
     required = keyring.required_kids(province)
     try:
         envelope.validate(env, required)
     except envelope.EnvelopeError as exc:
-        raise SubmissionRefused(f"The encrypted report was refused: {exc}") from exc
+        raise SubmissionRefused(_("The locked report was refused (%(reason)s). Please try again.",
+                                   reason=str(exc))) from exc
     bodies = [b for b in bodies if b and b.filename]
     if not isinstance(headers, list) or len(headers) != len(bodies):
-        raise SubmissionRefused("The attached files do not match their descriptions.")
+        raise SubmissionRefused(_("The attached files do not match. Please attach them again."))
     if len(bodies) > settings.max_attachments:
-        raise SubmissionRefused(f"You can attach at most {settings.max_attachments} files.")
+        raise SubmissionRefused(_("You can attach at most %(n)s files.",
+                                  n=settings.max_attachments))
     files = []
     for header, upload in zip(headers, bodies, strict=True):
         spool = upload.stream
         if not isinstance(spool, SealedSpool):
-            raise SubmissionRefused("A file could not be read. Please attach it again.")
+            raise SubmissionRefused(_("A file could not be read. Please attach it again."))
         body = b"".join(spool.plaintext())  # already ciphertext: sealed in the browser
         try:
             envelope.validate_attachment_header(header, required, body_length=len(body))
         except envelope.EnvelopeError as exc:
-            raise SubmissionRefused(f"An encrypted file was refused: {exc}") from exc
+            raise SubmissionRefused(_("A locked file was refused (%(reason)s). Please try again.",
+                                   reason=str(exc))) from exc
         files.append(SealedFile(header, body))
     return Submission(province, "web-js", env, files)
 

@@ -76,8 +76,9 @@ def keys_json() -> Response:
 def submit() -> tuple[str, int]:
     """Accept a report: sealed in the browser (JS) or sealed here on arrival (no JS)."""
     expected = session.pop(FORM_NONCE, None)
-    if not expected or not secrets.compare_digest(str(expected),
-                                                  request.form.get(FORM_NONCE, "")):
+    # compared as bytes: compare_digest raises TypeError on non-ASCII str (a forged form_id)
+    if not expected or not secrets.compare_digest(str(expected).encode(),
+                                                  request.form.get(FORM_NONCE, "").encode()):
         form = ReportForm()
         return _render_form(form, 400, _("This form was already sent, or it is too old. "
                                          "Nothing new was saved. Check your words and send "

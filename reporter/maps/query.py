@@ -189,8 +189,9 @@ def _grouped(session: Session, conds: list[ColumnElement[bool]], *group: Any,
     return _suppress(keyed, settings)
 
 
-def _cached(session: Session, cache: ResponseCache | None, key: Hashable,
-            compute: Any) -> Any:
+def cached(session: Session, cache: ResponseCache | None, key: Hashable,
+           compute: Any) -> Any:
+    """compute(), or its value cached for the aggregates' current change token."""
     if cache is None:
         return compute()
     full = (change_token(session), key)
@@ -208,8 +209,8 @@ def cell_counts(session: Session, f: Filters, settings: Settings,
         conds = _where(f, f.res, category=f.category or ANY, perpetrator=f.perpetrator or ANY)
         rows = _grouped(session, conds, IncidentCount.cell, settings=settings)
         return sorted(rows, key=lambda r: (-r[1], r[0]))
-    return _cached(session, cache, ("cells", f, settings.k_anonymity,
-                                    settings.count_noise_epsilon), compute)
+    return cached(session, cache, ("cells", f, settings.k_anonymity,
+                                   settings.count_noise_epsilon), compute)
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,6 @@ def summary(session: Session, f: Filters, settings: Settings,
                 session, _where(f, 0, category=f.category, perpetrator=perp), c.province,
                 c.category, settings=settings)),
         )
-    return _cached(session, cache, ("summary", f.month_from, f.month_to, f.category,
-                                    f.perpetrator, f.province, settings.k_anonymity,
-                                    settings.count_noise_epsilon), compute)
+    return cached(session, cache, ("summary", f.month_from, f.month_to, f.category,
+                                   f.perpetrator, f.province, settings.k_anonymity,
+                                   settings.count_noise_epsilon), compute)

@@ -103,12 +103,22 @@ class LocalMap(folium.Map):
                     ...{{ this.options|tojavascript }}
                 }
             );
+            {%- if this.control_scale %}
+            L.control.scale().addTo({{ this.get_name() }});
+            {%- endif %}
+            L.control.zoom({
+                zoomInTitle: {{ this.zoom_titles[0]|tojson }},
+                zoomOutTitle: {{ this.zoom_titles[1]|tojson }}
+            }).addTo({{ this.get_name() }});
         {% endmacro %}
     """)
 
-    def __init__(self, *args: Any, aria_label: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, aria_label: str = "",
+                 zoom_titles: tuple[str, str] = ("Zoom in", "Zoom out"), **kwargs: Any) -> None:
+        # Leaflet's own zoom buttons are titled in English; ours carry the page's language
+        super().__init__(*args, zoom_control=False, **kwargs)
         self.aria_label = aria_label
+        self.zoom_titles = zoom_titles
         # instance lists: folium's class-level defaults (CDN links) are never used or mutated
         self.default_js = [("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js"))]
         self.default_css = [
@@ -152,6 +162,7 @@ def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
     # attribution is required anyway
     m = LocalMap(location=[-29.0, 25.0], zoom_start=5, tiles=None, min_zoom=4, max_zoom=11,
                  aria_label=labels["aria"], control_scale=True, zoom_snap=0.5,
+                 zoom_titles=(labels.get("zoom_in", "Zoom in"), labels.get("zoom_out", "Zoom out")),
                  attribution_control=bool(settings.tile_url))
     if settings.tile_url:
         folium.TileLayer(tiles=settings.tile_url, attr=settings.tile_attribution or "",

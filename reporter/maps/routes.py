@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from reporter import db
@@ -15,7 +16,7 @@ from reporter.config import Settings
 from reporter.maps import bp, query, render, svg
 from reporter.maps.query import FilterInvalid, Filters, ResponseCache
 from reporter.security import csp_nonce
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCE_LABELS, PROVINCES
 
 CACHE_SECONDS = 300
 CACHE_KEY = "reporter.maps.cache"
@@ -42,9 +43,16 @@ def _public(resp: Response) -> Response:
     return resp
 
 
-def _json(data: Any, status: int = 200, mimetype: str = "application/json") -> Response:
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _json_body(body: bytes, status: int = 200, mimetype: str = "application/json") -> Response:
     return current_app.response_class(body, status=status, mimetype=mimetype)
+
+
+def _json(data: Any, status: int = 200, mimetype: str = "application/json") -> Response:
+    return _json_body(_dumps(data), status, mimetype)
 
 
 def _bad_request(exc: FilterInvalid) -> Response:
@@ -62,8 +70,12 @@ def api_cells() -> Response:
         f = query.parse_filters(request.args)
     except FilterInvalid as exc:
         return _bad_request(exc)
-    fc = render.cells_geojson(_cells(f), f, _settings())
-    return _public(_json(fc, mimetype="application/geo+json"))
+    settings = _settings()
+    body = query.cached(
+        db.session(), _cache(), ("cells.json", f, settings.k_anonymity,
+                                 settings.count_noise_epsilon),
+        lambda: _dumps(render.cells_geojson(_cells(f), f, settings)))
+    return _public(_json_body(body, mimetype="application/geo+json"))
 
 
 def _summary_json(f: Filters, summary: query.Summary, settings: Settings) -> dict[str, Any]:
@@ -102,8 +114,14 @@ def api_summary() -> Response:
     except FilterInvalid as exc:
         return _bad_request(exc)
     settings = _settings()
-    summary = query.summary(db.session(), f, settings, _cache())
-    return _public(_json(_summary_json(f, summary, settings)))
+    session = db.session()
+    body = query.cached(
+        session, _cache(), ("summary.json", f.month_from, f.month_to, f.category,
+                            f.perpetrator, f.province, settings.k_anonymity,
+                            settings.count_noise_epsilon, str(get_locale())),
+        lambda: _dumps(_summary_json(f, query.summary(session, f, settings, _cache()),
+                                     settings)))
+    return _public(_json_body(body))
 
 
 def _svg_text(settings: Settings) -> dict[str, str]:
@@ -167,7 +185,10 @@ def public_map() -> tuple[str, int]:
     try:
         f = query.parse_filters(request.args)
     except FilterInvalid as exc:
-        error, f = str(exc), Filters()
+        # the detail names the API's parameter, so it stays as the API says it
+        error = _("Some of these choices cannot be used, so all reports are shown "
+                  "(%(detail)s).", detail=str(exc))
+        f = Filters()
     session = db.session()
     cells = _cells(f)
     summary = query.summary(session, f, settings, _cache())
@@ -176,13 +197,14 @@ def public_map() -> tuple[str, int]:
         "aria": _("Interactive map of reports per area"),
         "heat": _("Heat"), "cells": _("Areas (hexagons)"), "towns": _("Major towns"),
         "count": _("Reports"), "tiles": _("Base map"),
+        "zoom_in": _("Zoom in"), "zoom_out": _("Zoom out"),
     }
     parts = render.build_map(fc, settings, csp_nonce(), labels)
     return render_template(
         "maps/map.html",
         parts=parts, f=f, error=error, cells=cells,
         classes=render.count_classes(settings.k_anonymity),
-        table=_table(summary, f), provinces=PROVINCES, categories=CATEGORIES,
+        table=_table(summary, f), provinces=PROVINCE_LABELS, categories=CATEGORIES,
         perpetrators=PERPETRATORS, months=_months(dt.date.today()),
         svg_args=f.args(), api_args=f.args(),
         km=round(settings.privacy_radius_m / 1000, 1), svg_size=svg.size(),
