@@ -7,6 +7,7 @@ Python exactly as the page's JavaScript seals them (posted with sealed=1).
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import io
 import json
@@ -120,8 +121,10 @@ def encode_form(fields: dict[str, Any], files: list[tuple[str, bytes, str, str]]
     return f"multipart/form-data; boundary={boundary}", body
 
 
-def plain_fields(narrative: str, province: str = "GP", year: int = 2026,
+def plain_fields(narrative: str, province: str = "GP", year: int | None = None,
                  month: int = 1) -> dict[str, Any]:
+    """The no-JS form's fields (January of this year: always offered, never in the future)."""
+    year = year or dt.date.today().year
     return {
         "categories": ["extortion", "confiscation"], "perpetrators": ["saps"],
         "year": str(year), "month": str(month), "day": "", "province": province,
@@ -130,9 +133,11 @@ def plain_fields(narrative: str, province: str = "GP", year: int = 2026,
     }
 
 
-def browser_payload(narrative: str, province: str = "GP", year: int = 2026, month: int = 1,
-                    attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def browser_payload(narrative: str, province: str = "GP", year: int | None = None,
+                    month: int = 1, attachments: list[dict[str, Any]] | None = None
+                    ) -> dict[str, Any]:
     """The payload report.js builds, padded to the same floor."""
+    year = year or dt.date.today().year
     return with_floor({
         "v": 1, "categories": ["extortion"], "perpetrators": ["saps"],
         "when": {"year": year, "month": month, "day": None}, "province": province,

@@ -196,7 +196,8 @@ def verify(url: str, instance: Path, keys: InitResult, sent: list[Sent],
                 opened_tokens.add(item.token)
             # stored, but the visitor saw no receipt (e.g. the answer was cut by the restart):
             # not lost, and counted so that it is visible
-            acknowledged = {r.report_id for r in rows if r.lookup_hash in set(lookups.values())}
+            shown_lookups = set(lookups.values())
+            acknowledged = {r.report_id for r in rows if r.lookup_hash in shown_lookups}
             out.stored_without_receipt_shown = len(set(reports) - acknowledged)
     finally:
         engine.dispose()

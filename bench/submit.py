@@ -10,6 +10,7 @@ Samples are sequential, after a warm-up, and the figure is the ratio of the two 
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 import time
 from pathlib import Path
@@ -52,7 +53,7 @@ def _measure(base: str, url: str, instance: Path, samples: int) -> dict[str, lis
                                    "total": []}
     payload: dict[str, Any] = intake.with_floor({
         "v": 1, "categories": ["extortion", "confiscation"], "perpetrators": ["saps"],
-        "when": {"year": 2026, "month": 1, "day": None}, "province": "GP",
+        "when": {"year": dt.date.today().year, "month": 1, "day": None}, "province": "GP",
         "place": {"town_id": None, "town": None, "text": None}, "pin": None,
         "narrative": NARRATIVE, "perpetrator_details": "",
         "consent": {"contact": True, "legal": False}, "attachments": [], "language": "en"})

@@ -76,8 +76,11 @@ def assert_answer(resp: TestResponse, what: str, *, off_site: str | None = None)
         return
     text = resp.get_data(as_text=True)
     title = TITLE.search(text)
-    clear = ('role="alert"' in text or 'class="field-error"' in text
-             or (title is not None and title.group(1).strip() in ERROR_TITLES))
+    # the site's error page names the problem in its title (in any language: "Error 4xx")
+    error_page = title is not None and (
+        title.group(1).strip() in ERROR_TITLES
+        or re.search(rf'class="muted">[^<]*\b{code}\b', text) is not None)
+    clear = 'role="alert"' in text or 'class="field-error"' in text or error_page
     assert clear, f"{what}: {code} without a clear message: {text[:500]}"
 
 
