@@ -49,7 +49,11 @@ if [ ! -f "/usr/share/postgresql/$pgmajor/extension/postgis.control" ]; then
   need_root_pkg "postgresql-$pgmajor-postgis-3" "PostGIS for PostgreSQL $pgmajor"
 fi
 
-# 4. Debian's Chromium for the browser tests (never a downloaded browser)
+# 4. For the tests: Debian's Chromium (never a downloaded browser) and redis-server (the load
+#    and scale-out tests start their own on a free port)
 if [ "$WANT_BROWSER" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   need_root_pkg chromium "Chromium for the browser tests"
+fi
+if [ "$WANT_BROWSER" = "--browser" ] && ! command -v redis-server >/dev/null; then
+  need_root_pkg redis-server "redis-server for the load tests"
 fi

@@ -612,7 +612,9 @@ def test_random_json_is_refused_only_with_envelope_errors(obj: object) -> None:
 def mutated_envelopes(draw: st.DrawFn) -> dict[str, Any]:
     env = copy.deepcopy(ENV)
     for _ in range(draw(st.integers(1, 3))):
-        containers = [env] + [e for e in env.get("keys", []) if isinstance(e, dict)]
+        listed = env.get("keys")
+        listed = listed if isinstance(listed, list) else []  # a mutation may have replaced it
+        containers = [env] + [e for e in listed if isinstance(e, dict)]
         obj = draw(st.sampled_from(containers))
         action = draw(st.sampled_from(["replace", "delete", "add", "flip", "cut", "keys"]))
         if action == "add" or not obj:

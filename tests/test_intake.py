@@ -36,14 +36,18 @@ SENTINEL_FILE = b"%PDF-1.4 SENTINEL-Zq8v-attachment-bytes " + os.urandom(16).hex
 
 
 def files_containing(root: Path, needle: bytes, newer_than: float = 0.0) -> list[str]:
+    """Every file under root holding needle (folders that vanish mid-walk are skipped: other
+    programs share /tmp)."""
     hits = []
-    for path in root.rglob("*"):
-        try:
-            fresh = path.is_file() and path.stat().st_mtime >= newer_than
-            if fresh and needle in path.read_bytes():
-                hits.append(str(path))
-        except OSError:
-            continue
+    for folder, _dirs, names in os.walk(root, onerror=lambda _exc: None):
+        for name in names:
+            path = Path(folder) / name
+            try:
+                fresh = path.is_file() and path.stat().st_mtime >= newer_than
+                if fresh and needle in path.read_bytes():
+                    hits.append(str(path))
+            except OSError:
+                continue
     return hits
 
 

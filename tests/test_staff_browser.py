@@ -213,3 +213,50 @@ def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
     for sk in app.extensions["test.keys"].case_secrets.values():
         assert envelope.b64e(sk).encode() not in bodies
         assert envelope.b64e(sk) not in table_dump(database_url)
+
+
+HOSTILE = ('<script>window.__pwned=1;fetch("http://evil.example/a")</script>'
+           '<img src=x onerror="window.__pwned=2;fetch(\'/steal\')">'
+           '"><svg onload="window.__pwned=3">{{7*7}}')
+
+
+def test_hostile_narrative_is_shown_as_text_and_runs_nothing(app: Flask, browser: Any) -> None:
+    from tests.intake_helpers import browser_payload, keyring_json, recipients, submit_sealed
+    from tests.staff_helpers import PASSPHRASE as STAFF_PASSPHRASE
+    from tests.staff_helpers import fresh_code, grant, make_staff
+
+    # Given a report whose every text field carries script payloads, with a hostile file name
+    client = app.test_client()
+    keys = keyring_json(client)
+    payload = browser_payload(HOSTILE, perpetrator_details=HOSTILE,
+                              place={"town_id": None, "town": HOSTILE, "text": HOSTILE},
+                              attachments=[{"index": 0, "name": HOSTILE + ".pdf",
+                                            "type": "text/html", "size": 5, "kc": "x"}],
+                              categories=[HOSTILE])
+    assert submit_sealed(client, envelope.seal(payload, recipients(keys))).status_code == 200
+    with app.app_context():
+        report_id = db.session().scalars(select(Report.id)).one()
+    moderator = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
+    grant(app, moderator, "GP")
+    with live_server(app) as base:
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        watch = Watch.on(page)
+        page.goto(base + "/staff/login")
+        page.fill("#login", moderator.login)
+        page.fill("#password", PASSWORD)
+        page.fill("#code", fresh_code(app, moderator))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        # When the moderator opens it
+        Moderator(page, base).opens_report(report_id, STAFF_PASSPHRASE)
+        # Then the payload is on her screen as text
+        assert page.inner_text("#f-narrative") == HOSTILE
+        assert HOSTILE in page.inner_text("#f-place")
+        # and nothing in it ran or asked for anything
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("#report-view script, #report-view img, #report-view svg").count() == 0
+        assert not watch.foreign_requests(base)
+        assert not [u for u in watch.requests if "/steal" in u or "evil.example" in u]
+        assert not watch.errors
+        ctx.close()

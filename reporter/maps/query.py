@@ -26,7 +26,7 @@ from reporter.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES, PROVINCES
 ANY = "*"
 RESOLUTIONS = (5, 6, 7)
 DEFAULT_RES = 6
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 _system = secrets.SystemRandom()
 T = TypeVar("T")
 

@@ -112,8 +112,8 @@
       var sk = keyFor(data.envelope);
       if (!sk) { text($("report-state"), "You hold no key for this report. Ask a coordinator for a grant."); return; }
       var p = E.open(data.envelope, sk);
-      text($("f-categories"), (p.categories || []).join(", "));
-      text($("f-perpetrators"), (p.perpetrators || []).join(", "));
+      text($("f-categories"), [].concat(p.categories || []).join(", "));
+      text($("f-perpetrators"), [].concat(p.perpetrators || []).join(", "));
       var w = p.when || {};
       text($("f-when"), [w.year, w.month, w.day].filter(function (x) { return x != null; }).join("-"));
       var place = p.place || {};
@@ -177,15 +177,18 @@
   function prefill(p) {
     var form = $("publish-form");
     if (!form) return;
-    (p.categories || []).forEach(function (v) {
-      var el = form.querySelector("input[name=categories][value='" + v + "']"); if (el) el.checked = true;
-    });
-    (p.perpetrators || []).forEach(function (v) {
-      var el = form.querySelector("input[name=perpetrators][value='" + v + "']"); if (el) el.checked = true;
+    // compare values, never build a selector from them: the payload is untrusted text
+    ["categories", "perpetrators"].forEach(function (name) {
+      var wanted = Array.isArray(p[name]) ? p[name] : [];
+      Array.prototype.forEach.call(form.querySelectorAll("input[name=" + name + "]"), function (el) {
+        el.checked = wanted.indexOf(el.value) !== -1;
+      });
     });
     var w = p.when || {};
-    if (w.year && w.month) form.elements.month.value = w.year + "-" + String(w.month).padStart(2, "0");
-    if (p.place && p.place.town_id) form.elements.town.value = p.place.town_id;
+    if (Number.isInteger(w.year) && Number.isInteger(w.month)) {
+      form.elements.month.value = w.year + "-" + String(w.month).padStart(2, "0");
+    }
+    if (p.place && Number.isInteger(p.place.town_id)) form.elements.town.value = p.place.town_id;
   }
 
   if (view) {
