@@ -43,6 +43,24 @@ class ReporterFlask(Flask):
                           request.endpoint, frames)
 
 
+def _require_keys(settings: Any) -> None:
+    """Production refuses to serve without its keys on disk (the receipt pepper and the
+    signing key). Command-line use is exempt: `flask --app wsgi keys init` makes them."""
+    import click
+
+    from reporter.config import ConfigError
+    from reporter.keys import KeyMissing, pepper
+    from reporter.signing import load_signing_key
+
+    if not settings.is_production or click.get_current_context(silent=True) is not None:
+        return
+    try:
+        pepper(settings.instance_path)
+        load_signing_key(settings.instance_path)
+    except KeyMissing as exc:
+        raise ConfigError(f"{exc} (refusing to start in production mode)") from exc
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then the environment, then `config`."""
     # INSTANCE_PATH from the caller or the environment (gunicorn, systemd), else ./instance
@@ -62,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance_path = Path(app.instance_path)
     settings = build_settings(raw, instance_path)
     app.extensions["reporter.settings"] = settings
+    _require_keys(settings)
 
     app.config.update(
         SECRET_KEY=settings.secret_key,

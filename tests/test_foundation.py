@@ -210,3 +210,19 @@ def test_error_pages_are_styled(client: FlaskClient, method: str, path: str,
     body = resp.get_data(as_text=True)
     assert "Quick exit" in body and "Traceback" not in body
     assert f"{code}" in body
+
+
+def test_production_refuses_to_serve_without_its_keys(database_url: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RECEIPT_PEPPER", raising=False)
+    production = {"REPORTER_MODE": "production", "SECRET_KEY": "k" * 40,
+                  "REDIS_URL": "redis://127.0.0.1:6379", "INSTANCE_PATH": str(tmp_path)}
+    with pytest.raises(ConfigError, match="pepper"):
+        make_app(database_url, **production)
+    # once `keys init` has made them, it starts
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "pepper").write_bytes(b"p" * 32)
+    (tmp_path / "keys" / "signing.key").write_bytes(b"s" * 32)
+    app = make_app(database_url, **production)
+    assert app.extensions["reporter.settings"].is_production
+    app.extensions["reporter.db"].engine.dispose()
