@@ -104,8 +104,8 @@ class NoClientDetails(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.name != "werkzeug" or record.levelno >= logging.ERROR and not getattr(
-            record, "args", None)
+        # request lines are formatted from args that start with the client address
+        return record.levelno >= logging.ERROR and not record.args
 
 
 def quiet_werkzeug() -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -190,11 +188,3 @@ def accept(session: Session, submission: Submission, settings: Settings) -> str:
             continue
         return receipt
     raise RuntimeError("could not draw a unique receipt")
-
-
-def today() -> dt.date:
-    return dt.date.today()
-
-
-def settings() -> Settings:
-    return current_app.extensions["reporter.settings"]

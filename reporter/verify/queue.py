@@ -143,8 +143,8 @@ def assign(report_id: str) -> Response:
 
 
 def _note(report: Report, reason: str) -> None:
-    """A staff-only note, sealed in... the browser would be better; here only a reason the
-    moderator typed, sealed on arrival to the case keys (never stored in clear)."""
+    """A staff-only note (the reason she typed), sealed on arrival to the case keys: it passes
+    through this request's memory once and is never stored in clear (README, honest limits)."""
     ring = load_keyring(db.session())
     env = envelope.seal({"v": 1, "from": "staff", "text": reason},
                         ring.recipients(report.province))
