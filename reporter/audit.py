@@ -53,6 +53,18 @@ def record(session: Session, staff_id: int | None, action: str, obj: str | None 
     session.flush()
 
 
+def head(session: Session) -> dict[str, object]:
+    """The newest event (id and hash). Signed export manifests carry it, so a copy of the
+    chain's head leaves the database: removing newer events later becomes detectable."""
+    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    return {"event": last.id if last else 0, "hash": last.hash if last else GENESIS}
+
+
+def contains(session: Session, event_hash_hex: str) -> bool:
+    return session.scalars(select(AuditEvent.id).where(
+        AuditEvent.hash == event_hash_hex)).first() is not None
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool

@@ -457,3 +457,23 @@ def test_staff_login_has_a_global_cap(app_factory: Callable[..., Flask]) -> None
             "csrf_token": csrf_of(client), "login": f"nobody{i}", "password": "x" * 12,
             "code": "123456"}, environ_base={"REMOTE_ADDR": f"198.51.100.{i}"}).status_code)
     assert codes == [401, 401, 401, 429]
+
+
+def test_audit_head_in_signed_exports_detects_removal_of_the_newest_events(
+        app: Flask, world: dict, database_url: str) -> None:
+    from reporter import audit
+    from tests.export_helpers import build, members
+
+    audit_actions(app, world)
+    built = build(app)
+    anchored = json.loads(members(built.data)["manifest.json"])["audit_head"]
+    with app.app_context():
+        assert anchored == audit.head(db.session())
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "verify", "--head", anchored["hash"]]).exit_code == 0
+    # someone with database access removes the newest events: the chain alone still holds...
+    tamper(database_url, f"DELETE FROM audit_event WHERE id >= {anchored['event'] - 1}")
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    # ...but the head carried out in the signed manifest is gone
+    result = runner.invoke(args=["audit", "verify", "--head", anchored["hash"]])
+    assert result.exit_code == 1 and "no longer in the chain" in result.output

@@ -28,7 +28,7 @@ from flask_babel import force_locale
 from nacl.signing import SigningKey
 from sqlalchemy.orm import Session
 
-from reporter import __version__
+from reporter import __version__, audit
 from reporter.config import Settings
 from reporter.export import counts, images, rows, standalone
 from reporter.export.filters import ExportFilters
@@ -216,6 +216,8 @@ def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: Si
                            "count_noise_epsilon": settings.count_noise_epsilon},
             "counts": tally,
             "files": files,
+            # the audit chain's head when the bundle was made (docs/staff.md, audit log)
+            "audit_head": audit.head(session),
             "signature": {
                 "algorithm": "Ed25519",
                 "file": SIGNATURE,

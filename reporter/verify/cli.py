@@ -44,14 +44,21 @@ def staff_create(login: str, roles: tuple[str, ...], provinces: tuple[str, ...],
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option("--head", "heads", multiple=True, metavar="HASH",
+              help="An audit head from a signed export manifest; it must still be in the chain.")
+def audit_verify(heads: tuple[str, ...]) -> None:
     """Exit 0 when the chain holds; otherwise name the first broken link and exit 1."""
-    verdict = audit.verify(db.session())
-    if verdict.ok:
-        click.echo(f"audit log intact: {verdict.events} events")
-        return
-    click.echo(f"AUDIT LOG BROKEN: {verdict.problem}", err=True)
-    raise SystemExit(1)
+    sess = db.session()
+    verdict = audit.verify(sess)
+    if not verdict.ok:
+        click.echo(f"AUDIT LOG BROKEN: {verdict.problem}", err=True)
+        raise SystemExit(1)
+    for anchored in heads:
+        if not audit.contains(sess, anchored.strip().lower()):
+            click.echo(f"AUDIT LOG BROKEN: the anchored event {anchored[:16]}… is no longer in "
+                       "the chain (events were removed from its end)", err=True)
+            raise SystemExit(1)
+    click.echo(f"audit log intact: {verdict.events} events")
 
 
 @click.command("recovery-open")
