@@ -39,17 +39,21 @@ def session() -> Session:
     return g.db_session
 
 
-def _close_session(exc: BaseException | None) -> None:
+def discard_session(rollback: bool = True) -> None:
+    """End this context's session (rolled back unless told otherwise)."""
     sess: Session | None = g.pop("db_session", None)
     if sess is None:
         return
     try:
-        if exc is not None:
+        if rollback:
             sess.rollback()
         sess.close()
     except DBAPIError:
-        # The connection died after the request's work was done (a database restart between
-        # the last query and the end of the request). Whatever was committed stays committed,
-        # anything else is gone with the connection; drop it from the pool instead of turning
-        # an answer already rendered into a 500.
+        # The connection died (a database restart between the last query and the end of the
+        # request). Whatever was committed stays committed, anything else is gone with the
+        # connection; drop it from the pool instead of turning an answer into a 500.
         sess.invalidate()
+
+
+def _close_session(exc: BaseException | None) -> None:
+    discard_session(rollback=exc is not None)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from reporter import db
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +48,6 @@ def render_error(code: int, detail: str | None = None) -> tuple[str | Response, 
                            detail=detail), code
 
 
-def _rollback() -> None:
-    sess = g.pop("db_session", None)
-    if sess is not None:
-        try:
-            sess.rollback()
-            sess.close()
-        except DBAPIError:
-            # the connection itself may be gone; the pool replaces it on next use
-            sess.invalidate()
-
-
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> tuple[str | Response, int]:
@@ -67,7 +58,7 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException) -> tuple[str | Response, int]:
         code = exc.code or 500
         if code >= 500:
-            _rollback()
+            db.discard_session()
         detail = getattr(exc, "reporter_message", None)
         return render_error(code, detail)
 
@@ -77,7 +68,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeout)
     def _db_down(exc: Exception) -> tuple[str | Response, int]:
-        _rollback()
+        db.discard_session()
         # the class name only: a DBAPI message can quote the statement and its parameters
         log.warning("database unavailable (%s) on %s", type(getattr(exc, "orig", exc)).__name__,
                     request.endpoint)
@@ -85,5 +76,5 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def _ise(exc: InternalServerError) -> tuple[str | Response, int]:
-        _rollback()
+        db.discard_session()
         return render_error(500)
