@@ -32,7 +32,7 @@ from reporter import __version__, audit
 from reporter.config import Settings
 from reporter.export import counts, images, rows, standalone
 from reporter.export.filters import ExportFilters
-from reporter.maps.render import boundary
+from reporter.maps.render import cells_geojson
 from reporter.signing import fingerprint, public_key_b64
 from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES, VOCABULARY_VERSION
 
@@ -93,24 +93,6 @@ def sheet(f: ExportFilters, settings: Settings, now: dt.datetime) -> images.Shee
         notes=notes, created=images.created_text(now),
         software=f"reporter {__version__}, vocabulary {VOCABULARY_VERSION}",
     )
-
-
-def cells_geojson(t: counts.Tables, f: ExportFilters, settings: Settings) -> dict[str, Any]:
-    """Hexagon polygons with their suppressed counts (never a point)."""
-    return {
-        "type": "FeatureCollection",
-        "k": settings.k_anonymity,
-        "privacy_radius_m": settings.privacy_radius_m,
-        "count_noise": bool(settings.count_noise_epsilon),
-        "resolution": f.res,
-        "filters": f.public(),
-        "features": [
-            {"type": "Feature", "id": cell,
-             "properties": {"cell": cell, "resolution": f.res, "count": count},
-             "geometry": {"type": "Polygon", "coordinates": [boundary(cell)]}}
-            for cell, count in t.cells
-        ],
-    }
 
 
 def summary_csv(t: counts.Tables, f: ExportFilters) -> tuple[bytes, int]:
@@ -175,7 +157,7 @@ def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: Si
             zf.writestr(name, data, compress_type=compress)
             files[name] = _digest(data)
 
-        fc = cells_geojson(t, f, settings)
+        fc = cells_geojson(t.cells, f, settings)
         put("cells.geojson", json.dumps(fc, separators=(",", ":")).encode())
         table, tally["summary_rows"] = summary_csv(t, f)
         put("summary.csv", table)

@@ -14,10 +14,8 @@ parts would give away their sum.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -25,10 +23,8 @@ from sqlalchemy.orm import Session
 
 from reporter.config import Settings
 from reporter.export.filters import ExportFilters
+from reporter.maps.query import suppress
 from reporter.published import Incident
-
-T = TypeVar("T")
-_system = secrets.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -76,22 +72,6 @@ def conditions(f: ExportFilters) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _noisy(count: int, epsilon: float) -> int:
-    """Laplace noise of scale 1/epsilon, rounded (as the public map adds it)."""
-    return max(0, round(count + _system.expovariate(epsilon) - _system.expovariate(epsilon)))
-
-
-def _suppress(rows: Iterable[tuple[T, int]], settings: Settings) -> list[tuple[T, int]]:
-    out = []
-    for key, count in rows:
-        n = int(count)
-        if settings.count_noise_epsilon:
-            n = _noisy(n, settings.count_noise_epsilon)
-        if n >= settings.k_anonymity:
-            out.append((key, n))
-    return out
-
-
 def _grouped(session: Session, settings: Settings, source: Any, *group: Any,
              where: list[ColumnElement[bool]]) -> list[tuple[Any, int]]:
     total = func.count()
@@ -100,7 +80,7 @@ def _grouped(session: Session, settings: Settings, source: Any, *group: Any,
         stmt = stmt.having(total >= settings.k_anonymity)
     rows = session.execute(stmt).all()
     keyed = [(tuple(r[:-1]) if len(group) > 1 else r[0], r[-1]) for r in rows]
-    return _suppress(keyed, settings)
+    return suppress(keyed, settings)
 
 
 def _unnested(f: ExportFilters, column: Any, name: str) -> Any:

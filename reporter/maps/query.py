@@ -1,7 +1,7 @@
 """Reading the aggregates for the public: filters, k-suppression, optional noise, a cache.
 
 Every public number (map cells, heat points, tables, the SVG and both APIs) comes out of this
-module, and every one has passed `_suppress`: a count below k is dropped, never shown as zero or
+module, and every one has passed `suppress`: a count below k is dropped, never shown as zero or
 "fewer than k", so that absence and suppression look alike. Nothing here reads `incident`.
 """
 
@@ -139,18 +139,18 @@ def change_token(session: Session) -> str:
     return token or "empty"
 
 
-def _noisy(count: int, epsilon: float) -> int:
+def noisy(count: int, epsilon: float) -> int:
     """Laplace noise of scale 1/epsilon (a difference of two exponentials), rounded."""
     return max(0, round(count + _system.expovariate(epsilon) - _system.expovariate(epsilon)))
 
 
-def _suppress(rows: Iterable[tuple[T, int]], settings: Settings) -> list[tuple[T, int]]:
+def suppress(rows: Iterable[tuple[T, int]], settings: Settings) -> list[tuple[T, int]]:
     """Noise first (when configured), then drop every count below k."""
     out = []
     for key, count in rows:
         n = int(count)
         if settings.count_noise_epsilon:
-            n = _noisy(n, settings.count_noise_epsilon)
+            n = noisy(n, settings.count_noise_epsilon)
         if n >= settings.k_anonymity:
             out.append((key, n))
     return out
@@ -186,7 +186,7 @@ def _grouped(session: Session, conds: list[ColumnElement[bool]], *group: Any,
         stmt = stmt.having(total >= settings.k_anonymity)
     rows = session.execute(stmt).all()
     keyed = [(tuple(r[:-1]) if len(group) > 1 else r[0], r[-1]) for r in rows]
-    return _suppress(keyed, settings)
+    return suppress(keyed, settings)
 
 
 def cached(session: Session, cache: ResponseCache | None, key: Hashable,

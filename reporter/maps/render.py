@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import folium
 import h3
@@ -22,7 +22,6 @@ from markupsafe import Markup, escape
 from reporter import gazetteer
 from reporter.config import Settings
 from reporter.maps.fuzz import SA_BBOX
-from reporter.maps.query import Filters
 
 # Colour classes for counts (YlOrRd, readable with the common colour-vision deficiencies).
 COLOURS = ("#fed976", "#fd8d3c", "#e31a1c", "#800026")
@@ -64,8 +63,18 @@ def boundary(cell: str) -> list[list[float]]:
     return [*ring, ring[0]]
 
 
-def cells_geojson(cells: list[tuple[str, int]], f: Filters, settings: Settings) -> dict[str, Any]:
-    """The /api/v1/cells body: hexagon polygons only (never a point), with k and the filters."""
+class CellFilters(Protocol):
+    """What cells_geojson needs of a filter set (the map's Filters, or an export's)."""
+
+    res: int
+
+    def public(self) -> dict[str, Any]: ...
+
+
+def cells_geojson(cells: list[tuple[str, int]], f: CellFilters,
+                  settings: Settings) -> dict[str, Any]:
+    """Hexagon polygons only (never a point), with k and the filters: the /api/v1/cells body
+    and an export's cells.geojson."""
     return {
         "type": "FeatureCollection",
         "k": settings.k_anonymity,
