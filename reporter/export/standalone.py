@@ -19,9 +19,8 @@ import h3
 from folium.plugins import HeatMap
 from markupsafe import escape
 
-from reporter import gazetteer
 from reporter.maps.fuzz import SA_BBOX
-from reporter.maps.render import TOWN_COLOUR, class_of, count_classes
+from reporter.maps.render import TOWN_COLOUR, class_of, count_classes, town_layer
 
 VENDOR = Path(__file__).resolve().parent.parent / "static" / "vendor"
 ASSETS = {
@@ -67,11 +66,6 @@ def _script_text(js: str) -> str:
     # "</script" could only occur inside a string there; escaped so it cannot end the element.
     js = js.replace("http://www.w3.org/", "http:\\/\\/www.w3.org/")
     return re.sub(r"</(script)", r"<\\/\1", js, flags=re.I)
-
-
-def _text(value: str) -> str:
-    # folium writes tooltip text into a JS template literal: escape HTML, drop ` and ${
-    return str(escape(value)).replace("`", "'").replace("${", "$ {")
 
 
 def _panel(title: str, lines: list[str], legend: list[tuple[str, str]]) -> str:
@@ -122,19 +116,7 @@ def build_html(cells_fc: dict[str, Any], k: int, title: str, lines: list[str]) -
                        name="Areas (hexagons)", style_function=style,
                        tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=["Incidents"]),
                        ).add_to(m)
-    towns = folium.FeatureGroup(name="Major towns")
-    biggest: dict[str, gazetteer.Town] = {}
-    for town in gazetteer.major_towns():
-        if town.population > getattr(biggest.get(town.province), "population", 0):
-            biggest[town.province] = town
-    for town in gazetteer.major_towns():
-        folium.CircleMarker(
-            [town.lat, town.lon], radius=3, color=TOWN_COLOUR, weight=1, fill=True,
-            fill_opacity=1,
-            tooltip=folium.Tooltip(_text(town.name), permanent=biggest[town.province] is town,
-                                   direction="right"),
-        ).add_to(towns)
-    towns.add_to(m)
+    town_layer("Major towns").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
 
     fig = m.get_root()

@@ -158,7 +158,26 @@ def with_nonce(html: str, nonce: str) -> str:
     return _INLINE.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html)
 
 
-def _tooltip_text(text: str) -> str:
+def town_layer(name: str, class_name: str = "") -> folium.FeatureGroup:
+    """Major towns from the offline gazetteer, each province's largest labelled permanently."""
+    towns = folium.FeatureGroup(name=name)
+    biggest: dict[str, gazetteer.Town] = {}
+    for town in gazetteer.major_towns():
+        if town.population > getattr(biggest.get(town.province), "population", 0):
+            biggest[town.province] = town
+    for town in gazetteer.major_towns():
+        extra = {"className": class_name} if class_name else {}
+        folium.CircleMarker(
+            [town.lat, town.lon], radius=3, color=TOWN_COLOUR, weight=1, fill=True,
+            fill_opacity=1,
+            tooltip=folium.Tooltip(tooltip_text(town.name),
+                                   permanent=biggest[town.province] is town,
+                                   direction="right", **extra),
+        ).add_to(towns)
+    return towns
+
+
+def tooltip_text(text: str) -> str:
     # folium puts tooltip text into a JS template literal: escape HTML, drop ` and ${
     return str(escape(text)).replace("`", "'").replace("${", "$ {")
 
@@ -199,20 +218,7 @@ def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
             tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=[labels["count"]]),
         ).add_to(m)
 
-    towns = folium.FeatureGroup(name=labels["towns"])
-    biggest: dict[str, gazetteer.Town] = {}
-    for town in gazetteer.major_towns():
-        if town.population > getattr(biggest.get(town.province), "population", 0):
-            biggest[town.province] = town
-    for town in gazetteer.major_towns():
-        folium.CircleMarker(
-            [town.lat, town.lon], radius=3, color=TOWN_COLOUR, weight=1, fill=True,
-            fill_opacity=1,
-            tooltip=folium.Tooltip(_tooltip_text(town.name),
-                                   permanent=biggest[town.province] is town,
-                                   direction="right", className="town-label"),
-        ).add_to(towns)
-    towns.add_to(m)
+    town_layer(labels["towns"], class_name="town-label").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
 
     fig = m.get_root()
