@@ -92,3 +92,8 @@ def category(value: str) -> Term:
 
 def perpetrator(value: str) -> Term:
     return next(t for t in PERPETRATORS if t.value == value)
+
+
+def term(value: str) -> Term:
+    """A category or a perpetrator type (their values never overlap)."""
+    return next(t for t in (*CATEGORIES, *PERPETRATORS) if t.value == value)

@@ -35,11 +35,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reporter import gazetteer
+from reporter import gazetteer, vocabulary
 from reporter.export.counts import Tables
 from reporter.maps.fuzz import SA_BBOX
 from reporter.maps.render import TOWN_COLOUR, class_of, count_classes
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+from reporter.vocabulary import CATEGORIES, PROVINCES
 
 WIDTH, HEIGHT = 1600, 1200
 SS = 2  # supersampling factor
@@ -227,11 +227,11 @@ def map_png(t: Tables, sheet: Sheet) -> bytes:
 # ---- the PDF ---------------------------------------------------------------------------------
 
 def _label(value: str) -> str:
-    return str(next(t.label for t in (*CATEGORIES, *PERPETRATORS) if t.value == value))
+    return str(vocabulary.term(value).label)
 
 
 def _code(value: str) -> str:
-    return next(t.huridocs for t in (*CATEGORIES, *PERPETRATORS) if t.value == value)
+    return vocabulary.term(value).huridocs
 
 
 def _grid(rows: list[list[object]], widths: list[float], numeric_from: int) -> Table:

@@ -16,7 +16,14 @@ from reporter.config import Settings
 from reporter.maps import bp, query, render, svg
 from reporter.maps.query import FilterInvalid, Filters, ResponseCache
 from reporter.security import csp_nonce
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCE_LABELS, PROVINCES
+from reporter.vocabulary import (
+    CATEGORIES,
+    PERPETRATORS,
+    PROVINCE_LABELS,
+    PROVINCES,
+    category,
+    perpetrator,
+)
 
 CACHE_SECONDS = 300
 CACHE_KEY = "reporter.maps.cache"
@@ -86,24 +93,16 @@ def _summary_json(f: Filters, summary: query.Summary, settings: Settings) -> dic
         "filters": {key: value for key, value in f.public().items() if key != "res"},
         "by_province": [{"province": p, "name": PROVINCES[p], "count": n}
                         for p, n in summary.by_province],
-        "by_category": [{"category": c, "label": str(_label(CATEGORIES, c)),
-                         "huridocs": _term(CATEGORIES, c).huridocs, "count": n}
+        "by_category": [{"category": c, "label": str(category(c).label),
+                         "huridocs": category(c).huridocs, "count": n}
                         for c, n in summary.by_category],
-        "by_perpetrator": [{"perpetrator": p, "label": str(_label(PERPETRATORS, p)),
-                            "huridocs": _term(PERPETRATORS, p).huridocs, "count": n}
+        "by_perpetrator": [{"perpetrator": p, "label": str(perpetrator(p).label),
+                            "huridocs": perpetrator(p).huridocs, "count": n}
                            for p, n in summary.by_perpetrator],
         "by_month": [{"month": m.strftime("%Y-%m"), "count": n} for m, n in summary.by_month],
         "by_province_category": [{"province": p, "category": c, "count": n}
                                  for (p, c), n in summary.by_province_category],
     }
-
-
-def _term(terms: tuple[Any, ...], value: str) -> Any:
-    return next(t for t in terms if t.value == value)
-
-
-def _label(terms: tuple[Any, ...], value: str) -> Any:
-    return _term(terms, value).label
 
 
 @bp.get("/api/v1/summary")
@@ -173,7 +172,7 @@ def _table(summary: query.Summary, f: Filters) -> dict[str, Any]:
     return {
         "all": [by_province.get(p) for p in PROVINCES],
         "rows": rows,
-        "perpetrators": [(_label(PERPETRATORS, p), n) for p, n in summary.by_perpetrator],
+        "perpetrators": [(perpetrator(p).label, n) for p, n in summary.by_perpetrator],
     }
 
 
