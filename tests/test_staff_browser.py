@@ -39,6 +39,15 @@ class Moderator:
     def __init__(self, page: Any, base: str) -> None:
         self.page, self.base = page, base
 
+    def logs_in(self, login: str, code: str) -> None:
+        p = self.page
+        p.goto(self.base + "/staff/login")
+        p.fill("#login", login)
+        p.fill("#password", PASSWORD)
+        p.fill("#code", code)
+        with p.expect_navigation():
+            p.click("button[type=submit]")
+
     def logs_in_first_time(self, login: str) -> None:
         p = self.page
         p.goto(self.base + "/staff/login")
@@ -176,12 +185,7 @@ def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
         page = ctx.new_page()
         watch = Watch.on(page)
         # Given the first admin, logged in, with her own key but no case keys yet
-        page.goto(base + "/staff/login")
-        page.fill("#login", admin.login)
-        page.fill("#password", PASSWORD)
-        page.fill("#code", fresh_code(app, admin))
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+        Moderator(page, base).logs_in(admin.login, fresh_code(app, admin))
         page.goto(base + "/staff/admin/keys")
         page.fill("#passphrase", STAFF_PASSPHRASE)
         page.click("#unlock-form button[type=submit]")
@@ -242,12 +246,7 @@ def test_hostile_narrative_is_shown_as_text_and_runs_nothing(app: Flask, browser
         ctx = browser.new_context()
         page = ctx.new_page()
         watch = Watch.on(page)
-        page.goto(base + "/staff/login")
-        page.fill("#login", moderator.login)
-        page.fill("#password", PASSWORD)
-        page.fill("#code", fresh_code(app, moderator))
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+        Moderator(page, base).logs_in(moderator.login, fresh_code(app, moderator))
         # When the moderator opens it
         Moderator(page, base).opens_report(report_id, STAFF_PASSPHRASE)
         # Then the payload is on her screen as text
