@@ -26,7 +26,7 @@ from reporter.modelbase import Base, random_id, utcnow
 from reporter.published import AuditEvent, Incident
 
 __all__ = ["Base", "Staff", "Report", "Attachment", "Receipt", "Message", "CaseKey", "KeyGrant",
-           "SiteContent", "Incident", "AuditEvent"]
+           "SiteContent", "Incident", "AuditEvent", "IntakeToken", "InboxSession"]
 
 REPORT_STATUSES = ("new", "in_review", "needs_info", "verified", "rejected", "duplicate")
 FINAL_STATUSES = ("verified", "rejected", "duplicate")
@@ -143,3 +143,28 @@ class SiteContent(Base):
     html: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=func.now())
+
+
+class IntakeToken(Base):
+    """A report form that was accepted (tokens.py): its keyed hash, and for a few minutes the
+    receipt sealed under a key derived from the form id. No column names the report."""
+
+    __tablename__ = "intake_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed_receipt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    receipt_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # when the form id stops being accepted anyway (hour-granular, from when it was shown)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class InboxSession(Base):
+    """A reporter's open inbox (inbox.py). The cookie holds the key; this row only says the
+    session is still open, so "Close my inbox" and Quick exit end it on the server too."""
+
+    __tablename__ = "inbox_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipt.id", ondelete="CASCADE"),
+                                            index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
