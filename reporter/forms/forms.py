@@ -112,6 +112,8 @@ class ReportForm(FlaskForm):
     consent_legal = BooleanField(
         _l("The Women's Legal Centre may see this report to help with a case."))
     attachments = MultipleFileField(_l("Photos, documents or voice notes (up to 3)"))
+    # unticked: photos lose their hidden details (place, time, phone) before sealing
+    keep_original = BooleanField(_l("Keep the original file"), default=False)
     # honeypot: hidden from people by CSS, filled only by bots
     website = StringField(_l("Leave this empty"))
 
