@@ -103,7 +103,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         PROPAGATE_EXCEPTIONS=False,
         TRAP_HTTP_EXCEPTIONS=False,
     )
-    if raw.get("TRUST_PROXY"):
+    if settings.trust_proxy:
         # only the scheme is taken from nginx; never a forwarded client address
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=1, x_host=0)  # type: ignore[method-assign]
 

@@ -6,8 +6,10 @@ deployment with a missing secret fails before it serves a single request.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,9 @@ class Settings:
     tile_url: str | None = None
     tile_attribution: str | None = None
     staff_idle_minutes: int = 30
+    # absolute lifetime of a staff session, however active (finding 13.2)
+    staff_session_hours: int = 8
+    trust_proxy: bool = False
     retention_days: int = 180
     languages: tuple[str, ...] = ("en",)
     quick_exit_url: str = "https://www.google.com/"
@@ -81,10 +86,36 @@ ENV_NAMES = (
     "PRIVACY_RADIUS_M",
     "RECEIPT_DAYS",
     "MAX_ATTACHMENT_BYTES",
+    "MAX_ATTACHMENTS",
     "LANGUAGES",
+    "QUICK_EXIT_URL",
+    "RETENTION_DAYS",
+    "STAFF_IDLE_MINUTES",
+    "STAFF_SESSION_HOURS",
+    "COUNT_NOISE_EPSILON",
 )
 
-_INT_NAMES = {"K_ANONYMITY", "RECEIPT_DAYS", "MAX_ATTACHMENT_BYTES"}
+# An environment name with this prefix that is not a setting is a typo (REPORTER_MOD=demo):
+# refused at start-up rather than silently ignored.
+ENV_PREFIX = "REPORTER_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(name: str, value: Any) -> bool:
+    """Strict booleans: 1/true/yes/on or 0/false/no/off (so TRUST_PROXY=0 means off)."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
 
 
 def _demo_secret(instance_path: Path) -> str:
@@ -121,12 +152,22 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
             )
         storage = "memory://"
 
-    def num(name: str, default: Any, kind: type) -> Any:
+    def num(name: str, default: Any, kind: type, minimum: float | None = None) -> Any:
         value = raw.get(name, default)
+        if value is None or value == "":
+            value = default
+        if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+            raise ConfigError(f"{name} must be a whole number")
         try:
-            return kind(value)
+            out = kind(str(value).strip()) if isinstance(value, str) else kind(value)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{name} must be a number") from exc
+            what = "a whole number" if kind is int else "a number"
+            raise ConfigError(f"{name} must be {what}, not {value!r}") from exc
+        if kind is float and not math.isfinite(out):
+            raise ConfigError(f"{name} must be a finite number")
+        if minimum is not None and out < minimum:
+            raise ConfigError(f"{name} must be at least {minimum:g}")
+        return out
 
     k = num("K_ANONYMITY", 5, int)
     if k < 2:
@@ -135,6 +176,9 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
     if radius <= 0:
         raise ConfigError("PRIVACY_RADIUS_M must be positive")
     noise = raw.get("COUNT_NOISE_EPSILON")
+    epsilon = None if noise in (None, "") else num("COUNT_NOISE_EPSILON", None, float)
+    if epsilon is not None and epsilon <= 0:
+        raise ConfigError("COUNT_NOISE_EPSILON must be positive")
     langs = raw.get("LANGUAGES") or (AVAILABLE_LANGUAGES if mode == "demo" else ("en",))
     if isinstance(langs, str):
         langs = tuple(x.strip() for x in langs.split(",") if x.strip())
@@ -152,32 +196,37 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         ratelimit_storage_uri=str(storage),
         onion_address=raw.get("ONION_ADDRESS") or None,
         instance_path=instance_path,
-        receipt_days=num("RECEIPT_DAYS", 365, int),
+        receipt_days=num("RECEIPT_DAYS", 365, int, 1),
         receipt_argon2_time_cost=num("RECEIPT_ARGON2_TIME_COST", 3, int),
         receipt_argon2_memory_kib=num("RECEIPT_ARGON2_MEMORY_KIB", 65536, int),
         password_argon2_time_cost=num("PASSWORD_ARGON2_TIME_COST", 3, int),
         password_argon2_memory_kib=num("PASSWORD_ARGON2_MEMORY_KIB", 65536, int),
-        max_attachment_bytes=num("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, int),
-        max_attachments=num("MAX_ATTACHMENTS", 3, int),
+        max_attachment_bytes=num("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, int, 1),
+        max_attachments=num("MAX_ATTACHMENTS", 3, int, 0),
         k_anonymity=k,
         privacy_radius_m=radius,
-        count_noise_epsilon=float(noise) if noise not in (None, "") else None,
+        count_noise_epsilon=epsilon,
         tile_url=raw.get("TILE_URL") or None,
         tile_attribution=raw.get("TILE_ATTRIBUTION") or None,
-        staff_idle_minutes=num("STAFF_IDLE_MINUTES", 30, int),
-        retention_days=num("RETENTION_DAYS", 180, int),
+        staff_idle_minutes=num("STAFF_IDLE_MINUTES", 30, int, 1),
+        staff_session_hours=num("STAFF_SESSION_HOURS", 8, int, 1),
+        trust_proxy=parse_bool("TRUST_PROXY", raw.get("TRUST_PROXY")),
+        retention_days=num("RETENTION_DAYS", 180, int, 1),
         languages=tuple(langs),
         quick_exit_url=str(raw.get("QUICK_EXIT_URL") or "https://www.google.com/"),
         extra={k: v for k, v in raw.items() if k.startswith("X_")},
     )
 
 
-def read_environment() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in ENV_NAMES:
-        if name in os.environ and os.environ[name] != "":
-            value: Any = os.environ[name]
-            if name in _INT_NAMES:
-                value = int(value)
-            out[name] = value
-    return out
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings set in the environment, as text (build_settings parses and checks them).
+
+    Raises ConfigError for a REPORTER_* name that is no setting (a typo must not be ignored).
+    """
+    environ = os.environ if environ is None else environ
+    unknown = sorted(n for n in environ if n.startswith(ENV_PREFIX) and n not in ENV_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in the environment: {', '.join(unknown)} "
+                          f"(known: {', '.join(ENV_NAMES)})")
+    return {name: environ[name] for name in ENV_NAMES
+            if name in environ and environ[name] != ""}

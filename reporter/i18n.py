@@ -130,7 +130,9 @@ def without_prefix(path: str) -> str:
     code = path_language(path, _languages())
     if code is None:
         return path
-    return path[len(code) + 1:] or "/"
+    rest = path.lstrip("/")[len(code):]
+    # `/zu//evil.example` must not become `//evil.example` (a link to another host)
+    return "/" + rest.lstrip("/")
 
 
 def _add_prefixed_rules(app: Flask) -> None:

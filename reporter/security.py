@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
@@ -90,10 +90,18 @@ def init_app(app: Flask) -> None:
             h["Cache-Control"] = "no-store"
             h["Pragma"] = "no-cache"
         if settings.onion_address:
-            h["Onion-Location"] = f"http://{settings.onion_address}{request.full_path.rstrip('?')}"
+            h["Onion-Location"] = onion_location(settings.onion_address)
         # a server banner is one more fingerprint; gunicorn's is removed in gunicorn.conf.py
         h.pop("Server", None)
         return resp
+
+
+def onion_location(onion: str) -> str:
+    """The same address on the onion service, from the path percent-encoded again: the decoded
+    path can hold CR, LF or U+2028, which are not allowed in a header (finding 13.13)."""
+    path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
+    query = quote(request.query_string.decode("latin-1"), safe="/?:@!$&'()*+,;=-._~%")
+    return f"http://{onion}{path}" + (f"?{query}" if query else "")
 
 
 class NoClientDetails(logging.Filter):

@@ -56,9 +56,15 @@ def language() -> Response:
     if lang not in settings.languages:
         abort(400)
     session["lang"] = lang
-    target = request.form.get("next", "")
-    # only a local path, so the switcher cannot become an open redirect
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("site.index")
     # unprefixed, so the page follows the choice just stored rather than an older prefix
-    return redirect(without_prefix(target), code=303)
+    return redirect(local_path(without_prefix(request.form.get("next", ""))), code=303)
+
+
+def local_path(target: str) -> str:
+    """`target` if it is a path on this site, else the home page: the language switcher must
+    not become an open redirect (`//host`, `/\\host`, and `/<tab>/host`, which browsers read
+    as `//host`, all go home)."""
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
+        return url_for("site.index")
+    return target
