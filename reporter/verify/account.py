@@ -58,6 +58,16 @@ def totp_step_ok(staff: Staff, code: str) -> int | None:
     return None
 
 
+def totp_just_used(staff: Staff, code: str) -> bool:
+    """The code is right but its step was already accepted (she typed it twice)."""
+    totp = pyotp.TOTP(staff.totp_secret or "")
+    now = int(time.time()) // 30
+    return staff.totp_last_step is not None and any(
+        step <= staff.totp_last_step and pyotp.utils.strings_equal(totp.at(step * 30),
+                                                                   code.strip())
+        for step in (now - 1, now, now + 1))
+
+
 def _home(staff: Staff) -> str:
     if staff.public_key is None:
         return url_for("verify.key_setup")
@@ -107,8 +117,10 @@ def login() -> Any:
         note_failure(staff)
         audit.record(sess, staff.id, "login_failed", staff.login)
         sess.commit()
-        return render_template("verify/login.html", form=form,
-                               error="Name, password or code is wrong."), 401
+        reused = totp_just_used(staff, form.code.data or "")
+        return render_template("verify/login.html", form=form, error=(
+            "That code was just used. Wait for the next code." if reused
+            else "Name, password or code is wrong.")), 401
     staff.totp_last_step = step
     staff.failed_logins = 0
     audit.record(sess, staff.id, "login", staff.login)

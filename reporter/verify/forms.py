@@ -71,8 +71,10 @@ class ReasonForm(FlaskForm):
 
 
 class DuplicateForm(FlaskForm):
-    of = StringField("Report id it duplicates", validators=[
-        DataRequired(), Regexp(r"^[0-9a-f]{20}$", message="A report id is 20 hex characters.")])
+    of = StringField("Reference of the report it duplicates", validators=[
+        DataRequired(message="Type the reference of the other report (as in the queue)."),
+        Regexp(r"^\s*[0-9a-fA-F]{6,20}\s*$", message="A reference is 6 to 20 characters, "
+               "digits and the letters a to f, as the queue shows it.")])
 
 
 class PublishForm(FlaskForm):

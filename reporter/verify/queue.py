@@ -12,14 +12,44 @@ from sqlalchemy import func, select
 from reporter import audit, db, envelope, gazetteer
 from reporter.auth import allow, current_staff, may_see_province
 from reporter.keys import KeyMissing, load_keyring
-from reporter.models import FINAL_STATUSES, REPORT_STATUSES, Attachment, Message, Receipt, Report
+from reporter.models import (
+    FINAL_STATUSES,
+    REPORT_STATUSES,
+    Attachment,
+    Message,
+    Receipt,
+    Report,
+    Staff,
+)
 from reporter.verify import bp
 from reporter.verify.account import json_body, json_error
 from reporter.verify.forms import DuplicateForm, PublishForm, ReasonForm
-from reporter.vocabulary import PROVINCES
+from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 
 CASEWORK = ("moderator", "coordinator", "admin")
 SORTS = {"received": Report.received_on, "province": Report.province, "status": Report.status}
+
+# What staff read instead of the stored codes (staff pages are English).
+STATUS_LABELS = {"new": "New", "in_review": "In review", "needs_info": "Needs information",
+                 "verified": "Verified", "rejected": "Rejected", "duplicate": "Duplicate"}
+CHANNEL_LABELS = {"web-js": "Web, sealed in her browser", "web-nojs": "Web, no JavaScript",
+                  "sms": "SMS"}
+# Message.direction values: the reporter's inbox lists only INBOX_DIRECTIONS; a staff-only
+# note (a reason for needs-info or reject) is STAFF_NOTE and never reaches her.
+TO_REPORTER, FROM_REPORTER, STAFF_NOTE = "to_reporter", "from_reporter", "staff_note"
+SHORT_REF = 6
+
+
+def short_ref(report_id: str) -> str:
+    """The first characters of the id, enough to tell a week's reports apart."""
+    return report_id[:SHORT_REF]
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """The label of every code the decrypted payload may hold (rendered by staff.js)."""
+    return {"categories": {t.value: str(t.label) for t in CATEGORIES},
+            "perpetrators": {t.value: str(t.label) for t in PERPETRATORS},
+            "provinces": dict(PROVINCES), "statuses": STATUS_LABELS, "channels": CHANNEL_LABELS}
 
 
 def _visible(query: Any) -> Any:
@@ -52,32 +82,63 @@ def queue() -> tuple[str, int] | str:
     if sort not in SORTS or (status and status not in REPORT_STATUSES):
         abort(400)
     sess = db.session()
-    q = _visible(select(Report))
+    files = (select(func.count(Attachment.id)).where(Attachment.report_id == Report.id)
+             .correlate(Report).scalar_subquery())
+    assignee = (select(Staff.login).where(Staff.id == Report.assigned_to)
+                .correlate(Report).scalar_subquery())
+    q = _visible(select(Report, files.label("files"), assignee.label("assignee")))
     if status:
         q = q.where(Report.status == status)
     order = SORTS[sort]
-    rows = sess.scalars(q.order_by(order.desc() if sort == "received" else order,
-                                   Report.received_on.desc()).limit(500)).all()
+    rows = sess.execute(q.order_by(order.desc() if sort == "received" else order,
+                                   Report.received_on.desc(), Report.id).limit(500)).all()
     counts = dict(sess.execute(_visible(select(Report.status, func.count()).group_by(
         Report.status))).all())
-    return render_template("verify/queue.html", reports=rows, counts=counts, sort=sort,
-                           status=status, statuses=REPORT_STATUSES, provinces=PROVINCES)
+    return render_template("verify/queue.html", rows=rows, counts=counts, sort=sort,
+                           status=status, statuses=REPORT_STATUSES, provinces=PROVINCES,
+                           status_labels=STATUS_LABELS, channel_labels=CHANNEL_LABELS,
+                           short_ref=short_ref)
+
+
+def _town_options(province: str) -> list[tuple[int, str]]:
+    """The province's towns by name, for the publish form's list; a name that occurs twice
+    gets its size beside it."""
+    towns = gazetteer.towns_in(province)
+    names = [t.name for t in towns]
+    return [(t.id, t.name if names.count(t.name) == 1 else
+             f"{t.name} (about {t.population:,} people)") for t in towns]
+
+
+def _page(report: Report, error: str | None = None, status: int = 200, *,
+          publish: PublishForm | None = None, reason: ReasonForm | None = None,
+          duplicate: DuplicateForm | None = None) -> tuple[str, int]:
+    """The report page; after a refused action, with what to fix and the forms as she left
+    them (the publish form is then not prefilled again from the report)."""
+    province = publish.province.data if publish is not None else report.province
+    if province not in PROVINCES:
+        province = report.province
+    assignee = db.session().get(Staff, report.assigned_to) if report.assigned_to else None
+    return render_template(
+        "verify/report.html", report=report, provinces=PROVINCES, error=error,
+        publish=publish or PublishForm(province=report.province), kept=publish is not None,
+        reason=reason or ReasonForm(), duplicate=duplicate or DuplicateForm(),
+        towns=_town_options(province), labels=_labels(), short_ref=short_ref,
+        status_labels=STATUS_LABELS, channel_labels=CHANNEL_LABELS,
+        assignee=assignee.login if assignee else None), status
 
 
 @bp.get("/reports/<report_id>")
 @allow(*CASEWORK)
-def report_page(report_id: str) -> str:
+def report_page(report_id: str) -> tuple[str, int]:
     """One report: the browser fetches its envelopes and opens them with my keys."""
-    report = _report_or_403(report_id)
-    return render_template("verify/report.html", report=report, provinces=PROVINCES,
-                           publish=PublishForm(province=report.province),
-                           reason=ReasonForm(), duplicate=DuplicateForm())
+    return _page(_report_or_403(report_id))
 
 
 @bp.get("/reports/<report_id>/data")
 @allow(*CASEWORK)
 def report_data(report_id: str) -> Response:
-    """The report's envelopes (audited as an 'open')."""
+    """The report's envelopes (audited as an 'open'). Opening a new report moves it to in
+    review, assigned to her if nobody has it yet, so the reporter's inbox shows it is read."""
     report = _report_or_403(report_id)
     sess = db.session()
     receipt = sess.scalars(select(Receipt).where(Receipt.report_id == report.id)).first()
@@ -88,9 +149,17 @@ def report_data(report_id: str) -> Response:
     staff = current_staff()
     assert staff is not None
     audit.record(sess, staff.id, "open", report.id)
+    if report.status == "new":
+        if report.assigned_to is None:
+            report.assigned_to = staff.id
+            audit.record(sess, staff.id, "assign", report.id)
+        _set_status(report, "in_review")
+        audit.record(sess, staff.id, "status", f"{report.id}:in_review")
     sess.commit()
+    assignee = sess.get(Staff, report.assigned_to) if report.assigned_to else None
     return jsonify(
         id=report.id, province=report.province, status=report.status,
+        assigned_to=assignee.login if assignee else None,
         channel=report.channel, received_on=report.received_on.isoformat(),
         envelope=report.envelope, purged=report.purged,
         attachments=[{"id": a.id, "header": a.header, "size": len(a.body)}
@@ -148,7 +217,16 @@ def _note(report: Report, reason: str) -> None:
     ring = load_keyring(db.session())
     env = envelope.seal({"v": 1, "from": "staff", "text": reason},
                         ring.recipients(report.province))
-    db.session().add(Message(report_id=report.id, direction="staff_note", envelope=env))
+    db.session().add(Message(report_id=report.id, direction=STAFF_NOTE, envelope=env))
+
+
+def _form_problem(form: Any) -> str:
+    """What to fix, in words: the expired-form case, else each field's label and message."""
+    if "csrf_token" in form.errors:
+        return "The form expired (or was sent twice). Your entries are kept: send it again."
+    parts = [f"{getattr(form, name).label.text}: {' '.join(map(str, errs))}"
+             for name, errs in form.errors.items()]
+    return "Please correct: " + "; ".join(parts) if parts else "Please correct the form."
 
 
 @bp.post("/reports/<report_id>/status")
@@ -158,10 +236,14 @@ def set_status(report_id: str) -> Response | tuple[str, int]:
     report = _report_or_403(report_id)
     form = ReasonForm()
     status = request.form.get("status", "")
-    if status not in ("needs_info", "rejected", "in_review") or not form.validate():
-        abort(400)
+    if status not in ("needs_info", "rejected", "in_review"):
+        return _page(report, "Choose an action: needs more information, or reject.", 400,
+                     reason=form)
+    if not form.validate():
+        return _page(report, _form_problem(form), 400, reason=form)
     if status == "rejected" and not (form.reason.data or "").strip():
-        abort(400)
+        return _page(report, "To reject a report, write the reason in the box (only staff "
+                             "read it), then press Reject again.", 400, reason=form)
     staff = current_staff()
     assert staff is not None
     if form.reason.data:
@@ -178,9 +260,17 @@ def mark_duplicate(report_id: str) -> Response:
     """Mark as a duplicate of another report I may see."""
     report = _report_or_403(report_id)
     form = DuplicateForm()
-    if not form.validate() or form.of.data == report.id:
-        abort(400)
-    other = _report_or_403(form.of.data)
+    if not form.validate():
+        return _page(report, _form_problem(form), 400, duplicate=form)
+    ref = form.of.data.strip().lower()
+    matches = db.session().scalars(_visible(select(Report).where(
+        Report.id.startswith(ref, autoescape=True), Report.id != report.id)).limit(2)).all()
+    if len(matches) != 1:
+        problem = (f"No other report in your provinces has the reference {ref}. Copy the "
+                   f"reference from the queue." if not matches else
+                   f"More than one report starts with {ref}. Type more of its id.")
+        return _page(report, problem, 400, duplicate=form)
+    other = matches[0]
     staff = current_staff()
     assert staff is not None
     report.duplicate_of = other.id
@@ -210,7 +300,7 @@ def message(report_id: str) -> tuple[Response, int] | Response:
         return json_error(f"The message was refused: {exc}")
     staff = current_staff()
     assert staff is not None
-    sess.add(Message(report_id=report.id, direction="to_reporter", envelope=env))
+    sess.add(Message(report_id=report.id, direction=TO_REPORTER, envelope=env))
     audit.record(sess, staff.id, "message", report.id)
     sess.commit()
     return jsonify(ok=True)
@@ -230,16 +320,17 @@ def publish(report_id: str) -> Response | tuple[str, int]:
         if form.town.data:
             town = gazetteer.lookup(form.town.data)
             if town is None or town.province != form.province.data:
-                error = "Choose a town in the report's province."
+                error = "Choose a town from the list for the province you publish in."
             else:
                 lat, lon = town.lat, town.lon
         else:
             try:
                 lat, lon = float(form.lat.data or ""), float(form.lon.data or "")
             except ValueError:
-                error = "Pick a place on the map or choose a town."
+                error = ("Choose a town from the list, or give an approximate latitude and "
+                         "longitude.")
     else:
-        error = "Please correct the marked fields."
+        error = _form_problem(form)
     staff = current_staff()
     assert staff is not None
     if error is None and not may_see_province(staff, form.province.data):
@@ -261,6 +352,4 @@ def publish(report_id: str) -> Response | tuple[str, int]:
             db.session().commit()
             return _done(report, "published")
     db.session().rollback()
-    return render_template("verify/report.html", report=_report_or_403(report_id),
-                           provinces=PROVINCES, publish=form, reason=ReasonForm(),
-                           duplicate=DuplicateForm(), error=error), 400
+    return _page(_report_or_403(report_id), error, 400, publish=form)

@@ -105,6 +105,30 @@
   // ---- one report -----------------------------------------------------------------------
   var view = $("report-view");
   var current = null;
+  var labelsEl = $("staff-labels");
+  var LABELS = labelsEl ? JSON.parse(labelsEl.textContent) : {};
+  // the label of a code, or the code itself as text when the vocabulary does not know it
+  function label(kind, code) {
+    var map = LABELS[kind] || {};
+    return Object.prototype.hasOwnProperty.call(map, code) ? map[code] : String(code);
+  }
+  function listOf(el, kind, codes) {
+    el.textContent = "";
+    [].concat(codes || []).forEach(function (code) {
+      var li = document.createElement("li");
+      text(li, label(kind, code));
+      el.appendChild(li);
+    });
+  }
+  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December"];
+  function when(w) {
+    w = w || {};
+    if (!Number.isInteger(w.year)) return "not given";
+    if (!Number.isInteger(w.month) || w.month < 1 || w.month > 12) return w.year + " (month not given)";
+    var m = MONTHS[w.month - 1] + " " + w.year;
+    return Number.isInteger(w.day) ? w.day + " " + m : m + " (day not given)";
+  }
   function showReport() {
     getJSON(view.dataset.url).then(function (data) {
       current = data;
@@ -112,10 +136,13 @@
       var sk = keyFor(data.envelope);
       if (!sk) { text($("report-state"), "You hold no key for this report. Ask a coordinator for a grant."); return; }
       var p = E.open(data.envelope, sk);
-      text($("f-categories"), [].concat(p.categories || []).join(", "));
-      text($("f-perpetrators"), [].concat(p.perpetrators || []).join(", "));
-      var w = p.when || {};
-      text($("f-when"), [w.year, w.month, w.day].filter(function (x) { return x != null; }).join("-"));
+      var st = $("report-status");
+      if (st && data.status) { st.dataset.status = data.status; text(st, label("statuses", data.status)); }
+      if ($("report-assignee") && data.assigned_to) text($("report-assignee"), data.assigned_to);
+      listOf($("f-categories"), "categories", p.categories);
+      listOf($("f-perpetrators"), "perpetrators", p.perpetrators);
+      text($("f-when"), when(p.when));
+      text($("f-province"), p.province ? label("provinces", p.province) : "");
       var place = p.place || {};
       text($("f-place"), [place.town, place.text].filter(Boolean).join(" · "));
       text($("f-pin"), p.pin ? p.pin.lat + ", " + p.pin.lon : "none");
@@ -166,7 +193,7 @@
       var sk = keyFor(m.envelope);
       var body = "(no key for this message)";
       if (sk) { try { body = E.open(m.envelope, sk).text; } catch (e) { body = "(damaged message)"; } }
-      var who = m.direction === "to_reporter" ? "To her" : (m.direction === "from_reporter" ? "From her" : "Staff note");
+      var who = m.direction === "to_reporter" ? "To her" : (m.direction === "from_reporter" ? "From her" : "Staff note (the reporter never sees it)");
       var meta = document.createElement("p"); meta.className = "hint"; text(meta, who + " · " + m.sent_on);
       var pre = document.createElement("p"); pre.className = "msg"; text(pre, body);
       li.appendChild(meta); li.appendChild(pre);
@@ -176,7 +203,7 @@
 
   function prefill(p) {
     var form = $("publish-form");
-    if (!form) return;
+    if (!form || form.dataset.kept) return;  // sent back with a problem: keep what she chose
     // compare values, never build a selector from them: the payload is untrusted text
     ["categories", "perpetrators"].forEach(function (name) {
       var wanted = Array.isArray(p[name]) ? p[name] : [];
@@ -188,7 +215,37 @@
     if (Number.isInteger(w.year) && Number.isInteger(w.month)) {
       form.elements.month.value = w.year + "-" + String(w.month).padStart(2, "0");
     }
-    if (p.place && Number.isInteger(p.place.town_id)) form.elements.town.value = p.place.town_id;
+    if (p.place && Number.isInteger(p.place.town_id)) {
+      var opt = Array.prototype.filter.call(form.elements.town.options, function (o) {
+        return o.value === String(p.place.town_id);
+      })[0];
+      if (opt) form.elements.town.value = opt.value;
+    }
+  }
+
+  // ---- the publish form's town list, filtered by name as she types (no download) --------
+  function fold(s) { return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
+  var townSelect = $("town"), townSearch = $("town-search");
+  if (townSelect && townSearch) {
+    var allTowns = Array.prototype.slice.call(townSelect.options, 1).map(function (o) {
+      return { value: o.value, name: o.textContent, key: fold(o.textContent) };
+    });
+    $("town-search-box").hidden = false;
+    townSearch.addEventListener("input", function () {
+      var q = fold(townSearch.value.trim()), chosen = townSelect.value;
+      var hits = allTowns.filter(function (t) { return !q || t.key.indexOf(q) !== -1; });
+      while (townSelect.options.length > 1) townSelect.remove(1);
+      hits.forEach(function (t) {
+        var o = document.createElement("option");
+        o.value = t.value; text(o, t.name);
+        townSelect.appendChild(o);
+      });
+      if (hits.length === 1) townSelect.value = hits[0].value;
+      else if (hits.some(function (t) { return t.value === chosen; })) townSelect.value = chosen;
+      else townSelect.value = "";
+      text($("town-count"), !q ? "" : hits.length === 0 ? "No town matches. Try fewer letters, or give a point." :
+        hits.length === 1 ? "One town matches: " + hits[0].name + " (chosen)." : hits.length + " towns match: choose one in the list.");
+    });
   }
 
   if (view) {
