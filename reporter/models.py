@@ -26,7 +26,8 @@ from reporter.modelbase import Base, random_id, utcnow
 from reporter.published import AuditEvent, Incident
 
 __all__ = ["Base", "Staff", "Report", "Attachment", "Receipt", "Message", "CaseKey", "KeyGrant",
-           "SiteContent", "Incident", "AuditEvent", "IntakeToken", "InboxSession"]
+           "SiteContent", "Incident", "AuditEvent", "IntakeToken", "InboxSession",
+           "ReportPublication"]
 
 REPORT_STATUSES = ("new", "in_review", "needs_info", "verified", "rejected", "duplicate")
 FINAL_STATUSES = ("verified", "rejected", "duplicate")
@@ -48,7 +49,13 @@ class Staff(Base):
     wrapped_secret_key: Mapped[dict[str, Any] | None] = mapped_column()
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    # failed_logins: failures since her last successful log-in (shown to her at the next one);
+    # locked_until: until then a log-in from a browser she has not used before waits (a
+    # progressive delay, never a lock-out of the owner: reporter.auth)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # bumped on log-out, disabling, key reset and password change: every session cookie made
+    # before that stops working (reporter.auth)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -132,6 +139,20 @@ class KeyGrant(Base):
     sealed_key: Mapped[dict[str, Any]] = mapped_column()
     granted_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReportPublication(Base):
+    """Which incident a report was published as: at most one per report (unique), so that a
+    re-posted publish form cannot re-draw the location noise. Private side only: the public
+    `incident` table carries no report id, and maps/export never read this table."""
+
+    __tablename__ = "report_publication"
+
+    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"),
+                                             unique=True)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
 
 
 class SiteContent(Base):

@@ -5,15 +5,29 @@ Numbers in the test names are the finding numbers of issue 13's "Audit findings"
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+import reporter.auth
+from reporter import db
+from reporter.auth import ACCOUNT_FREE, SESSION_FREE
 from reporter.config import ConfigError, build_settings, read_environment
+from reporter.models import Staff
+from reporter.published import AuditEvent
 from tests.conftest import make_app
+from tests.staff_helpers import PASSWORD, Member, csrf_of, fresh_code, log_in, make_staff
 
 # --- 11: open redirect through the language switcher -----------------------------------------
 
@@ -123,3 +137,179 @@ def test_15_trust_proxy_0_does_not_trust_the_proxy(database_url: str,
 def test_15_a_bad_setting_is_a_config_error(tmp_path, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError):
         _settings(tmp_path, env)
+
+
+# --- staff log-in: 2 (revocable sessions), 5 (no lock-out, no enumeration), 10 (TOTP race) ---
+
+
+def _alert(resp) -> str:  # type: ignore[no-untyped-def]
+    m = re.search(r'<p class="error" role="alert">(.*?)</p>', resp.get_data(as_text=True), re.S)
+    return m.group(1) if m else ""
+
+
+@pytest.fixture()
+def mod(app: Flask) -> Member:
+    return make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
+
+
+@pytest.fixture()
+def admin(app: Flask) -> Member:
+    return make_staff(app, "admin", ["admin"], iterations=1000)
+
+
+def _logged_in(app: Flask, member: Member) -> FlaskClient:
+    client = app.test_client()
+    assert log_in(app, client, member).status_code == 303
+    assert client.get("/staff/queue" if member.login != "admin" else "/staff/admin"
+                      ).status_code == 200
+    return client
+
+
+def _copy(app: Flask, client: FlaskClient) -> FlaskClient:
+    """Another browser holding a copy of the session cookie (as a thief would)."""
+    other = app.test_client()
+    cookie = client.get_cookie("s")
+    assert cookie is not None
+    other.set_cookie("s", cookie.value)
+    return other
+
+
+def test_2_a_logged_out_cookie_no_longer_opens_the_queue(app: Flask, mod: Member) -> None:
+    client = _logged_in(app, mod)
+    thief = _copy(app, client)
+    assert thief.get("/staff/queue").status_code == 200
+    token = csrf_of(client, "/staff/queue")
+    assert client.post("/staff/logout", data={"csrf_token": token}).status_code == 303
+    assert thief.get("/staff/queue").status_code in (302, 401)
+    assert thief.get("/staff/keys/me").status_code == 401
+
+
+def test_2_disabling_and_key_reset_end_her_sessions(app: Flask, mod: Member,
+                                                    admin: Member) -> None:
+    boss = _logged_in(app, admin)
+    token = csrf_of(boss, "/staff/admin")
+    her = _logged_in(app, mod)
+    for _ in range(2):  # disable, then enable again: the old session stays dead
+        boss.post(f"/staff/admin/staff/{mod.id}/disable", data={"csrf_token": token})
+    assert her.get("/staff/queue").status_code in (302, 401)
+    her = _logged_in(app, mod)
+    boss.post(f"/staff/admin/staff/{mod.id}/reset-key", data={"csrf_token": token})
+    assert her.get("/staff/queue").status_code in (302, 401)
+
+
+def test_2_sessions_have_an_absolute_lifetime(app_factory: Callable[..., Flask],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    app = app_factory(STAFF_IDLE_MINUTES=600, STAFF_SESSION_HOURS=8)
+    member = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
+    client = _logged_in(app, member)
+    start = time.time()
+    monkeypatch.setattr(reporter.auth.time, "time", lambda: start + 4 * 3600)
+    assert client.get("/staff/queue").status_code == 200  # active, within 8 hours
+    monkeypatch.setattr(reporter.auth.time, "time", lambda: start + 8 * 3600 + 60)
+    assert client.get("/staff/queue").status_code in (302, 401)  # active, but too old
+
+
+def test_5_every_refusal_gives_the_same_answer(app: Flask, mod: Member, admin: Member) -> None:
+    totp = pyotp.TOTP(mod.totp_secret)
+    answers = [
+        log_in(app, app.test_client(), Member(0, "no-such-name", mod.totp_secret, b"", b"")),
+        log_in(app, app.test_client(), mod, password="a wrong password!"),
+        log_in(app, app.test_client(), mod, code=f"{(int(totp.now()) + 1) % 1_000_000:06d}"),
+    ]
+    boss = _logged_in(app, admin)
+    boss.post(f"/staff/admin/staff/{mod.id}/disable",
+              data={"csrf_token": csrf_of(boss, "/staff/admin")})
+    answers.append(log_in(app, app.test_client(), mod))  # disabled, right password and code
+    for _ in range(8):  # slowed down now: still the same answer, never "locked"
+        answers.append(log_in(app, app.test_client(), mod, password="a wrong password!"))
+    assert {a.status_code for a in answers} == {401}
+    texts = {_alert(a) for a in answers}
+    assert len(texts) == 1 and texts != {""}, texts
+    assert "locked" not in texts.pop().lower()
+
+
+def test_5_a_stranger_cannot_lock_the_owner_out(app: Flask, mod: Member) -> None:
+    own = app.test_client()  # her browser: she has logged in with it before
+    assert log_in(app, own, mod).status_code == 303
+    own.post("/staff/logout", data={"csrf_token": csrf_of(own, "/staff/queue")})
+    for _ in range(12):  # the attacker, with a fresh session each time
+        assert log_in(app, app.test_client(), mod, password="guess guess guess").status_code \
+            == 401
+    # a new browser must wait, even with the right password and code ...
+    assert log_in(app, app.test_client(), mod).status_code == 401
+    # ... but hers is not locked out
+    assert log_in(app, own, mod).status_code == 303
+    # and the wait is short: once it has passed, a new browser gets in too
+    with app.app_context():
+        db.session().execute(update(Staff).where(Staff.id == mod.id).values(
+            locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        db.session().commit()
+    assert log_in(app, app.test_client(), mod).status_code == 303
+
+
+def test_5_one_session_slows_down_after_a_few_failures(app: Flask, mod: Member) -> None:
+    client = app.test_client()
+    for _ in range(SESSION_FREE):
+        assert log_in(app, client, mod, password="guess guess guess").status_code == 401
+    # the next try of this session comes too soon: refused even when right
+    assert log_in(app, client, mod).status_code == 401
+    assert log_in(app, app.test_client(), mod).status_code == 303  # another session is fine
+
+
+def test_5_failures_are_audited_and_shown_at_the_next_log_in(app: Flask, mod: Member) -> None:
+    for _ in range(ACCOUNT_FREE + 1):
+        with app.app_context():  # each failure counted (no wait between tries in this test)
+            db.session().execute(update(Staff).where(Staff.id == mod.id).values(
+                locked_until=None))
+            db.session().commit()
+        log_in(app, app.test_client(), mod, password="guess guess guess")
+    with app.app_context():
+        failed = db.session().scalars(select(AuditEvent.object).where(
+            AuditEvent.action == "login_failed")).all()
+        db.session().execute(update(Staff).where(Staff.id == mod.id).values(locked_until=None))
+        db.session().commit()
+    assert failed == [f"mod-gp:{ACCOUNT_FREE}", f"mod-gp:{ACCOUNT_FREE + 1}"]
+    client = app.test_client()
+    resp = log_in(app, client, mod)
+    assert resp.status_code == 303
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert f"{ACCOUNT_FREE + 1} failed log-in attempts on your account" in page
+    assert "failed log-in" not in client.get("/staff/queue").get_data(as_text=True)  # once
+
+
+def test_10_one_code_opens_one_session_under_concurrent_log_ins(app: Flask, mod: Member) -> None:
+    code = fresh_code(app, mod)
+    n = 6
+    clients = [app.test_client() for _ in range(n)]
+    tokens = [csrf_of(c) for c in clients]
+    barrier = threading.Barrier(n)
+
+    def attempt(i: int) -> int:
+        barrier.wait()
+        return clients[i].post("/staff/login", data={
+            "csrf_token": tokens[i], "login": mod.login, "password": PASSWORD,
+            "code": code}).status_code
+
+    with ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(attempt, range(n)))
+    assert results.count(303) == 1, results
+    assert sum(c.get("/staff/queue").status_code == 200 for c in clients) == 1
+
+
+def test_10_the_step_claim_is_atomic_in_the_database(app: Flask, mod: Member) -> None:
+    from reporter.verify.account import claim_step
+
+    fresh_code(app, mod)
+    engine = app.extensions["reporter.db"].engine
+    n = 8
+    barrier = threading.Barrier(n)
+
+    def claim(_: int) -> bool:
+        with Session(engine) as sess:
+            barrier.wait()
+            won = claim_step(sess, mod.id, 1_000_000)
+            sess.commit()
+            return won
+
+    with ThreadPoolExecutor(n) as pool:
+        assert sorted(pool.map(claim, range(n))) == [False] * (n - 1) + [True]

@@ -11,6 +11,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     jsonify,
     make_response,
     redirect,
@@ -20,18 +21,24 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from reporter import audit, db, envelope
 from reporter.auth import (
+    ACCOUNT_FREE,
+    account_wait,
     allow,
     check_password,
     current_staff,
-    locked,
+    known_device,
     login_session,
     logout_session,
     note_failure,
+    note_session_failure,
     public,
+    remember_device,
+    revoke_sessions,
+    session_wait,
 )
 from reporter.extensions import global_key, limiter
 from reporter.models import CaseKey, KeyGrant, Staff
@@ -82,51 +89,75 @@ def _safe_next(target: str | None, staff: Staff) -> str:
     return _home(staff)
 
 
+REFUSED = ("That did not work. Check your name, password and code. After several tries, "
+           "wait a minute before the next one.")
+
+
+def claim_step(sess: Any, staff_id: int, step: int) -> bool:
+    """Mark the TOTP step used, atomically: of concurrent log-ins with one code only the one
+    whose conditional UPDATE changes the row wins (finding 13.10)."""
+    result = sess.execute(update(Staff).where(
+        Staff.id == staff_id,
+        or_(Staff.totp_last_step.is_(None), Staff.totp_last_step < step)).values(
+        totp_last_step=step))
+    return result.rowcount == 1
+
+
+def _refuse(form: LoginForm, error: str = REFUSED) -> tuple[str, int]:
+    return render_template("verify/login.html", form=form, error=error), 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.extensions["reporter.settings"].extra.get(
     "X_STAFF_LOGIN_LIMIT", "120 per minute"), key_func=global_key, scope="staff-login",
     methods=["POST"])
 @public
 def login() -> Any:
-    """Staff log-in: name, password and a TOTP code (throttled per account)."""
+    """Staff log-in: name, password and a TOTP code. Every refusal gives the same answer;
+    repeated failures slow down (per session, and per account from unknown browsers) but
+    never lock her out (reporter.auth)."""
     form = LoginForm()
     if request.method == "GET" or not form.validate():
         return render_template("verify/login.html", form=form), 200 if request.method == "GET" \
             else 400
     sess = db.session()
     staff = sess.scalars(select(Staff).where(Staff.login == form.login.data.strip())).first()
-    if staff is not None and (staff.disabled or locked(staff)):
-        check_password(None, form.password.data)  # same work as any other refusal
-        return render_template("verify/login.html", form=form,
-                               error="This account is locked. Try again in 15 minutes, or ask "
-                                     "an admin."), 403
-    if not check_password(staff, form.password.data):
-        if staff is not None:
-            note_failure(staff)
-            audit.record(sess, staff.id, "login_failed", staff.login)
-            sess.commit()
-        return render_template("verify/login.html", form=form,
-                               error="Name, password or code is wrong."), 401
-    assert staff is not None
-    if not staff.totp_confirmed:
+    wait = session_wait()
+    if staff is not None and not known_device(staff):
+        wait = max(wait, account_wait(staff))
+    # the same Argon2id work for an unknown name, a disabled account and a delayed try
+    password_ok = check_password(staff, form.password.data)
+    usable = staff is not None and not staff.disabled and wait <= 0 and password_ok
+    if usable and staff is not None and not staff.totp_confirmed:
         session.clear()
         session[ENROL] = {"id": staff.id, "exp": int(time.time()) + 600}
         return redirect(url_for("verify.enrol"), code=303)
-    step = totp_step_ok(staff, form.code.data or "")
-    if step is None:
-        note_failure(staff)
-        audit.record(sess, staff.id, "login_failed", staff.login)
-        sess.commit()
-        reused = totp_just_used(staff, form.code.data or "")
-        return render_template("verify/login.html", form=form, error=(
-            "That code was just used. Wait for the next code." if reused
-            else "Name, password or code is wrong.")), 401
-    staff.totp_last_step = step
+    step = totp_step_ok(staff, form.code.data or "") if usable and staff is not None else None
+    if step is None or staff is None or not claim_step(sess, staff.id, step):
+        sess.rollback()
+        note_session_failure()
+        if staff is None:
+            return _refuse(form)
+        reused = usable and totp_just_used(staff, form.code.data or "")
+        if wait <= 0:  # a try refused unread during a delay does not lengthen it
+            count = note_failure(sess, staff)
+            if count >= ACCOUNT_FREE:
+                audit.record(sess, staff.id, "login_failed", f"{staff.login}:{count}")
+            sess.commit()
+        # only someone who knows her password sees this (she typed the same code twice)
+        return _refuse(form, "That code was just used. Wait for the next code." if reused
+                       else REFUSED)
+    failures = staff.failed_logins or 0
     staff.failed_logins = 0
+    staff.locked_until = None
     audit.record(sess, staff.id, "login", staff.login)
     sess.commit()
     login_session(staff)
-    return redirect(_safe_next(request.args.get("next"), staff), code=303)
+    if failures:
+        flash(f"{failures} failed log-in attempt{'s' if failures != 1 else ''} on your account "
+              "since your last log-in. If that was not you, tell an admin.", "warning")
+    return remember_device(redirect(_safe_next(request.args.get("next"), staff), code=303),
+                           staff)
 
 
 def _enrolling() -> Staff:
@@ -160,8 +191,10 @@ def enrol() -> Any:
                                    secret=staff.totp_secret,
                                    error="That code did not match. Check the time on your "
                                          "phone and try the newest code."), 400
+        if not claim_step(sess, staff.id, step):
+            sess.rollback()
+            abort(401)
         staff.totp_confirmed = True
-        staff.totp_last_step = step
         audit.record(sess, staff.id, "enrol_totp", staff.login)
         audit.record(sess, staff.id, "login", staff.login)
         sess.commit()
@@ -176,6 +209,7 @@ def logout() -> Response:
     """End the staff session (the browser also forgets the unlocked keys)."""
     staff = current_staff()
     if staff is not None:
+        revoke_sessions(db.session(), staff.id)  # this cookie, and any copy of it, is dead
         audit.record(db.session(), staff.id, "logout", staff.login)
         db.session().commit()
     logout_session()

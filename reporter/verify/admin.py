@@ -8,7 +8,7 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 from sqlalchemy import select
 
 from reporter import audit, content, db, envelope
-from reporter.auth import allow, current_staff, hash_password
+from reporter.auth import allow, current_staff, hash_password, revoke_sessions
 from reporter.models import Attachment, CaseKey, KeyGrant, Message, Report, SiteContent, Staff
 from reporter.verify import bp
 from reporter.verify.account import json_body, json_error
@@ -76,6 +76,7 @@ def disable_staff(staff_id: int) -> Response:
     if staff.id == _me().id:
         abort(400)
     staff.disabled = not staff.disabled
+    revoke_sessions(db.session(), staff.id)  # her open sessions end now, and stay ended
     audit.record(db.session(), _me().id, "staff_update",
                  f"{staff.login}:{'disabled' if staff.disabled else 'enabled'}")
     db.session().commit()
@@ -96,6 +97,7 @@ def reset_key(staff_id: int) -> Response:
     staff.public_key = None
     staff.wrapped_secret_key = None
     sess.execute(delete(KeyGrant).where(KeyGrant.staff_id == staff.id))
+    revoke_sessions(sess, staff.id)
     audit.record(sess, _me().id, "staff_update", f"{staff.login}:key-reset")
     sess.commit()
     return redirect(url_for("verify.admin", done="key reset"), code=303)
