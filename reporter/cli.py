@@ -110,6 +110,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(recovery_open)
+    from reporter.verify.publication import withdraw_cli
+
+    app.cli.add_command(withdraw_cli)
     from reporter import demo
 
     app.cli.add_command(demo.demo_cli)

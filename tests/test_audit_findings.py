@@ -17,16 +17,17 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 import reporter.auth
 from reporter import db
 from reporter.auth import ACCOUNT_FREE, SESSION_FREE
 from reporter.config import ConfigError, build_settings, read_environment
-from reporter.models import Staff
+from reporter.models import Incident, Report, Staff
 from reporter.published import AuditEvent
 from tests.conftest import make_app
+from tests.intake_helpers import submit_plain
 from tests.staff_helpers import PASSWORD, Member, csrf_of, fresh_code, log_in, make_staff
 
 # --- 11: open redirect through the language switcher -----------------------------------------
@@ -313,3 +314,160 @@ def test_10_the_step_claim_is_atomic_in_the_database(app: Flask, mod: Member) ->
 
     with ThreadPoolExecutor(n) as pool:
         assert sorted(pool.map(claim, range(n))) == [False] * (n - 1) + [True]
+
+
+# --- 1: one report, at most one incident; withdraw by route and command -----------------------
+
+
+def _one_report(app: Flask) -> str:
+    submit_plain(app.test_client(), narrative="a report in Gauteng")
+    with app.app_context():
+        return db.session().scalars(select(Report.id)).one()
+
+
+def _publish_form(token: str) -> dict[str, object]:
+    from reporter import gazetteer
+
+    town = next(t for t in gazetteer.towns_in("GP") if t.name == "Johannesburg")
+    return {"csrf_token": token, "categories": ["extortion"], "perpetrators": "saps",
+            "month": "2026-10", "province": "GP", "town": str(town.id), "people_affected": "1",
+            "verification_level": "corroborated", "source_type": "peer_educator",
+            "confirm": "y"}
+
+
+def _national_count(app: Flask) -> int:
+    from reporter.published import IncidentCount
+
+    with app.app_context():
+        return int(db.session().scalars(select(IncidentCount.count).where(
+            IncidentCount.resolution == 0, IncidentCount.category == "*",
+            IncidentCount.perpetrator == "*")).first() or 0)
+
+
+def test_1_publishing_twice_makes_one_incident(app: Flask, mod: Member) -> None:
+    rid = _one_report(app)
+    client = _logged_in(app, mod)
+    token = csrf_of(client, f"/staff/reports/{rid}")
+    first = client.post(f"/staff/reports/{rid}/publish", data=_publish_form(token))
+    assert first.status_code == 303
+    for _ in range(5):
+        again = client.post(f"/staff/reports/{rid}/publish", data=_publish_form(token))
+        assert again.status_code == 400
+        assert "already published" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalars(select(func.count()).select_from(Incident)).one() == 1
+    assert _national_count(app) == 1
+    page = client.get(f"/staff/reports/{rid}").get_data(as_text=True)
+    assert 'id="published-as"' in page and 'id="publish-form"' not in page
+
+
+def test_1_concurrent_publishes_make_one_incident(app: Flask, mod: Member) -> None:
+    rid = _one_report(app)
+    n = 4
+    clients = [_logged_in(app, mod) for _ in range(n)]
+    tokens = [csrf_of(c, f"/staff/reports/{rid}") for c in clients]
+    barrier = threading.Barrier(n)
+
+    def publish(i: int) -> int:
+        barrier.wait()
+        return clients[i].post(f"/staff/reports/{rid}/publish",
+                               data=_publish_form(tokens[i])).status_code
+
+    with ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(publish, range(n)))
+    assert sorted(results) == [303] + [400] * (n - 1), results
+    with app.app_context():
+        assert db.session().scalars(select(func.count()).select_from(Incident)).one() == 1
+    assert _national_count(app) == 1
+
+
+def test_1_withdraw_by_route_and_it_stays_withdrawn(app: Flask, mod: Member) -> None:
+    rid = _one_report(app)
+    client = _logged_in(app, mod)
+    token = csrf_of(client, f"/staff/reports/{rid}")
+    assert client.post(f"/staff/reports/{rid}/publish", data=_publish_form(token)
+                       ).status_code == 303
+    assert _national_count(app) == 1
+    other = make_staff(app, "mod-kzn", ["moderator"], ["KZN"], iterations=1000)
+    stranger = _logged_in(app, other)
+    assert stranger.post(f"/staff/reports/{rid}/withdraw",
+                         data={"csrf_token": csrf_of(stranger, "/staff/queue")}
+                         ).status_code == 403
+    resp = client.post(f"/staff/reports/{rid}/withdraw", data={"csrf_token": token})
+    assert resp.status_code == 303
+    assert _national_count(app) == 0
+    with app.app_context():
+        assert db.session().scalars(select(Incident.withdrawn)).one() is True
+        assert "withdraw" in db.session().scalars(select(AuditEvent.action)).all()
+    # withdrawn is final: publishing again would draw the noise a second time
+    again = client.post(f"/staff/reports/{rid}/publish", data=_publish_form(token))
+    assert again.status_code == 400 and "already published" in again.get_data(as_text=True)
+    assert client.post(f"/staff/reports/{rid}/withdraw", data={"csrf_token": token}
+                       ).status_code == 303  # idempotent
+
+
+def test_1_withdraw_command(app: Flask, mod: Member) -> None:
+    rid = _one_report(app)
+    client = _logged_in(app, mod)
+    token = csrf_of(client, f"/staff/reports/{rid}")
+    client.post(f"/staff/reports/{rid}/publish", data=_publish_form(token))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["withdraw", rid])
+    assert result.exit_code == 0, result.output
+    assert "withdrawn" in result.output and _national_count(app) == 0
+    assert runner.invoke(args=["withdraw", "0" * 20]).exit_code != 0
+
+
+def test_1_the_public_incident_table_names_no_report(app: Flask, mod: Member) -> None:
+    from reporter.published import Incident as PublicIncident
+
+    columns = {c.name for c in PublicIncident.__table__.columns}
+    assert not {c for c in columns if "report" in c}
+    rid = _one_report(app)
+    client = _logged_in(app, mod)
+    client.post(f"/staff/reports/{rid}/publish",
+                data=_publish_form(csrf_of(client, f"/staff/reports/{rid}")))
+    with app.app_context():
+        row = db.session().execute(text("SELECT i::text FROM incident i")).scalar_one()
+    assert rid not in row
+
+
+def test_1_migration_links_old_publications_and_withdraws_repeats(cluster) -> None:  # type: ignore[no-untyped-def]
+    from reporter import migrate, pgcluster
+    from tests.conftest import fresh_database
+
+    name, url = fresh_database(cluster)
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO report (id, received_on, province, channel, status, size_bucket, "
+                "purged) VALUES ('r1', current_date, 'GP', 'web-js', 'verified', 1024, false)"))
+            for n in range(3):  # the same report published three times (the audit finding)
+                conn.execute(text(
+                    "INSERT INTO incident (public_id, categories, perpetrators, month, province,"
+                    " geom, cell_r5, verification_level, source_type, people_affected,"
+                    " published_on, withdrawn) VALUES (:p, '{extortion}', '{saps}',"
+                    " '2026-10-01', 'GP', ST_SetSRID(ST_MakePoint(28, -26), 4326), 'c5',"
+                    " 'corroborated', 'peer_educator', 1, current_date, false)"), {"p": f"i{n}"})
+                conn.execute(text(
+                    "INSERT INTO audit_event (id, at, staff_id, action, object, prev_hash, hash)"
+                    " VALUES (:n, now(), NULL, 'publish', :o, '', '')"),
+                    {"n": n + 1, "o": f"r1->i{n}"})
+            conn.execute(text(
+                "INSERT INTO incident_count VALUES (0, '*', '2026-10-01', 'GP', '*', '*', 3)"))
+        migrate.upgrade(engine, "0005")
+        with engine.connect() as conn:
+            links = conn.execute(text(
+                "SELECT p.report_id, i.public_id FROM report_publication p "
+                "JOIN incident i ON i.id = p.incident_id")).all()
+            live = conn.execute(text(
+                "SELECT public_id FROM incident WHERE NOT withdrawn")).scalars().all()
+            total = conn.execute(text(
+                "SELECT count FROM incident_count WHERE resolution = 0 AND category = '*' "
+                "AND perpetrator = '*'")).scalar()
+        assert links == [("r1", "i0")] and live == ["i0"] and total == 1
+    finally:
+        engine.dispose()
+        pgcluster.drop_database(cluster, name)

@@ -7,4 +7,4 @@ from reporter.auth import guard
 bp = Blueprint("verify", __name__, url_prefix="/staff")
 guard(bp)
 
-from reporter.verify import account, admin, queue  # noqa: E402,F401
+from reporter.verify import account, admin, publication, queue  # noqa: E402,F401

@@ -311,6 +311,7 @@ def message(report_id: str) -> tuple[Response, int] | Response:
 def publish(report_id: str) -> Response | tuple[str, int]:
     """Verify and publish: only the coarse values she chose reach the server."""
     from reporter.maps.publish import PublishInvalid, publish_incident
+    from reporter.verify import publication
 
     report = _report_or_403(report_id)
     form = PublishForm()
@@ -336,6 +337,8 @@ def publish(report_id: str) -> Response | tuple[str, int]:
     if error is None and not may_see_province(staff, form.province.data):
         error = "You can publish only in your provinces."
     if error is None:
+        error = publication.already_published(db.session(), report)
+    if error is None:
         try:
             incident = publish_incident(
                 db.session(), categories=form.categories.data,
@@ -347,6 +350,7 @@ def publish(report_id: str) -> Response | tuple[str, int]:
         except (PublishInvalid, ValueError) as exc:
             error = str(exc)
         else:
+            publication.link(db.session(), report, incident, staff.id)
             _set_status(report, "verified")
             audit.record(db.session(), staff.id, "publish", f"{report.id}->{incident.public_id}")
             db.session().commit()
