@@ -28,9 +28,13 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 120
 # a restart lets uploads in progress finish (a 1 MB photo on 2G takes about 90 s)
 graceful_timeout = 30
-# nginx's upstream keepalive_timeout (2 s) is shorter, so nginx never reuses a connection that
-# gunicorn is just closing (that race would be a 502)
-keepalive = 5
+# A worker takes a connection only while it has a free thread for it (worker_connections =
+# threads): otherwise a worker whose threads all hold slow uploads would still accept the next
+# visitor and queue her behind them, while another worker sits idle. No kept-alive connections
+# then (they would count against the same number): each request opens its own connection, on
+# loopback from nginx, which costs nothing.
+worker_connections = threads
+keepalive = 0
 accesslog = None
 disable_redirect_access_to_syslog = True
 errorlog = "-"

@@ -166,8 +166,9 @@ def write_static_pages(app: Flask, out: Path, codes: Iterable[int] = STATIC_CODE
     """`out/<lang>/<code>.html` for every language nginx may ask for (all available ones: a
     language the deployment did not enable gets the English page), for nginx's `error_page`.
 
-    Quick exit on these pages goes straight to the deployment's neutral site: they are shown
-    when the app may be down, and the app's `/exit` would then be one more error page."""
+    Quick exit on the 5xx pages goes straight to the deployment's neutral site: they are shown
+    when the app may be down, and the app's `/exit` would then be one more error page. On the
+    others the app is up, and its `/exit` also closes her inbox on the server."""
     from reporter.config import AVAILABLE_LANGUAGES
 
     settings = app.extensions["reporter.settings"]
@@ -178,7 +179,8 @@ def write_static_pages(app: Flask, out: Path, codes: Iterable[int] = STATIC_CODE
         folder.chmod(0o755)
         for code in codes:
             html = render_in_language(app, code, lang if lang in settings.languages else "en")
-            html = _direct_quick_exit(html, settings.quick_exit_url)
+            if code >= 500:
+                html = _direct_quick_exit(html, settings.quick_exit_url)
             target = folder / f"{code}.html"
             target.write_text(html, encoding="utf-8")
             target.chmod(0o644)
