@@ -57,3 +57,13 @@ fi
 if [ "$WANT_BROWSER" = "--browser" ] && ! command -v redis-server >/dev/null; then
   need_root_pkg redis-server "redis-server for the load tests"
 fi
+# nginx (with brotli_static) and tor run the shipped deploy/ files in tests/test_deploy.py
+if [ "$WANT_BROWSER" = "--browser" ] && [ ! -x /usr/sbin/nginx ]; then
+  need_root_pkg nginx "nginx for the deployment tests"
+fi
+if [ "$WANT_BROWSER" = "--browser" ] && [ ! -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ]; then
+  need_root_pkg libnginx-mod-http-brotli-static "nginx's brotli_static module for the deployment tests"
+fi
+if [ "$WANT_BROWSER" = "--browser" ] && ! command -v tor >/dev/null; then
+  need_root_pkg tor "tor for the deployment tests (tor --verify-config only; it is never started)"
+fi
