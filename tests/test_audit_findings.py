@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 import reporter.auth
-from reporter import db
+from reporter import db, envelope
 from reporter.auth import ACCOUNT_FREE, SESSION_FREE
 from reporter.config import ConfigError, build_settings, read_environment
 from reporter.models import Incident, Report, Staff
@@ -471,3 +471,30 @@ def test_1_migration_links_old_publications_and_withdraws_repeats(cluster) -> No
     finally:
         engine.dispose()
         pgcluster.drop_database(cluster, name)
+
+
+# --- 3: the national case key is never granted to a province-only moderator ----------------
+
+
+def test_3_national_key_is_refused_for_a_moderator(app: Flask, mod: Member,
+                                                   admin: Member) -> None:
+    coord = make_staff(app, "coord", ["coordinator"], iterations=1000)
+    both = make_staff(app, "mod-coord", ["moderator", "coordinator"], ["GP"], iterations=1000)
+    boss = _logged_in(app, admin)
+    token = csrf_of(boss, "/staff/admin/keys")
+    state = boss.get("/staff/admin/keys.json").get_json()
+    national = next(k for k in state["case_keys"] if k["scope"] == "national")
+    may_hold = {s["login"]: s["may_hold"] for s in state["staff"]}
+    assert "national" not in may_hold["mod-gp"] and may_hold["mod-gp"] == ["GP"]
+    assert "national" in may_hold["coord"] and "national" in may_hold["mod-coord"]
+
+    def post(member: Member) -> int:
+        sealed = envelope.seal({"scope": "national", "sk": "x"}, [member.pk])
+        return boss.post("/staff/admin/grants", json={
+            "staff_id": member.id, "case_key_id": national["id"], "sealed": sealed},
+            headers={"X-CSRFToken": token}).status_code
+
+    assert post(mod) == 403
+    assert post(coord) == 200 and post(both) == 200
+    page = boss.get("/staff/admin/keys").get_data(as_text=True)
+    assert 'id="national-warning"' in page

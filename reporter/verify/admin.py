@@ -122,9 +122,21 @@ def keys_state() -> Response:
         case_keys=[{"id": k.id, "scope": k.scope, "kid": k.kid, "pk": k.public_key,
                     "active": k.active, "sealed_secret": k.sealed_secret} for k in keys],
         staff=[{"id": s.id, "login": s.login, "roles": s.roles, "provinces": s.provinces,
-                "public_key": s.public_key} for s in people],
+                "public_key": s.public_key, "may_hold": sorted(scopes_allowed(s))}
+               for s in people],
         grants=[{"id": g.id, "case_key_id": g.case_key_id, "staff_id": g.staff_id}
                 for g in grants])
+
+
+def scopes_allowed(staff: Staff) -> set[str]:
+    """The case keys she may hold, by role: coordinators and admins every scope (national
+    included), moderators only their provinces' keys, advocates none (finding 13.3: the
+    server cannot see what a grant seals, so it must refuse by the key's scope)."""
+    if {"coordinator", "admin"} & set(staff.roles):
+        return {"national", *PROVINCES}
+    if "moderator" in staff.roles:
+        return {p for p in (staff.provinces or []) if p in PROVINCES}
+    return set()
 
 
 @bp.post("/admin/grants")
@@ -144,11 +156,14 @@ def grant() -> tuple[Response, int] | Response:
         return json_error("She has not set up her key yet.", 409)
     if key.scope == "recovery":
         return json_error("The recovery key is never granted; it stays on paper.")
-    if key.scope != "national" and "moderator" in target.roles and not (
-            {"coordinator", "admin"} & set(target.roles)) and key.scope not in target.provinces:
-        return json_error("A moderator gets only her provinces' keys.", 403)
     if set(target.roles) <= {"advocate"}:
         return json_error("Advocates work with aggregates only; they get no case keys.", 403)
+    if key.scope not in scopes_allowed(target):
+        if key.scope == "national":
+            return json_error("The national key opens every report of every province: only "
+                              "coordinators and admins may hold it, never a moderator of "
+                              "some provinces.", 403)
+        return json_error("A moderator gets only her provinces' keys.", 403)
     try:
         sealed = envelope.validate(data.get("sealed"),
                                    {envelope.kid(envelope.b64d(target.public_key, 32))})

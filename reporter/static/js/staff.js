@@ -284,7 +284,8 @@
         var td = document.createElement("td"); text(td, granted.join(", ")); tr.appendChild(td);
         var act = document.createElement("td");
         if (s.public_key) {
-          state.case_keys.filter(function (k) { return k.active && k.scope !== "recovery" && mine[k.kid]; }).forEach(function (k) {
+          // only the keys her role may hold (the server refuses the others, e.g. national to a moderator)
+          state.case_keys.filter(function (k) { return k.active && k.scope !== "recovery" && mine[k.kid] && (!s.may_hold || s.may_hold.indexOf(k.scope) >= 0); }).forEach(function (k) {
             var b = document.createElement("button");
             b.type = "button"; b.className = "secondary grant";
             b.dataset.staff = s.login; b.dataset.scope = k.scope;
