@@ -289,8 +289,10 @@ def story_quick_exit(app: Flask, browser: Any, exit_page: str) -> None:
         # the bottom one does not hide the Send button
         send, bottom = (phone.page.locator(s).bounding_box() for s in ("#send",
                                                                         "#quick-exit-bottom"))
-        assert (send["x"] + send["width"] <= bottom["x"] or send["y"] + send["height"] <= bottom["y"]
-                or send["y"] >= bottom["y"] + bottom["height"]), (send, bottom)
+        apart = (send["x"] + send["width"] <= bottom["x"]
+                 or send["y"] + send["height"] <= bottom["y"]
+                 or send["y"] >= bottom["y"] + bottom["height"])
+        assert apart, (send, bottom)
         # When she taps the bottom "Quick exit" with her thumb
         with phone.page.expect_navigation(url=exit_page):
             phone.page.tap("#quick-exit-bottom")
