@@ -34,6 +34,7 @@ class Answer:
     body: str
     seconds: float
     error: str | None = None  # a connection failure: no HTTP answer at all
+    location: str | None = None
 
     @property
     def receipt(self) -> str | None:
@@ -84,7 +85,8 @@ class Visitor:
             for name, value in resp.getheaders():
                 if name.lower() == "set-cookie" and value.startswith("s="):
                     self.cookie = value.split(";", 1)[0]
-            return Answer(resp.status, data.decode("utf-8", "replace"), seconds)
+            return Answer(resp.status, data.decode("utf-8", "replace"), seconds,
+                          location=resp.getheader("Location"))
         except (OSError, http.client.HTTPException) as exc:
             return Answer(0, "", time.perf_counter() - started, type(exc).__name__)
         finally:
@@ -102,7 +104,11 @@ class Visitor:
              files: list[tuple[str, bytes, str, str]] | None = None) -> Answer:
         """POST urlencoded, or multipart when there are files (field, data, name, type)."""
         content_type, body = encode_form(fields, files)
-        return self.request("POST", path, body, content_type)
+        answer = self.request("POST", path, body, content_type)
+        if answer.status == 303 and answer.location:  # the receipt page is a GET (PRG)
+            shown = self.request("GET", urlsplit(answer.location).path)
+            return Answer(shown.status, shown.body, answer.seconds + shown.seconds, shown.error)
+        return answer
 
 
 def encode_form(fields: dict[str, Any], files: list[tuple[str, bytes, str, str]] | None = None

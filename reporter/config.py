@@ -42,6 +42,10 @@ class Settings:
     k_anonymity: int = 5
     privacy_radius_m: float = 2000.0
     count_noise_epsilon: float | None = None
+    # public aggregates change only at releases (docs/maps.md): every N months, on the 1st at
+    # 00:00 UTC, covering months that ended at least RELEASE_LAG_MONTHS before
+    release_every_months: int = 1
+    release_lag_months: int = 1
     tile_url: str | None = None
     tile_attribution: str | None = None
     staff_idle_minutes: int = 30
@@ -51,6 +55,9 @@ class Settings:
     retention_days: int = 180
     languages: tuple[str, ...] = ("en",)
     quick_exit_url: str = "https://www.google.com/"
+    # the browser tab's title on public pages: neutral, so the tab switcher and the history
+    # do not say what the site is (None: a translated "Notes")
+    page_title: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -89,10 +96,13 @@ ENV_NAMES = (
     "MAX_ATTACHMENTS",
     "LANGUAGES",
     "QUICK_EXIT_URL",
+    "PAGE_TITLE",
     "RETENTION_DAYS",
     "STAFF_IDLE_MINUTES",
     "STAFF_SESSION_HOURS",
     "COUNT_NOISE_EPSILON",
+    "RELEASE_EVERY_MONTHS",
+    "RELEASE_LAG_MONTHS",
 )
 
 # An environment name with this prefix that is not a setting is a typo (REPORTER_MOD=demo):
@@ -206,6 +216,8 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         k_anonymity=k,
         privacy_radius_m=radius,
         count_noise_epsilon=epsilon,
+        release_every_months=_release_every(num("RELEASE_EVERY_MONTHS", 1, int, 1)),
+        release_lag_months=num("RELEASE_LAG_MONTHS", 1, int, 0),
         tile_url=raw.get("TILE_URL") or None,
         tile_attribution=raw.get("TILE_ATTRIBUTION") or None,
         staff_idle_minutes=num("STAFF_IDLE_MINUTES", 30, int, 1),
@@ -214,8 +226,16 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         retention_days=num("RETENTION_DAYS", 180, int, 1),
         languages=tuple(langs),
         quick_exit_url=str(raw.get("QUICK_EXIT_URL") or "https://www.google.com/"),
+        page_title=(str(raw["PAGE_TITLE"]).strip()[:60] or None) if raw.get("PAGE_TITLE")
+        else None,
         extra={k: v for k, v in raw.items() if k.startswith("X_")},
     )
+
+
+def _release_every(months: int) -> int:
+    if months not in (1, 2, 3, 4, 6, 12):
+        raise ConfigError("RELEASE_EVERY_MONTHS must be one of 1, 2, 3, 4, 6, 12")
+    return months
 
 
 def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -38,6 +38,7 @@ PREFIXED_ENDPOINTS = frozenset({
     "site.index",
     "forms.report", "forms.submit",
     "forms.followup", "forms.followup_login", "forms.followup_reply", "forms.followup_logout",
+    "forms.received", "forms.received_done",
     "maps.public_map", "maps.map_image",
 })
 

@@ -43,8 +43,16 @@ def site_content() -> dict[str, str]:
 
 @bp.get("/exit")
 def quick_exit() -> Response:
-    """Quick exit: send the visitor to a neutral site (no referrer is sent)."""
+    """Quick exit: close her inbox on the server, forget the session (a receipt still shown,
+    a form's CSRF token), then send her to a neutral site (no referrer is sent).
+
+    A GET, because the exit must be a plain link that works without JavaScript; what it
+    changes is only her own session, so a forged link can do no more than log her out."""
     settings: Settings = current_app.extensions["reporter.settings"]
+    from reporter.forms import inbox
+
+    inbox.forget(session, db.session(), settings.secret_key)
+    session.clear()
     return redirect(settings.quick_exit_url, code=303)
 
 

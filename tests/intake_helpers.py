@@ -44,7 +44,7 @@ def submit_plain(client: FlaskClient, narrative: str = "They took my money.",
                  files: list[tuple[bytes, str, str]] | None = None, **extra: Any) -> TestResponse:
     data = {**open_form(client), **plain_fields(narrative, **extra)}
     if not files:
-        return client.post("/report", data=data)
+        return client.post("/report", data=data, follow_redirects=True)
     data["attachments"] = [FileStorage(io.BytesIO(b), name, content_type=kind)
                            for b, name, kind in files]
     return post_multipart(client, data)
@@ -59,7 +59,7 @@ def post_multipart(client: FlaskClient, data: dict[str, Any]) -> TestResponse:
     boundary, body = encode_multipart(fields)
     return client.post("/report", input_stream=io.BytesIO(body),
                        content_type=f"multipart/form-data; boundary={boundary}",
-                       content_length=len(body))
+                       content_length=len(body), follow_redirects=True)
 
 
 def browser_payload(narrative: str, province: str = "GP", **extra: Any) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def submit_sealed(client: FlaskClient, env: Any, province: str = "GP",
                             else json.dumps(env)}
     if not files:
         # urlencoded: werkzeug's test client would spool a large multipart body to a temp file
-        return client.post("/report", data=data)
+        return client.post("/report", data=data, follow_redirects=True)
     data["attachment_headers"] = json.dumps([h for h, _ in files])
     data["attachment"] = [FileStorage(io.BytesIO(b), f"sealed-{i}.bin",
                                       content_type="application/octet-stream")

@@ -175,12 +175,15 @@ def test_validation_messages_are_translated(polyglot: Flask) -> None:
 def test_the_receipt_is_in_the_language_of_the_form(polyglot: Flask) -> None:
     client = polyglot.test_client()
     form = open_form(client)  # the form's id is kept in the session, whatever the address
-    resp = client.post("/xh/report", data={**form, **plain_fields()})
+    resp = client.post("/xh/report", data={**form, **plain_fields()}, follow_redirects=True)
     body = text_of(resp)
     assert resp.status_code == 200 and receipt_of(resp)
-    assert t("xh", "This number is shown only once.") in body
-    # no language links on the receipt: following one would lose the number shown only once
-    assert 'id="languages"' not in body
+    assert t("xh", "Your receipt number") in body and html_lang(body) == "xh"
+    assert resp.request.path == "/xh/report/received"
+    # the receipt page is a GET that shows the number again for a few minutes, so its
+    # language links lose nothing: the same receipt in another language
+    other = text_of(client.get("/zu/report/received"))
+    assert html_lang(other) == "zu" and receipt_of(client.get("/zu/report/received"))
 
 
 def test_accept_language_picks_the_language(polyglot: Flask) -> None:

@@ -245,15 +245,33 @@ def test_oversized_attachment_is_413(app_factory: Callable[..., Flask]) -> None:
     assert resp.status_code == 413 and "Too large" in resp.get_data(as_text=True)
 
 
-def test_form_cannot_be_sent_twice_or_without_csrf(app: Flask, client: FlaskClient) -> None:
+def test_form_sent_twice_makes_one_report_and_shows_the_same_receipt(
+    app: Flask, client: FlaskClient
+) -> None:
     data = {**open_form(client), **plain_fields()}
-    assert client.post("/report", data=data).status_code == 200
-    again = client.post("/report", data=data)
-    assert again.status_code == 400 and "already sent" in again.get_data(as_text=True)
-    no_csrf = {**plain_fields(), "form_id": open_form(client)["form_id"]}
-    assert client.post("/report", data=no_csrf).status_code == 400
+    first = client.post("/report", data=data)
+    assert first.status_code == 303 and first.headers["Location"].endswith("/report/received")
+    receipt = receipt_of(client.get("/report/received"))
+    # a second post of the same form (double tap, Back and Send), after the receipt was dropped
+    client.post("/report/received", data={"csrf_token": data["csrf_token"]})
+    again = client.post("/report", data=data, follow_redirects=True)
+    assert again.status_code == 200 and receipt_of(again) == receipt
     with app.app_context():
         assert len(db.session().scalars(select(Report)).all()) == 1
+
+
+def test_form_without_csrf_or_with_a_forged_id_is_refused_and_keeps_her_words(
+    app: Flask, client: FlaskClient
+) -> None:
+    no_csrf = {**plain_fields("my own words"), "form_id": open_form(client)["form_id"]}
+    client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
+    resp = app.test_client().post("/report", data=no_csrf)
+    assert resp.status_code == 400 and "my own words" in resp.get_data(as_text=True)
+    forged = {**open_form(client), **plain_fields("again mine"), "form_id": "A" * 48}
+    resp = client.post("/report", data=forged)
+    assert resp.status_code == 400 and "again mine" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalars(select(Report)).all() == []
 
 
 def login(client: FlaskClient, receipt: str):  # type: ignore[no-untyped-def]
@@ -261,7 +279,7 @@ def login(client: FlaskClient, receipt: str):  # type: ignore[no-untyped-def]
     from tests.intake_helpers import hidden
 
     return client.post("/followup", data={"csrf_token": hidden(html, "csrf_token"),
-                                          "receipt": receipt})
+                                          "receipt": receipt}, follow_redirects=True)
 
 
 def test_inbox_shows_status_and_messages_and_takes_an_answer(
@@ -344,13 +362,13 @@ def test_per_session_limit_is_not_keyed_on_the_address(app_factory: Callable[...
     for i, addr in enumerate(("198.51.100.1", "198.51.100.2", "198.51.100.3")):
         data = {**open_form(one), **plain_fields()}
         resp = one.post("/report", data=data, environ_base={"REMOTE_ADDR": addr})
-        assert resp.status_code == (200 if i < 2 else 429)
+        assert resp.status_code == (303 if i < 2 else 429)
     assert "Too many tries" in resp.get_data(as_text=True)
     # another session from the same address is not locked out by the first one's limit
     other = app.test_client()
     data = {**open_form(other), **plain_fields()}
     assert other.post("/report", data=data,
-                      environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 200
+                      environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 303
 
 
 def test_global_limit_is_shared_across_addresses(app_factory: Callable[..., Flask]) -> None:
@@ -361,7 +379,7 @@ def test_global_limit_is_shared_across_addresses(app_factory: Callable[..., Flas
         data = {**open_form(c), **plain_fields()}
         codes.append(c.post("/report", data=data,
                             environ_base={"REMOTE_ADDR": f"203.0.113.{i}"}).status_code)
-    assert codes == [200, 200, 200, 429]
+    assert codes == [303, 303, 303, 429]
 
 
 def test_database_down_gives_a_clear_not_sent_page(cluster: Path) -> None:

@@ -32,7 +32,21 @@ MONTH_NAMES = (
     _l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"),
     _l("July"), _l("August"), _l("September"), _l("October"), _l("November"), _l("December"),
 )
-MONTHS = [SelectChoice(i, name) for i, name in enumerate(MONTH_NAMES, start=1)]
+# no month is chosen for her (a default of January would be saved unnoticed); 0 is "I don't
+# remember", sealed as month null
+MONTH_UNKNOWN = 0
+MONTHS = [SelectChoice("", _l("Choose the month")),
+          *(SelectChoice(i, name) for i, name in enumerate(MONTH_NAMES, start=1)),
+          SelectChoice(MONTH_UNKNOWN, _l("I don't remember"))]
+
+
+def _month(value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1  # not a choice: refused with the list's message
 
 
 class CheckboxList(SelectMultipleField):
@@ -81,8 +95,9 @@ class ReportForm(FlaskForm):
                        validators=[InputRequired(message=_l("Choose a year."))],
                        invalid_choice_message=_l("Choose a year from the list."),
                        invalid_value_message=_l("Choose a year from the list."))
-    month = SelectField(_l("Month"), coerce=int, choices=MONTHS,
-                        validators=[InputRequired(message=_l("Choose a month."))],
+    month = SelectField(_l("Month"), coerce=_month, choices=MONTHS,
+                        validators=[InputRequired(message=_l(
+                            "Choose the month, or “I don't remember”."))],
                         invalid_choice_message=_l("Choose a month from the list."),
                         invalid_value_message=_l("Choose a month from the list."))
     day = IntegerField(_l("Day (if you know it)"), validators=[
@@ -134,6 +149,8 @@ class ReportForm(FlaskForm):
     def validate_day(self, field: IntegerField) -> None:
         if field.data is None or not isinstance(self.year.data, int):
             return
+        if not self.month.data:
+            raise ValidationError(_l("Choose the month too, or leave the day empty."))
         try:
             when = dt.date(self.year.data, self.month.data, field.data)
         except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: day=10**20
@@ -142,7 +159,9 @@ class ReportForm(FlaskForm):
             raise ValidationError(_l("This date is in the future."))
 
     def validate_month(self, field: SelectField) -> None:
-        if isinstance(self.year.data, int) and isinstance(field.data, int):
+        if field.data is None:
+            raise ValidationError(_l("Choose the month, or “I don't remember”."))
+        if isinstance(self.year.data, int) and isinstance(field.data, int) and field.data:
             today = dt.date.today()
             if (self.year.data, field.data) > (today.year, today.month):
                 raise ValidationError(_l("This month is in the future."))

@@ -14,9 +14,11 @@ from werkzeug.datastructures import FileStorage
 
 from reporter import envelope, receipts
 from reporter.config import Settings
+from reporter.forms import photos
+from reporter.forms.tokens import AlreadyAccepted, FormTokens, Shown
 from reporter.forms.upload import SealedSpool
 from reporter.keys import Keyring, pepper
-from reporter.models import Attachment, Receipt, Report
+from reporter.models import Attachment, IntakeToken, Receipt, Report
 
 ALLOWED_TYPES = ("image/", "audio/", "application/pdf", "video/3gpp")
 MAX_ENVELOPE_CHARS = 1_500_000
@@ -52,9 +54,13 @@ def safe_name(name: str | None) -> str:
     return base[:100] or "attachment"
 
 
-def seal_uploads(files: list[FileStorage], recipients: list[bytes],
-                 settings: Settings) -> tuple[list[SealedFile], list[dict[str, Any]]]:
-    """Re-seal each upload (held in a SealedSpool) to the report's recipients."""
+def seal_uploads(files: list[FileStorage], recipients: list[bytes], settings: Settings,
+                 keep_original: bool = False) -> tuple[list[SealedFile], list[dict[str, Any]]]:
+    """Re-seal each upload (held in a SealedSpool) to the report's recipients.
+
+    Photos lose their hidden details (EXIF, XMP, GPS) in memory first, unless she asked to
+    keep the original file.
+    """
     files = [f for f in files if f and f.filename]
     if len(files) > settings.max_attachments:
         raise SubmissionRefused(_("You can attach at most %(n)s files.",
@@ -75,7 +81,14 @@ def seal_uploads(files: list[FileStorage], recipients: list[bytes],
             raise SubmissionRefused(_("A file is empty. Please attach it again."))
         sealer = envelope.AttachmentSealer(recipients)
         body = bytearray()
-        for piece in spool.plaintext():
+        pieces, size = spool.plaintext(), spool.size
+        if not keep_original and kind.startswith("image/"):
+            try:  # in this request's memory only, like the spool's plaintext
+                pieces = [photos.strip_metadata(b"".join(pieces), kind)]
+            except photos.PhotoUnreadable as exc:
+                raise SubmissionRefused(str(exc)) from exc
+            size = len(pieces[0])
+        for piece in pieces:
             body += sealer.update(piece)
         body += sealer.finish()
         spool.close()
@@ -83,7 +96,8 @@ def seal_uploads(files: list[FileStorage], recipients: list[bytes],
         sealed.append(SealedFile(header, bytes(body)))
         # the header's key commitment binds each file to this report's sealed payload
         described.append({"index": index, "name": safe_name(upload.filename), "type": kind,
-                          "size": spool.size, "kc": header["kc"]})
+                          "size": size, "kc": header["kc"],
+                          "metadata_removed": not keep_original and kind.startswith("image/")})
     return sealed, described
 
 
@@ -109,7 +123,8 @@ def build_payload(form: Any, described: list[dict[str, Any]], language: str) -> 
         "v": 1,
         "categories": list(form.categories.data),
         "perpetrators": list(form.perpetrators.data),
-        "when": {"year": form.year.data, "month": form.month.data, "day": form.day.data},
+        "when": {"year": form.year.data, "month": form.month.data or None,
+                 "day": form.day.data},
         "province": form.province.data,
         "place": {"town_id": town.id if town else None, "town": town.name if town else None,
                   "text": (form.place.data or "").strip() or None},
@@ -160,11 +175,15 @@ def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
     return Submission(province, "web-js", env, files)
 
 
-def accept(session: Session, submission: Submission, settings: Settings) -> str:
+def accept(session: Session, submission: Submission, settings: Settings,
+           once: tuple[FormTokens, str] | None = None) -> str:
     """Store the report, its files and its receipt in one transaction; return the receipt.
 
     The receipt exists only after the commit: a reporter is never told that a report was
-    received unless it is durably stored.
+    received unless it is durably stored. With `once` (the form tokens and this form's id),
+    the form's single-use row goes into the same transaction: a second post of the same form,
+    even one arriving at the same moment, raises AlreadyAccepted instead of storing a second
+    report.
     """
     h = hashing(settings)
     for _attempt in range(3):
@@ -181,10 +200,18 @@ def accept(session: Session, submission: Submission, settings: Settings) -> str:
         session.add(Receipt(lookup_hash=derived.lookup, report_id=report.id,
                             reply_public_key=reply.public_key, wrapped_reply_key=reply.wrapped,
                             expires_on=receipts.expiry(settings.receipt_days)))
+        if once is not None:
+            forms_tokens, token = once
+            session.add(forms_tokens.row(token, Shown(receipt, submission.channel,
+                                                      len(submission.files))))
         try:
             session.commit()
-        except IntegrityError:  # a receipt collision (1 in 10^16): draw again
+        except IntegrityError:
             session.rollback()
-            continue
+            if once is not None:
+                earlier = session.get(IntakeToken, once[0].lookup(once[1]))
+                if earlier is not None:  # the same form, accepted by a post just before
+                    raise AlreadyAccepted(once[0].open_row(once[1], earlier)) from None
+            continue  # a receipt collision (1 in 10^16): draw again
         return receipt
     raise RuntimeError("could not draw a unique receipt")

@@ -18,13 +18,26 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 
-from reporter import db, receipts
+from reporter import db, envelope, receipts
 from reporter.config import Settings
+from reporter.errors import render_error
 from reporter.extensions import PER_SESSION_KEY, global_key, limiter
 from reporter.forms import bp, inbox, intake
-from reporter.forms.forms import ReceiptForm, ReplyForm, ReportForm
+from reporter.forms.forms import NARRATIVE_MAX, ReceiptForm, ReplyForm, ReportForm
+from reporter.forms.tokens import (
+    RECEIPT_SHOWN_MINUTES,
+    SHOWN_KEY,
+    AlreadyAccepted,
+    FormTokenInvalid,
+    FormTokens,
+    Shown,
+    tidy,
+)
 from reporter.keys import KeyMissing, load_keyring
+from reporter.models import IntakeToken
 from reporter.vocabulary import PROVINCES
 
 log = logging.getLogger(__name__)
@@ -49,12 +62,23 @@ def _keyring_or_503():  # type: ignore[no-untyped-def]
         abort(503)
 
 
+def form_tokens() -> FormTokens:
+    return FormTokens(settings().secret_key)
+
+
+def _wants_json() -> bool:
+    """The JS path uploads with XMLHttpRequest and shows refusals itself."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
 def _render_form(form: ReportForm, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
+    """The form with a fresh single-use id; on a refusal, what she typed is kept (no JS)."""
+    if error is not None and _wants_json():
+        return jsonify(error=error), status
     ensure_rate_token()
-    session[FORM_NONCE] = secrets.token_urlsafe(16)
     keyring = _keyring_or_503()
     return render_template("forms/report.html", form=form, keys=keyring.as_json(),
-                           form_id=session[FORM_NONCE], error=error), status
+                           form_id=form_tokens().issue(), error=error), status
 
 
 @bp.get("/report")
@@ -69,20 +93,29 @@ def keys_json() -> Response:
     return jsonify(_keyring_or_503().as_json())
 
 
+def _show_receipt(shown: Shown | None) -> Response | tuple[str, int]:
+    """After a report: the receipt page by GET, so a reload shows it again and re-sends nothing."""
+    if shown is None:  # accepted earlier, receipt no longer kept
+        return render_template("forms/received_gone.html", already=True), 200
+    form_tokens().remember(session, shown)
+    return redirect(url_for("forms.received"), code=303)
+
+
 @bp.post("/report")
 @limiter.limit(lambda: settings().extra.get("X_REPORT_LIMIT", "5 per 10 minutes;30 per day"))
 @limiter.limit(lambda: settings().extra.get("X_REPORT_GLOBAL_LIMIT", "300 per minute"),
                key_func=global_key, scope="report-global")
-def submit() -> tuple[str, int]:
+def submit() -> Response | tuple[str, int]:
     """Accept a report: sealed in the browser (JS) or sealed here on arrival (no JS)."""
-    expected = session.pop(FORM_NONCE, None)
-    # compared as bytes: compare_digest raises TypeError on non-ASCII str (a forged form_id)
-    if not expected or not secrets.compare_digest(str(expected).encode(),
-                                                  request.form.get(FORM_NONCE, "").encode()):
-        form = ReportForm()
-        return _render_form(form, 400, _("This form was already sent, or it is too old. "
-                                         "Nothing new was saved. Check your words and send "
-                                         "again."))
+    tokens = form_tokens()
+    try:
+        token = tokens.check(request.form.get(FORM_NONCE, ""))
+    except FormTokenInvalid:
+        return _render_form(ReportForm(), 400, _(
+            "This form is too old. Nothing was saved yet. Check your words and send again."))
+    earlier = db.session().get(IntakeToken, tokens.lookup(token))
+    if earlier is not None:  # a double tap, a resend after a dropped network, Back and Send
+        return _show_receipt(tokens.open_row(token, earlier))
     cfg = settings()
     keyring = _keyring_or_503()
     if request.form.get("sealed") == "1":
@@ -104,19 +137,70 @@ def submit() -> tuple[str, int]:
             return _render_form(form, 400, str(problem))
         recipients = keyring.recipients(form.province.data)
         try:
-            files, described = intake.seal_uploads(form.attachments.data or [], recipients, cfg)
+            files, described = intake.seal_uploads(form.attachments.data or [], recipients, cfg,
+                                                   keep_original=bool(form.keep_original.data))
         except intake.SubmissionRefused as exc:
             return _render_form(form, 400, str(exc))
         payload = intake.build_payload(form, described, str(get_locale() or "en"))
-        from reporter import envelope
-
         sealed = envelope.seal(payload, recipients)
         del payload
         submission = intake.Submission(form.province.data, "web-nojs", sealed, files)
-    receipt = intake.accept(db.session(), submission, cfg)
-    return render_template("forms/receipt.html", receipt=receipts.grouped(receipt),
-                           channel=submission.channel,
-                           files=len(submission.files)), 200
+    try:
+        receipt = intake.accept(db.session(), submission, cfg, once=(tokens, token))
+    except AlreadyAccepted as exc:  # the same form, sent twice at once: one report
+        return _show_receipt(exc.shown)
+    tidy(db.session())
+    db.session().commit()
+    return _show_receipt(Shown(receipt, submission.channel, len(submission.files)))
+
+
+@bp.get("/report/received")
+def received() -> tuple[str, int]:
+    """Her receipt, shown again on a reload for RECEIPT_SHOWN_MINUTES (or until she says so)."""
+    shown = form_tokens().recall(session)
+    if shown is None:
+        return render_template("forms/received_gone.html", already=False), 200
+    return render_template("forms/receipt.html", receipt=receipts.grouped(shown.receipt),
+                           channel=shown.channel, files=shown.files,
+                           minutes=RECEIPT_SHOWN_MINUTES), 200
+
+
+@bp.post("/report/received")
+def received_done() -> Response:
+    """"I have written it down": stop showing the receipt on this phone."""
+    session.pop(SHOWN_KEY, None)
+    return redirect(url_for("forms.followup"), code=303)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_expired(exc: CSRFError) -> Response | tuple[str, int]:
+    """A form whose session is gone (the browser was closed, the cookie dropped): keep what
+    she typed and let her send it again, rather than a bare "expired" page."""
+    message = _("The form had expired. Nothing was saved yet. Check your words and send again.")
+    if request.endpoint == "forms.submit":
+        try:
+            return _render_form(ReportForm(), 400, message)
+        except SQLAlchemyError:  # the form needs the keys; with the database down, say so
+            db.discard_session()
+            return render_error(503)
+    if request.endpoint == "forms.followup_reply":
+        return _pending_login(_("Your inbox had closed, so your answer was not sent yet. "
+                                "Type your receipt number and it will be sent."), 400)
+    if request.endpoint == "forms.followup_login":
+        return render_template("forms/followup.html", form=ReceiptForm(), notice=message), 400
+    return render_error(400, message)
+
+
+def _pending() -> dict[str, str]:
+    """Her unsent answer, carried through the receipt log-in (never stored)."""
+    text = request.form.get("message") or request.form.get("pending") or ""
+    sealed = request.form.get("envelope") or request.form.get("pending_envelope") or ""
+    return {"text": text[:NARRATIVE_MAX], "envelope": sealed[:200_000]}
+
+
+def _pending_login(notice: str, status: int) -> tuple[str, int]:
+    return render_template("forms/followup.html", form=ReceiptForm(), notice=notice,
+                           pending=_pending()), status
 
 
 @bp.get("/followup")
@@ -129,52 +213,88 @@ def followup() -> str:
     return _inbox_page(opened)
 
 
-def _inbox_page(opened: inbox.Opened, reply_form: ReplyForm | None = None) -> str:
+def _inbox_page(opened: inbox.Opened, reply_form: ReplyForm | None = None,
+                error: str | None = None) -> str:
+    recipients = [envelope.b64e(pk) for pk in inbox.reply_recipients(opened, _keyring_or_503())]
     return render_template("forms/inbox.html", report=opened.report,
-                           messages=inbox.messages(opened), form=reply_form or ReplyForm())
+                           messages=inbox.messages(opened), form=reply_form or ReplyForm(),
+                           inbox_keys={"v": 1, "recipients": recipients}, error=error)
 
 
 @bp.post("/followup")
 @limiter.limit(lambda: settings().extra.get("X_RECEIPT_LIMIT", "10 per 10 minutes"))
 @limiter.limit(lambda: settings().extra.get("X_RECEIPT_GLOBAL_LIMIT", "60 per minute"),
                key_func=global_key, scope="receipt-global")
-def followup_login() -> tuple[str, int]:
-    """Log in with the receipt (each try costs one Argon2id, so guessing is capped)."""
+def followup_login() -> Response | tuple[str, int]:
+    """Log in with the receipt (each try costs one Argon2id, so guessing is capped), then
+    redirect to the inbox: the receipt stays out of the history and a reload re-sends nothing."""
     form = ReceiptForm()
+    pending = _pending()
     if not form.validate():
-        return render_template("forms/followup.html", form=form), 400
+        return render_template("forms/followup.html", form=form, pending=pending), 400
     try:
         opened = inbox.login(db.session(), form.receipt.data, intake.hashing(settings()))
     except receipts.ReceiptMalformed:
         form.receipt.errors = [_("A receipt is 16 digits.")]
-        return render_template("forms/followup.html", form=form), 400
+        return render_template("forms/followup.html", form=form, pending=pending), 400
     except receipts.ReceiptUnknown:
         form.receipt.errors = [_("We could not find this receipt. Check the digits. Receipts "
                                  "stop working after a year.")]
-        return render_template("forms/followup.html", form=form), 404
+        return render_template("forms/followup.html", form=form, pending=pending), 404
+    inbox.forget(session, db.session(), settings().secret_key)
     session.clear()
     ensure_rate_token()
-    inbox.remember(session, opened, settings().secret_key)
-    return _inbox_page(opened), 200
+    inbox.remember(session, db.session(), opened, settings().secret_key)
+    if pending["text"].strip() or pending["envelope"]:
+        refused = _store_answer(opened, pending["text"], pending["envelope"])
+        if refused is None:
+            return redirect(url_for("forms.followup", sent=1), code=303)
+    return redirect(url_for("forms.followup"), code=303)
+
+
+def _store_answer(opened: inbox.Opened, text: str, sealed: str) -> str | None:
+    """Store her answer (sealed in her browser, or sealed here); a refusal's message, or None."""
+    keyring = _keyring_or_503()
+    if sealed:
+        try:
+            env = inbox.check_sealed_reply(opened, keyring, sealed)
+        except envelope.EnvelopeError:
+            return _("Your answer could not be locked on this phone, so it was not sent. "
+                     "Please try again.")
+        inbox.store_reply(db.session(), opened, env)
+        return None
+    if not text.strip():
+        return _("Please write something before sending.")
+    if len(text) > NARRATIVE_MAX:
+        return _("This is too long. Please shorten it.")
+    inbox.reply(db.session(), opened, keyring, text)
+    return None
 
 
 @bp.post("/followup/reply")
 @limiter.limit("20 per hour")
 def followup_reply() -> Response | tuple[str, int]:
-    """Send an answer to the moderators (sealed to the case keys)."""
+    """Send an answer to the moderators (sealed in her browser, or here without JS)."""
     opened = inbox.resume(session, db.session(), settings().secret_key)
-    if opened is None:
-        return redirect(url_for("forms.followup"), code=303)
+    if opened is None:  # her inbox closed while she wrote: keep the answer, ask for the receipt
+        return _pending_login(_("Your inbox had closed, so your answer was not sent yet. Type "
+                                "your receipt number and it will be sent."), 200)
     form = ReplyForm()
-    if not form.validate():
+    if request.form.get("sealed") == "1":
+        refused = _store_answer(opened, "", request.form.get("envelope", ""))
+    elif not form.validate():
         return _inbox_page(opened, form), 400
-    inbox.reply(db.session(), opened, _keyring_or_503(), form.message.data)
+    else:
+        refused = _store_answer(opened, form.message.data, "")
+    if refused is not None:
+        return _inbox_page(opened, form, refused), 400
     return redirect(url_for("forms.followup", sent=1), code=303)
 
 
 @bp.post("/followup/logout")
 def followup_logout() -> Response:
-    """Forget the inbox reference (and the whole session)."""
+    """Close her inbox, on the server as well, and forget the whole session."""
+    inbox.forget(session, db.session(), settings().secret_key)
     session.clear()
     return redirect(url_for("forms.followup"), code=303)
 
