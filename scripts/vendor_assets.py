@@ -1,6 +1,9 @@
-"""Copy pinned front-end assets from node_modules and folium into reporter/static/vendor.
+"""Copy pinned front-end assets from node_modules and folium into reporter/static/vendor, then
+precompress every css/js/json/svg/html file under reporter/static (`<file>.gz`, `<file>.br`),
+which the app (reporter/compress.py) and nginx's gzip_static send to clients that accept them.
 
-The copies are git-ignored; package-lock.json pins the npm ones (with integrity hashes).
+The copies and the compressed files are git-ignored; package-lock.json pins the npm ones (with
+integrity hashes).
 """
 
 from __future__ import annotations
@@ -67,6 +70,16 @@ def main() -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists() or target.read_bytes() != data:
             target.write_bytes(data)
+    precompress_static()
+
+
+def precompress_static() -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from reporter.compress import precompress
+
+    precompress(ROOT / "reporter" / "static")
 
 
 if __name__ == "__main__":
