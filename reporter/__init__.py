@@ -121,6 +121,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    from reporter import compress
+
+    compress.init_app(app)  # precompressed assets; public pages only (docs/operations.md)
 
     from reporter import cli, openapi, views
     from reporter.export import bp as export_bp
