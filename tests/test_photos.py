@@ -16,7 +16,8 @@ from reporter.models import Attachment, Report
 from tests.intake_helpers import secrets_of, submit_plain
 
 PHONE = "SM-A045F-Sentinel"
-XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description>XMP-Sentinel-q7</rdf:Description></x:xmpmeta>'
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description>XMP-Sentinel-q7'
+       b"</rdf:Description></x:xmpmeta>")
 
 
 def gps_jpeg(width: int = 80, height: int = 60, orientation: int = 1) -> bytes:
