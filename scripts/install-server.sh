@@ -12,13 +12,13 @@
 #
 # --prefix DIR  write every file under DIR instead of / (no packages, no user, no systemctl):
 #               to look at the result, and what tests/test_deploy.py runs
+# --app-dir DIR the app's clone with its .venv (default: the clone this script is in)
 # --dry-run     print what would be done, change nothing
 # --start       also enable and (re)start nginx, tor, the purge timer and the app (after
 #               `keys init`, docs/operations.md step 6)
 set -euo pipefail
 
-APP_DIR="${REPORTER_APP_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-DEPLOY="$APP_DIR/deploy"
+APP_DIR="$(cd "$(dirname "$0")/.." && pwd)"
 PREFIX=""
 DOMAIN=""
 DRY=0
@@ -29,12 +29,14 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --domain) DOMAIN="${2:?--domain needs a name}"; shift 2 ;;
     --prefix) PREFIX="${2:?--prefix needs a folder}"; PREFIX="${PREFIX%/}"; shift 2 ;;
+    --app-dir) APP_DIR="${2:?--app-dir needs a folder}"; shift 2 ;;
     --dry-run) DRY=1; shift ;;
     --start) START=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "unknown option: $1" >&2; usage 2 ;;
   esac
 done
+DEPLOY="$APP_DIR/deploy"
 if [ -z "$DOMAIN" ]; then
   echo "--domain is required (the HTTPS name; an onion-only server can use any placeholder)" >&2
   exit 2
@@ -90,9 +92,10 @@ fi
 # 2. The service user and its folders
 if [ "$REAL" = "1" ] && ! id reporter >/dev/null 2>&1; then
   say "creating the system user reporter"
-  run useradd --system --home-dir /srv/reporter --shell /usr/sbin/nologin reporter
+  run useradd --system --home-dir /srv/reporter/home --shell /usr/sbin/nologin reporter
 fi
 put_dir /srv/reporter 0755 root:root
+put_dir /srv/reporter/home 0700 reporter:reporter       # pip's and npm's caches for make setup
 put_dir /srv/reporter/instance 0700 reporter:reporter   # keys, pepper: the app's user only
 put_dir /srv/reporter/errors 0755 root:root              # read by nginx
 put_dir /etc/reporter 0750 root:reporter
@@ -157,15 +160,13 @@ fi
 #    with the languages and Quick exit address of /etc/reporter/env
 PY="$APP_DIR/.venv/bin/python"
 if [ -x "$PY" ]; then
-  (
-    set -a
-    # shellcheck disable=SC1091
-    [ -f "$P/etc/reporter/env" ] && . "$P/etc/reporter/env"
-    set +a
-    cd "$APP_DIR"
+  setting() {  # the value of one NAME=value line of the env file (none: empty)
+    sed -n "s/^$1=//p" "$P/etc/reporter/env" 2>/dev/null | tail -n1
+  }
+  (cd "$APP_DIR" && env -i PATH="$PATH" HOME="$TMP" LANGUAGES="$(setting LANGUAGES)" \
+    QUICK_EXIT_URL="$(setting QUICK_EXIT_URL)" \
     "$PY" -c 'import sys; from reporter.errors import main; sys.exit(main(sys.argv[1:]))' \
-      pages --out "$TMP/errors" >/dev/null
-  )
+    pages --out "$TMP/errors" >/dev/null)
   CHANGED=0
   for page in "$TMP"/errors/*/*.html; do
     rel="${page#"$TMP/errors/"}"

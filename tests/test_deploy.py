@@ -61,6 +61,12 @@ needs_nginx = pytest.mark.skipif(
 # --- the shipped files, read as they are -----------------------------------------------------
 
 
+def app_limit() -> int:
+    """The app's MAX_CONTENT_LENGTH with the default settings."""
+    return build_settings({"REPORTER_MODE": "test", "SECRET_KEY": "k" * 40},
+                          ROOT / "instance").max_content_length
+
+
 def shipped(name: str) -> str:
     return (DEPLOY / name).read_text()
 
@@ -89,7 +95,7 @@ def server_blocks(text: str) -> list[str]:
 def test_nginx_body_limit_is_the_apps_limit() -> None:
     """client_max_body_size (and the in-memory body buffer) equal MAX_CONTENT_LENGTH."""
     common = shipped("nginx/reporter-common.conf")
-    limit = build_settings({}).max_content_length
+    limit = app_limit()
     assert limit % MiB == 0
     assert directive(common, "client_max_body_size") == [f"{limit // MiB}m"]
     assert directive(common, "client_body_buffer_size") == [f"{limit // MiB}m"]
@@ -158,8 +164,8 @@ def verify_tor(path: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.skipif(not shutil.which("tor"),
                     reason="tor is not installed (scripts/setup.sh --browser installs it)")
 def test_tor_accepts_the_shipped_torrc(tmp_path: Path) -> None:
-    good = verify_tor(tor_config(tmp_path / "good", shipped("tor/torrc"))
-                      if (tmp_path / "good").mkdir() is None else None)
+    (tmp_path / "good").mkdir()
+    good = verify_tor(tor_config(tmp_path / "good", shipped("tor/torrc")))
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Configuration was valid" in good.stdout
     # the check can fail: a misspelt option is refused
@@ -200,10 +206,9 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
 
 
 def run_install(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "REPORTER_APP_DIR": str(ROOT)}
     return subprocess.run(["bash", str(ROOT / "scripts" / "install-server.sh"), "--prefix",
-                           str(root), "--domain", "reports.test.example", *extra],
-                          capture_output=True, text=True, timeout=300, env=env, check=False)
+                           str(root), "--domain", "reports.test.example", "--app-dir", str(ROOT),
+                           *extra], capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_install_script_writes_the_files_and_is_idempotent(tmp_path: Path) -> None:
@@ -513,7 +518,7 @@ def test_oversized_upload_gets_our_413_page_through_nginx(stack: Stack, browser:
     """36 MiB, over the 35 MiB limit: nginx refuses it before reading it, with our page in the
     page's language, in Chromium (JavaScript off, the Tor "Safest" path) and over the onion
     server alike."""
-    limit = build_settings({}).max_content_length
+    limit = app_limit()
     context = browser.new_context(ignore_https_errors=True, java_script_enabled=False,
                                   user_agent=UA)
     try:
