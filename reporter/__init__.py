@@ -12,7 +12,7 @@ from flask import Config, Flask, request
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from reporter import db, errors, i18n, security
+from reporter import db, errors, extensions, i18n, security
 from reporter.config import DEFAULTS, build_settings, read_environment
 from reporter.extensions import csrf, limiter
 
@@ -121,6 +121,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    extensions.init_app(app)  # per-session rate tokens, and a 429 that keeps her words
     from reporter import compress
 
     compress.init_app(app)  # precompressed assets; public pages only (docs/operations.md)

@@ -254,6 +254,12 @@ def _device_tags() -> list[str]:
     return [t for t in tags if isinstance(t, str)][:8] if isinstance(tags, list) else []
 
 
+def device_marked() -> bool:
+    """This browser carries a valid device mark of some staff member (reporter.extensions
+    gives such log-ins their own global bucket)."""
+    return bool(_device_tags())
+
+
 def known_device(staff: Staff) -> bool:
     """Has she logged in from this browser before (a signed mark; names no one)."""
     return _device_tag(staff.id) in _device_tags()

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 import pyotp
@@ -498,3 +499,53 @@ def test_3_national_key_is_refused_for_a_moderator(app: Flask, mod: Member,
     assert post(coord) == 200 and post(both) == 200
     page = boss.get("/staff/admin/keys").get_data(as_text=True)
     assert 'id="national-warning"' in page
+
+
+# --- 14: /verify is rate-limited per session, and its unpacked cap fits real bundles --------
+
+
+def _verify_post(client: FlaskClient, data: bytes) -> Any:
+    import io
+
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    boundary, body = encode_multipart(MultiDict({
+        "csrf_token": csrf_of(client, "/verify"),
+        "bundle": FileStorage(io.BytesIO(data), filename="bundle.zip",
+                              content_type="application/zip")}))
+    return client.post("/verify", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_14_the_web_cap_fits_real_bundles_and_refuses_a_dense_zip(app: Flask) -> None:
+    import io
+    import zipfile
+
+    from reporter.export.verify import WEB_LIMITS
+    from tests.export_helpers import build, seed
+
+    seed(app)
+    data = build(app).data
+    unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    print("media bundle", len(data), "packed,", unpacked, "unpacked")
+    assert unpacked * 4 < WEB_LIMITS.max_total  # room for bigger real bundles
+    assert _verify_post(app.test_client(), data).status_code == 200
+    # the audit's zip: 2.8 MB at ratio 89, about 250 MB unpacked
+    dense = io.BytesIO()
+    with zipfile.ZipFile(dense, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n in range(4):
+            zf.writestr(f"part{n}.csv", (b"GP,extortion,saps,2026-10," * 8 + b"\n") * 300_000)
+    assert WEB_LIMITS.max_total < 250 * 1024**2 // 4
+    started = time.monotonic()
+    resp = _verify_post(app.test_client(), dense.getvalue())
+    assert resp.status_code == 413 and time.monotonic() - started < 0.5
+
+
+def test_14_verify_is_limited_per_session_not_for_everyone(app_factory: Callable[..., Flask]
+                                                          ) -> None:
+    app = app_factory(X_VERIFY_LIMIT="3 per minute")
+    one, other = app.test_client(), app.test_client()
+    codes = [_verify_post(one, b"not a zip").status_code for _ in range(4)]
+    assert codes == [400, 400, 400, 429]
+    assert _verify_post(other, b"not a zip").status_code == 400  # another visitor is not hit

@@ -25,6 +25,7 @@ from reporter.export.verify import (
     read_manifest,
     verify_bundle,
 )
+from reporter.extensions import global_key, limiter
 from reporter.signing import KeyMissing, fingerprint, load_signing_key, public_key_b64
 from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 
@@ -165,6 +166,12 @@ def _upload_limit() -> int:
 
 
 @bp.route("/verify", methods=["GET", "POST"])
+# each check unpacks and hashes a zip: limited per session (never per address), and a
+# global cap at what the CPU can do, split fresh/seen (reporter.extensions)
+@limiter.limit(lambda: _settings().extra.get("X_VERIFY_LIMIT", "10 per 10 minutes"),
+               methods=["POST"])
+@limiter.limit(lambda: _settings().extra.get("X_VERIFY_GLOBAL_LIMIT", "60 per minute"),
+               key_func=global_key, scope="verify-global", methods=["POST"])
 @public
 def verify_page() -> tuple[str, int]:
     """Check an uploaded bundle against this site's signing key; say the result plainly."""
