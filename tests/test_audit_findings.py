@@ -549,3 +549,49 @@ def test_14_verify_is_limited_per_session_not_for_everyone(app_factory: Callable
     codes = [_verify_post(one, b"not a zip").status_code for _ in range(4)]
     assert codes == [400, 400, 400, 429]
     assert _verify_post(other, b"not a zip").status_code == 400  # another visitor is not hit
+
+
+# --- 6: a flood of fresh sessions is no kill switch; a 429 keeps what she typed -------------
+
+
+def test_6_a_fresh_flood_does_not_shut_out_a_reporter_on_the_page(
+        app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(X_RECEIPT_GLOBAL_LIMIT="5 per minute", X_HISTORY_SECONDS=1)
+    her = app.test_client()
+    her_token = csrf_of(her, "/followup")  # she opens the page, then types her number
+    flood = []
+    for _ in range(12):  # fresh sessions: load the page and post at once
+        bot = app.test_client()
+        flood.append(bot.post("/followup", data={"csrf_token": csrf_of(bot, "/followup"),
+                                                 "receipt": "1234 5678 9012 3456"}).status_code)
+    assert 429 in flood  # the global cap holds for the flood ...
+    time.sleep(1.1)
+    resp = her.post("/followup", data={"csrf_token": her_token,
+                                       "receipt": "1234 5678 9012 3456"})
+    assert resp.status_code != 429  # ... and she has her own allowance
+
+
+def test_6_a_staff_log_in_flood_does_not_shut_out_a_known_browser(
+        app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(X_STAFF_LOGIN_LIMIT="5 per minute")
+    member = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
+    own = app.test_client()
+    assert log_in(app, own, member).status_code == 303  # her browser, marked
+    own.post("/staff/logout", data={"csrf_token": csrf_of(own, "/staff/queue")})
+    flood = [log_in(app, app.test_client(), Member(0, f"x{n}", member.totp_secret, b"", b""),
+                    password="guess guess guess").status_code for n in range(10)]
+    assert 429 in flood
+    assert log_in(app, own, member).status_code == 303
+
+
+def test_6_a_refused_report_gives_back_what_she_typed(app_factory: Callable[..., Flask]) -> None:
+    from tests.intake_helpers import open_form, plain_fields
+
+    app = app_factory(X_REPORT_LIMIT="1 per minute")
+    client = app.test_client()
+    first = client.post("/report", data={**open_form(client), **plain_fields("first one")})
+    assert first.status_code in (200, 303)
+    words = "They took my condoms and my money at the taxi rank near the station."
+    resp = client.post("/report", data={**open_form(client), **plain_fields(words)})
+    assert resp.status_code == 429
+    assert words in resp.get_data(as_text=True)
