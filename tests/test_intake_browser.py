@@ -75,6 +75,8 @@ class Reporter:
         if with_file:
             p.set_input_files("#attachments", files=[
                 {"name": "fine.png", "mimeType": "image/png", "buffer": FILE_BYTES}])
+            # not a real image (it could not be cleaned of metadata): sent as it is
+            p.check("#keep_original")
 
     def sends(self) -> str:
         with self.page.expect_navigation():
