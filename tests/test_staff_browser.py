@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, envelope, gazetteer
+from reporter import db, envelope, gazetteer, vocabulary
 from reporter.auth import hash_password
 from reporter.models import Incident, Report, Staff
 from tests.browser import Watch, chromium, live_server
@@ -131,7 +131,7 @@ def test_report_to_published_incident(app: Flask, browser: Any,
         # When she unlocks and opens the report, she sees the narrative on her screen
         moderator.opens_report(report_id, PASSPHRASE)
         assert page.inner_text("#f-narrative").startswith(SENTINEL)
-        assert "extortion" in page.inner_text("#f-categories")
+        assert str(vocabulary.category("extortion").label) in page.inner_text("#f-categories")
         # and she asks the reporter a question
         moderator.messages_reporter(MESSAGE)
 

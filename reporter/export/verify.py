@@ -42,7 +42,7 @@ class Limits:
 
 
 # the public page: bundles of aggregates are a few MB; casework bundles of many rows are
-# checked offline (`export verify` or the snippet in docs/exports.md)
+# checked offline (`export verify`, or the steps shown on /verify and in docs/exports.md)
 # (a media bundle is about 1 MB unpacked; 32 MB leaves room and bounds the work per check)
 WEB_LIMITS = Limits(max_total=32 * 1024**2, max_ratio=100)
 CHUNK = 1 << 20
