@@ -16,6 +16,11 @@ import os
 
 from gunicorn.http import wsgi as _gunicorn_wsgi
 
+from reporter import logfilters as _logfilters
+
+# gunicorn's own lines without the client's address or request text (issue 13 audit 12)
+_logfilters.install()
+
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 worker_class = "gthread"

@@ -140,6 +140,9 @@ def init_app(app: Flask) -> None:
         return resp
 
     app.register_error_handler(429, rate_limited)
+    from reporter import logfilters
+
+    logfilters.install()  # flask-limiter's lines without the session's key
 
 
 csrf = CSRFProtect()

@@ -595,3 +595,82 @@ def test_6_a_refused_report_gives_back_what_she_typed(app_factory: Callable[...,
     resp = client.post("/report", data={**open_form(client), **plain_fields(words)})
     assert resp.status_code == 429
     assert words in resp.get_data(as_text=True)
+
+
+# --- 12: neither gunicorn nor flask-limiter logs the client or the session's key ------------
+
+
+def test_12_garbage_and_rate_limits_leave_no_address_or_key_in_the_logs(
+        database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import http.cookiejar
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from flask.sessions import SecureCookieSessionInterface
+
+    from tests.conftest import ROOT
+    from tests.test_traces import free_port
+
+    port, secret = free_port(), "k" * 40
+    env = {**os.environ, "PORT": str(port), "REPORTER_MODE": "test",
+           "DATABASE_URL": database_url, "SECRET_KEY": secret,
+           "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": "1"}
+    log_path = tmp_path / "gunicorn.log"
+    out = open(log_path, "w+")  # noqa: SIM115 - closed below, after the server stops
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--log-level", "info",
+         "wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                html = opener.open(f"{base}/followup", timeout=2).read().decode()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        for garbage in (b"GARBAGE-7f3a \x00\x01 nonsense\r\n\r\n",
+                        b"GET /report?x=GARBAGE-7f3a HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+                        b"\x16\x03\x01\x02\x00GARBAGE-7f3a"):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(garbage)
+                try:
+                    sock.recv(4096)
+                except OSError:
+                    pass
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+        assert token
+        body = urllib.parse.urlencode({"csrf_token": token.group(1), "receipt": "x"}).encode()
+        codes = []
+        for _ in range(12):  # over the per-session receipt limit (10 per 10 minutes)
+            try:
+                codes.append(opener.open(f"{base}/followup", data=body, timeout=10).status)
+            except urllib.error.HTTPError as exc:
+                codes.append(exc.code)
+                exc.close()
+        assert 429 in codes, codes
+        time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        out.close()
+    cookie = next(c.value for c in jar if c.name == "s")
+    app = Flask("t")
+    app.secret_key = secret
+    data = SecureCookieSessionInterface().get_signing_serializer(app).loads(cookie)
+    rate_key = data["rl"]
+    text = log_path.read_text()
+    assert "Booting worker" in text and "exceeded" in text  # the lines are there, filtered
+    assert "invalid request refused" in text
+    lines = [ln for ln in text.splitlines() if "Listening at" not in ln]  # our own bind
+    for needle in ("127.0.0.1", "ip=", "GARBAGE-7f3a", rate_key):
+        assert not any(needle in ln for ln in lines), (needle, text)
