@@ -86,7 +86,8 @@ def _visit(base: str, keys: dict[str, Any], rng: random.Random) -> Sent:
         fields, uploads = sealed_submission(keys, hidden, browser_payload(narrative, province),
                                             files)
     else:
-        fields = {**hidden, **plain_fields(narrative, province)}
+        # random bytes, not a photo that could be cleaned of metadata: sent as they are
+        fields = {**hidden, **plain_fields(narrative, province), "keep_original": "y"}
         uploads = [("attachments", data, f"photo-{i}.jpg", "image/jpeg")
                    for i, data in enumerate(files)]
     sent.answer = visitor.post("/report", fields, uploads)

@@ -425,8 +425,9 @@ def test_worker_killed_between_insert_and_commit(served) -> None:  # type: ignor
     visitor = Visitor(server.base)
     _answer, hidden = visitor.open_form()
     assert hidden is not None
-    photo = os.urandom(300_000)
-    answer = visitor.post("/report", {**hidden, **plain_fields("After the kill.")},
+    photo = os.urandom(300_000)  # random bytes, not a photo: sent as they are (keep_original)
+    answer = visitor.post("/report", {**hidden, **plain_fields("After the kill."),
+                                      "keep_original": "y"},
                           [("attachments", photo, "fine.jpg", "image/jpeg")])
     assert answer.receipt is not None, answer.title
     # and it is stored whole: one report, its receipt, its file that opens to the photo
