@@ -98,6 +98,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_ENABLED=raw.get("RATELIMIT_ENABLED", True),
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_ENABLED=raw.get("WTF_CSRF_ENABLED", True),
+        # Flask-WTF's HTTPS check wants a same-site Referer on every POST, and this site sends
+        # none by design (Referrer-Policy: no-referrer): with it on, every form failed behind
+        # TLS (tests/test_deploy.py). The token and the SameSite=Strict cookie remain.
+        WTF_CSRF_SSL_STRICT=False,
         BABEL_DEFAULT_LOCALE="en",
         TESTING=settings.mode == "test" and bool(raw.get("TESTING")),
         PROPAGATE_EXCEPTIONS=False,
