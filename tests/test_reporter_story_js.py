@@ -368,6 +368,11 @@ def test_a_missing_answer_is_marked_at_the_field(app: Flask, browser: Any) -> No
     with live_server(app) as base:
         phone = Phone(browser, base)
         phone.opens("/report")
+        phone.shot("form-top")
+        # ticks are easy to hit with a thumb: each row at least 44 px tall
+        rows = phone.page.eval_on_selector_all(
+            "#categories label, #perpetrators label", "ls => ls.map(l => l.offsetHeight)")
+        assert rows and min(rows) >= 44, rows
         phone.page.check("input[name=categories][value=extortion]")
         phone.page.check("input[name=perpetrators][value=saps]")
         phone.page.select_option("#province", "GP")
