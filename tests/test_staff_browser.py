@@ -86,7 +86,7 @@ class Moderator:
 
     def verifies_and_publishes(self, town_id: int) -> None:
         p = self.page
-        p.fill("#town", str(town_id))
+        p.select_option("#town", str(town_id))  # the town list (found by name on the page)
         p.select_option("#verification_level", "corroborated")
         p.check("#confirm")
         with p.expect_navigation():
