@@ -249,6 +249,11 @@ def test_a_double_tap_a_reload_and_back_never_make_two_reports_nor_show_her_word
         phone.page.click("nav.nav a[href$='/report']")
         phone.tells(f"{SENTINEL} double tap on a slow phone")
         receipt = phone.sends_and_gets_receipt(tap="double")
+        # She copies the number, to paste it into a contact
+        phone.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        phone.page.tap("#copy-receipt")
+        phone.page.wait_for_selector("#copy-receipt:has-text('Copied')")
+        assert phone.page.evaluate("navigator.clipboard.readText()") == receipt
         # A reload (Android does that when she switches to Contacts) shows the same number
         phone.page.reload()
         assert phone.page.inner_text("#receipt") == receipt
@@ -464,3 +469,40 @@ def test_the_report_page_with_javascript_stays_light(app: Flask) -> None:
     budget = served - sizes["/report"] + len(gzip.compress(html, 9))
     print(f"report page with JS: {budget} bytes gzip, {served} bytes as served: {sizes}")
     assert budget <= 35 * 1024, sizes
+
+
+def test_without_javascript_her_photo_is_cleaned_on_the_server_and_exit_back_is_empty(
+        app_factory: Callable[..., Flask], browser: Any) -> None:
+    """Tor Browser on "Safest": the same photo, the same promise, no script at all."""
+    with live_server(neutral_site()) as elsewhere:
+        app = app_factory(QUICK_EXIT_URL=elsewhere + "/")
+        with live_server(app) as base:
+            context = browser.new_context(java_script_enabled=False,
+                                          viewport={"width": 360, "height": 640})
+            page = context.new_page()
+            page.goto(base + "/report")
+            page.check("input[name=categories][value=extortion]")
+            page.check("input[name=perpetrators][value=saps]")
+            page.select_option("#month", "10")
+            page.select_option("#year", "2026")
+            page.select_option("#province", "GP")
+            page.fill("#narrative", f"{SENTINEL} sent from Tor Browser")
+            page.set_input_files("#attachments", files=[
+                {"name": "IMG_2041.jpg", "mimeType": "image/jpeg", "buffer": gps_photo(900, 600)}])
+            with page.expect_navigation(url=re.compile(r"/report/received")):
+                page.click("#send")
+            assert page.locator("#copy-receipt").count() == 0  # no script, no button
+            # A second report, left with Quick exit: Back shows neither words nor ticks
+            page.goto(base + "/report")
+            page.check("input[name=categories][value=extortion]")
+            page.fill("#narrative", f"{SENTINEL} someone came")
+            with page.expect_navigation(url=elsewhere + "/"):
+                page.click("#quick-exit")
+            page.go_back()
+            page.wait_for_load_state()
+            assert page.input_value("#narrative") == ""
+            assert not page.is_checked("input[value=extortion]")
+            context.close()
+        photo, payload = opened_photo(app)
+    assert not has_gps(photo) and PHONE.encode() not in photo
+    assert payload["attachments"][0]["metadata_removed"] is True
