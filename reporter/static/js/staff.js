@@ -188,6 +188,11 @@
   function showMessages(data) {
     var ol = $("f-messages");
     ol.textContent = "";
+    if (!(data.messages || []).length) {
+      var none = document.createElement("li"); none.className = "muted";
+      text(none, "No messages yet.");
+      ol.appendChild(none);
+    }
     (data.messages || []).forEach(function (m) {
       var li = document.createElement("li");
       var sk = keyFor(m.envelope);
