@@ -21,7 +21,10 @@ test:
 	$(VENV)/bin/ruff check reporter tests bench
 	$(VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: setup
+# the browser set-up: the page figures are measured in Debian's Chromium (bench/wire.py) and
+# the load run starts its own redis-server
+bench:
+	bash scripts/setup.sh --browser
 	$(VENV)/bin/python -m bench
 
 # the load run alone (BENCH_LOAD_SECONDS, default 60); `make bench` includes it

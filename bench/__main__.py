@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import aggregate, export, load, pageweight, submit
+from bench import aggregate, export, load, pageweight, submit, wire
 from bench.common import bench_app, bench_database
+
+OTHER_TARGETS = {
+    "submit_vs_core_work": "<= 1.5",
+    "aggregate_vs_naive_postgis": "<= 0.1",
+    "csv_export_vs_copy": "<= 1.5",
+    "third_party_hosts": "0",
+    "reports_lost_under_restart": "0",
+}
 
 
 def main() -> None:
@@ -20,10 +28,17 @@ def main() -> None:
         figures.update(aggregate.run(url))
         # the casework CSV of the same incidents against COPY ... TO STDOUT (docs/exports.md)
         figures.update(export.run(url))
+    # bytes on the wire and times in Debian's Chromium on emulated 2G, as served by gunicorn
+    # (issue 11; every complete language)
+    figures.update(wire.run())
     # one accepted no-JS submission through gunicorn / its unavoidable work (issue 3)
     figures.update(submit.run())
     # the load run with a PostgreSQL and then a Redis restart (issue 7; BENCH_LOAD_SECONDS)
     figures.update(load.run())
+    # each figure of DESIGN.md section 7 and issue 11 beside its target, and those that miss
+    targets = {**OTHER_TARGETS, **figures.pop("wire_targets", wire.TARGETS)}
+    figures["targets"] = targets
+    figures["targets_missed"] = wire.missed(figures, targets)
     print(json.dumps(figures, sort_keys=True))
     sys.stdout.flush()
 

@@ -32,8 +32,9 @@ fi
 #     set-up so that a page never shows a stale translation (docs/translations.md)
 .venv/bin/pybabel --quiet compile -d reporter/translations
 
-# 2. Front-end assets: pinned by package-lock.json, copied under reporter/static/vendor.
-#    Nothing is ever loaded from a third-party host at run time.
+# 2. Front-end assets: pinned by package-lock.json, copied under reporter/static/vendor, then
+#    every css/js/json/svg/html file under reporter/static precompressed (.gz, .br; git-ignored)
+#    for the app and nginx to send as they are. Nothing is ever loaded from a third-party host.
 if ! command -v npm >/dev/null; then need_root_pkg npm "Node.js and npm"; fi
 lockstamp=node_modules/.lock-$(sha256sum package-lock.json | cut -c1-16)
 if [ ! -f "$lockstamp" ]; then
