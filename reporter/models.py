@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reporter.modelbase import Base, random_id, utcnow
 from reporter.published import AuditEvent, Incident
+from reporter.totpseal import SealedTotp
 
 __all__ = ["Base", "Staff", "Report", "Attachment", "Receipt", "Message", "CaseKey", "KeyGrant",
            "SiteContent", "Incident", "AuditEvent", "IntakeToken", "InboxSession",
@@ -40,7 +41,8 @@ class Staff(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # stored sealed under a key outside the database (reporter.totpseal); read as plain text
+    totp_secret: Mapped[str | None] = mapped_column(SealedTotp())
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list)

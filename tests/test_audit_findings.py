@@ -27,7 +27,7 @@ from reporter.auth import ACCOUNT_FREE, SESSION_FREE
 from reporter.config import ConfigError, build_settings, read_environment
 from reporter.models import Incident, Report, Staff
 from reporter.published import AuditEvent
-from tests.conftest import make_app
+from tests.conftest import make_app, table_dump
 from tests.intake_helpers import submit_plain
 from tests.staff_helpers import PASSWORD, Member, csrf_of, fresh_code, log_in, make_staff
 
@@ -674,3 +674,55 @@ def test_12_garbage_and_rate_limits_leave_no_address_or_key_in_the_logs(
     lines = [ln for ln in text.splitlines() if "Listening at" not in ln]  # our own bind
     for needle in ("127.0.0.1", "ip=", "GARBAGE-7f3a", rate_key):
         assert not any(needle in ln for ln in lines), (needle, text)
+
+
+# --- TOTP secrets are stored sealed, under a key outside the database -----------------------
+
+
+def test_totp_secrets_are_sealed_at_rest(app: Flask, mod: Member, database_url: str) -> None:
+    with app.app_context():
+        raw = db.session().execute(text("SELECT totp_secret FROM staff WHERE id = :i"),
+                                   {"i": mod.id}).scalar_one()
+    assert raw.startswith("v1:") and mod.totp_secret not in raw
+    assert mod.totp_secret not in table_dump(database_url)
+    assert log_in(app, app.test_client(), mod).status_code == 303  # and still works
+
+
+def test_totp_secret_of_another_key_fails_closed(app: Flask, mod: Member) -> None:
+    from reporter import totpseal
+
+    with app.app_context():
+        db.session().execute(text("UPDATE staff SET totp_secret = :s WHERE id = :i"), {
+            "s": totpseal.seal(mod.totp_secret, b"\x01" * 32), "i": mod.id})
+        db.session().commit()
+    assert log_in(app, app.test_client(), mod).status_code == 401
+
+
+def test_totp_migration_seals_existing_rows(cluster, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from reporter import migrate, pgcluster, totpseal
+    from tests.conftest import fresh_database
+
+    pepper = bytes(range(32))
+    monkeypatch.setenv("RECEIPT_PEPPER", pepper.hex())
+    name, url = fresh_database(cluster)
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine, "0006")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO staff (login, password_hash, totp_secret, totp_confirmed, roles, "
+                "provinces, disabled, failed_logins, created_at) VALUES ('a', 'x', "
+                "'JBSWY3DPEHPK3PXPADMINAAA', true, '{admin}', '{}', false, 0, now())"))
+        migrate.upgrade(engine, "0007")
+        with engine.connect() as conn:
+            sealed = conn.execute(text("SELECT totp_secret FROM staff")).scalar_one()
+        assert sealed.startswith("v1:") and "JBSWY3DP" not in sealed
+        key = totpseal.key_from_pepper(pepper)
+        assert totpseal.open_sealed(sealed, key) == "JBSWY3DPEHPK3PXPADMINAAA"
+        migrate.downgrade(engine, "0006")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT totp_secret FROM staff")).scalar_one() == \
+                "JBSWY3DPEHPK3PXPADMINAAA"
+    finally:
+        engine.dispose()
+        pgcluster.drop_database(cluster, name)

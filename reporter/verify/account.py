@@ -55,7 +55,9 @@ def totp_step_ok(staff: Staff, code: str) -> int | None:
     """The accepted time step, or None. Codes are single-use: a step at or before the last
     accepted one is refused, so a code seen over a shoulder cannot be replayed."""
     code = code.strip()
-    totp = pyotp.TOTP(staff.totp_secret or "")
+    if not staff.totp_secret:  # none yet, or sealed under another server's key
+        return None
+    totp = pyotp.TOTP(staff.totp_secret)
     now = int(time.time()) // 30
     for step in (now - 1, now, now + 1):
         if pyotp.utils.strings_equal(totp.at(step * 30), code):
@@ -67,7 +69,9 @@ def totp_step_ok(staff: Staff, code: str) -> int | None:
 
 def totp_just_used(staff: Staff, code: str) -> bool:
     """The code is right but its step was already accepted (she typed it twice)."""
-    totp = pyotp.TOTP(staff.totp_secret or "")
+    if not staff.totp_secret:
+        return False
+    totp = pyotp.TOTP(staff.totp_secret)
     now = int(time.time()) // 30
     return staff.totp_last_step is not None and any(
         step <= staff.totp_last_step and pyotp.utils.strings_equal(totp.at(step * 30),
