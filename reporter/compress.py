@@ -2,9 +2,10 @@
 
 Static assets are compressed once, at set-up (`scripts/vendor_assets.py` calls `precompress`):
 next to each css/js/json/svg/html file under reporter/static lies `<file>.gz` (gzip -9) and,
-when the `brotli` package is installed, `<file>.br` (quality 11). The static route then sends
-the smallest variant the client's Accept-Encoding allows, with its own Content-Length and ETag
-(send_file derives both from the variant's file) and `Vary: Accept-Encoding`. A variant older
+when the `brotli` package is installed, `<file>.br` (quality 11), unless it would not be
+smaller (a tiny icon). The static route then sends the smallest variant the client's
+Accept-Encoding allows, with its own Content-Length and ETag (send_file derives both from the
+variant's file) and `Vary: Accept-Encoding`. A variant older
 than its source (an asset edited after set-up) is never sent: the plain file is.
 
 HTML is compressed only for public pages that carry no secret (COMPRESSED_PAGES: the map and
@@ -66,10 +67,16 @@ def precompress(folder: Path) -> list[Path]:
         for encoding, suffix in available:
             target = source.with_name(source.name + suffix)
             if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+                if target.stat().st_size >= source.stat().st_size:
+                    target.unlink()
                 continue
             data = source.read_bytes() if data is None else data
+            encoded = _encode(encoding, data)
+            if len(encoded) >= len(data):  # a tiny file: sent as it is
+                target.unlink(missing_ok=True)
+                continue
             tmp = target.with_name(target.name + ".tmp")
-            tmp.write_bytes(_encode(encoding, data))
+            tmp.write_bytes(encoded)
             os.replace(tmp, target)
             written.append(target)
     for _encoding, suffix in VARIANTS:
