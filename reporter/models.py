@@ -14,11 +14,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -121,6 +124,9 @@ class Message(Base):
 
 class CaseKey(Base):
     __tablename__ = "case_key"
+    # one active key per scope, even when two coordinators rotate at once (migration 0008)
+    __table_args__ = (Index("uq_case_key_active_scope", "scope", unique=True,
+                            postgresql_where=text("active")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scope: Mapped[str] = mapped_column(String(16), index=True)  # national | recovery | EC ... WC
@@ -134,6 +140,8 @@ class CaseKey(Base):
 
 class KeyGrant(Base):
     __tablename__ = "key_grant"
+    # one grant per person and key: a second grant replaces the first (migration 0008)
+    __table_args__ = (UniqueConstraint("case_key_id", "staff_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_key_id: Mapped[int] = mapped_column(ForeignKey("case_key.id", ondelete="CASCADE"))

@@ -726,3 +726,42 @@ def test_totp_migration_seals_existing_rows(cluster, monkeypatch: pytest.MonkeyP
     finally:
         engine.dispose()
         pgcluster.drop_database(cluster, name)
+
+
+# --- the same atomicity elsewhere: one grant per person and key, one active key per scope ---
+
+
+def test_concurrent_grants_leave_one_grant(app: Flask, mod: Member, admin: Member) -> None:
+    from reporter.models import KeyGrant
+
+    n = 4
+    clients = [_logged_in(app, admin) for _ in range(n)]
+    tokens = [csrf_of(c, "/staff/admin/keys") for c in clients]
+    state = clients[0].get("/staff/admin/keys.json").get_json()
+    gp = next(k for k in state["case_keys"] if k["scope"] == "GP")
+    barrier = threading.Barrier(n)
+
+    def grant(i: int) -> int:
+        sealed = envelope.seal({"scope": "GP", "sk": "x"}, [mod.pk])
+        barrier.wait()
+        return clients[i].post("/staff/admin/grants", json={
+            "staff_id": mod.id, "case_key_id": gp["id"], "sealed": sealed},
+            headers={"X-CSRFToken": tokens[i]}).status_code
+
+    with ThreadPoolExecutor(n) as pool:
+        assert list(pool.map(grant, range(n))) == [200] * n
+    with app.app_context():
+        assert db.session().scalars(select(func.count()).select_from(KeyGrant).where(
+            KeyGrant.staff_id == mod.id)).one() == 1
+
+
+def test_one_active_case_key_per_scope_in_the_database(app: Flask) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        sess = db.session()
+        with pytest.raises(IntegrityError):
+            sess.execute(text(
+                "INSERT INTO case_key (scope, kid, public_key, active, created_at) "
+                "VALUES ('GP', 'ffffffffffffffff', 'x', true, now())"))
+        sess.rollback()

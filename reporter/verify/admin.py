@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from reporter import audit, content, db, envelope
 from reporter.auth import allow, current_staff, hash_password, revoke_sessions
@@ -169,13 +170,12 @@ def grant() -> tuple[Response, int] | Response:
                                    {envelope.kid(envelope.b64d(target.public_key, 32))})
     except envelope.EnvelopeError as exc:
         return json_error(f"The sealed key was refused: {exc}")
-    existing = sess.scalars(select(KeyGrant).where(KeyGrant.staff_id == target.id,
-                                                   KeyGrant.case_key_id == key.id)).first()
-    if existing is not None:
-        existing.sealed_key = sealed
-    else:
-        sess.add(KeyGrant(case_key_id=key.id, staff_id=target.id, sealed_key=sealed,
-                          granted_by=_me().id))
+    # one statement: concurrent grants of one key to one person leave one grant
+    stmt = pg_insert(KeyGrant).values(case_key_id=key.id, staff_id=target.id,
+                                      sealed_key=sealed, granted_by=_me().id)
+    sess.execute(stmt.on_conflict_do_update(
+        index_elements=[KeyGrant.case_key_id, KeyGrant.staff_id],
+        set_={"sealed_key": stmt.excluded.sealed_key, "granted_by": stmt.excluded.granted_by}))
     audit.record(sess, _me().id, "grant", f"{key.scope}:{key.kid}->{target.login}")
     sess.commit()
     return jsonify(ok=True)
@@ -223,9 +223,10 @@ def rotate() -> tuple[Response, int] | Response:
                                       {envelope.kid(envelope.b64d(me.public_key, 32))})
     except envelope.EnvelopeError as exc:
         return json_error(f"The new key was refused: {exc}")
-    for old in sess.scalars(select(CaseKey).where(CaseKey.scope == scope,
-                                                  CaseKey.active.is_(True))):
-        old.active = False
+    # rotations of one scope one at a time: the later one wins, one key stays active
+    sess.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"rotate:{scope}"})
+    sess.execute(update(CaseKey).where(CaseKey.scope == scope, CaseKey.active.is_(True))
+                 .values(active=False))
     new = CaseKey(scope=scope, kid=envelope.kid(pk), public_key=envelope.b64e(pk),
                   sealed_secret=sealed_secret)
     sess.add(new)
