@@ -418,6 +418,24 @@ def test_a_refusal_from_the_server_is_shown_and_keeps_her_words(app: Flask,
         phone.close()
 
 
+def test_a_form_left_open_too_long_is_refused_once_then_goes_through(app: Flask,
+                                                                     browser: Any) -> None:
+    """The server refuses a stale form id in JSON with a fresh one: her next tap works."""
+    with live_server(app) as base:
+        phone = Phone(browser, base)
+        phone.opens("/report")
+        phone.tells(f"{SENTINEL} typed last night")
+        phone.page.eval_on_selector("input[name=form_id]", "el => el.value = 'stale'")
+        phone.page.tap("#send")
+        phone.page.wait_for_selector("#js-status:has-text('NOT saved')", timeout=30_000)
+        assert "too old" in phone.page.inner_text("#js-status")
+        assert phone.page.input_value("#narrative").startswith(SENTINEL)
+        assert phone.page.input_value("input[name=form_id]") != "stale"
+        assert phone.sends_and_gets_receipt()
+        phone.close()
+    assert len(stored(app)[0]) == 1
+
+
 def test_her_inbox_answer_is_sealed_on_her_phone(app: Flask, browser: Any) -> None:
     client = app.test_client()
     resp = submit_plain(client, "They took my money.")

@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 
 from reporter import db, envelope, receipts
@@ -74,7 +74,10 @@ def _wants_json() -> bool:
 def _render_form(form: ReportForm, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
     """The form with a fresh single-use id; on a refusal, what she typed is kept (no JS)."""
     if error is not None and _wants_json():
-        return jsonify(error=error), status
+        # with a fresh form id and CSRF token, as the HTML page would carry: report.js puts
+        # them in the form, so her next tap on Send works without reloading (and retyping)
+        return jsonify(error=error, form_id=form_tokens().issue(),
+                       csrf_token=generate_csrf()), status
     ensure_rate_token()
     keyring = _keyring_or_503()
     return render_template("forms/report.html", form=form, keys=keyring.as_json(),
