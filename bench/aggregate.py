@@ -245,7 +245,7 @@ def run(url: str, n: int | None = None, api_repeats: int = API_REPEATS,
             # on an empty database)
             seed_incidents(session, n=400, rng_seed=1)
             page_bytes, page_hosts = weigh(app.test_client(), "/map", with_js=True)
-            session.execute(text("TRUNCATE incident, incident_count, aggregate_state"))
+            session.execute(text("TRUNCATE incident, incident_count, aggregate_state CASCADE"))
             session.commit()
             seconds_fill, npoints = _timed(lambda: fill(session.connection(), n))
             session.commit()
