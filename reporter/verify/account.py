@@ -181,8 +181,11 @@ def enrol() -> Any:
     staff = _enrolling()
     sess = db.session()
     if not staff.totp_secret:
-        staff.totp_secret = pyotp.random_base32()
+        # conditional: two tabs opening this page at once show the same secret
+        sess.execute(update(Staff).where(Staff.id == staff.id, Staff.totp_secret.is_(None))
+                     .values(totp_secret=pyotp.random_base32()))
         sess.commit()
+        sess.refresh(staff)
     uri = pyotp.TOTP(staff.totp_secret).provisioning_uri(name=staff.login,
                                                          issuer_name="Sisonke reports")
     # segno writes the SVG from our own provisioning URI (login names are [a-z0-9._-])
