@@ -320,6 +320,24 @@ def story_quick_exit(app: Flask, browser: Any, exit_page: str) -> None:
         phone.close()
 
 
+def test_a_page_restored_from_the_back_forward_cache_shows_no_words(app: Flask,
+                                                                    browser: Any) -> None:
+    """Chrome may keep a page in its back-forward cache; when it comes back (Back, Android
+    restoring the tab), the report form is emptied. The restore is simulated: headless Chrome
+    does not keep a no-store page in that cache."""
+    with live_server(app) as base:
+        phone = Phone(browser, base)
+        phone.opens("/report")
+        phone.tells(f"{SENTINEL} restored from the cache")
+        phone.page.evaluate("""() => window.dispatchEvent(
+            new PageTransitionEvent('pageshow', {persisted: true}))""")
+        assert phone.page.input_value("#narrative") == ""
+        assert phone.page.input_value("#perpetrator_details") == ""
+        assert not phone.page.is_checked("input[value=extortion]")
+        assert phone.page.input_value("input[name=form_id]")  # still sendable
+        phone.close()
+
+
 def test_staff_pages_get_no_esc_binding(app: Flask, browser: Any) -> None:
     with live_server(app) as base:
         page = browser.new_page()

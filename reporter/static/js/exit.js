@@ -5,9 +5,11 @@
   var link = document.getElementById("quick-exit");
   var staff = /^\/staff(\/|$)/.test(location.pathname) || !!document.querySelector("meta[name=staff-page]");
 
-  // Everything she typed on this page, gone (the values and what a reset would bring back).
-  function wipe() {
+  // What she typed, gone (the values and what a reset would bring back): in the forms that
+  // hold her own words (autocomplete="off": the report, the receipt, her answer), or in all.
+  function wipe(all) {
     Array.prototype.forEach.call(document.forms, function (f) {
+      if (!all && f.getAttribute("autocomplete") !== "off") return;
       Array.prototype.forEach.call(f.elements, function (el) {
         if (el.type === "hidden" || el.type === "submit" || el.type === "button") return;
         if (el.type === "checkbox" || el.type === "radio") el.checked = el.defaultChecked;
@@ -23,7 +25,7 @@
 
   function leave(ev) {
     if (ev) ev.preventDefault();
-    wipe();
+    wipe(true);
     document.title = "";
     document.body.innerHTML = "";
     window.location.replace(link.getAttribute("href"));
