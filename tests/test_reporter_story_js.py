@@ -203,6 +203,33 @@ def test_keep_the_original_sends_it_byte_for_byte(app: Flask, browser: Any) -> N
     assert payload["attachments"][0]["metadata_removed"] is False
 
 
+@pytest.mark.parametrize("why", ["not a photo this phone can read", "canvas read-back blocked"])
+def test_a_photo_that_cannot_be_cleaned_is_never_sent_silently(app: Flask, browser: Any,
+                                                                why: str) -> None:
+    with live_server(app) as base:
+        phone = Phone(browser, base)
+        if why == "canvas read-back blocked":  # as Tor Browser's fingerprinting guard does
+            phone.page.add_init_script("""CanvasRenderingContext2D.prototype.getImageData =
+                function (x, y, w, h) { return new ImageData(w, h); };""")
+            photo = gps_photo(300, 200)
+        else:  # e.g. an iPhone's HEIC photo, which Chrome on Android cannot decode
+            photo = b"\x00\x00\x00\x18ftypheic" + b"\x00" * 2000
+        phone.opens("/report")
+        phone.tells(f"{SENTINEL} with a photo")
+        phone.attaches(photo)
+        phone.page.tap("#send")
+        phone.page.wait_for_selector("#attachments-js-error", timeout=30_000)
+        assert "Keep the original file" in phone.page.inner_text("#attachments-js-error")
+        assert phone.page.get_attribute("#attachments", "aria-invalid") == "true"
+        assert phone.posts == [] and stored(app)[0] == []
+        # she decides the original may go, as it is
+        phone.page.check("#keep_original")
+        assert phone.sends_and_gets_receipt()
+        phone.close()
+    sent, payload = opened_photo(app)
+    assert sent == photo and payload["attachments"][0]["metadata_removed"] is False
+
+
 def test_network_drops_mid_upload_her_words_stay_and_she_sends_again(
         app: Flask, browser: Any) -> None:
     big = gps_photo(560, 420, noisy=True)  # about 200 KB that does not shrink: a long upload
