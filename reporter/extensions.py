@@ -125,8 +125,8 @@ def rate_limited(exc: Exception) -> Any:
     if not fields or request.path.startswith("/staff/"):
         return render_error(429)
     title, advice = MESSAGES[429]
-    return render_template("rate_limited.html", code=429, title=title, fields=fields,
-                           action=request.path), 429
+    return render_template("rate_limited.html", code=429, title=title, advice=advice,
+                           fields=fields, action=request.path), 429
 
 
 def init_app(app: Flask) -> None:
