@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, Index, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reporter.modelbase import Base
@@ -51,3 +51,49 @@ class AggregateState(Base):
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
     changes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Release(Base):
+    """One scheduled release of the public aggregates (docs/maps.md, "Releases"). Public
+    outputs read only what releases have frozen; nothing public changes between two of them."""
+
+    __tablename__ = "release"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cut_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # the last month this release covers (months after it are not public yet)
+    through_month: Mapped[dt.date] = mapped_column(Date)
+    # when the next release is due (shown on the map page)
+    next_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    k: Mapped[int] = mapped_column(SmallInteger)
+    periods: Mapped[int] = mapped_column(Integer, default=0)  # periods first published here
+    bins: Mapped[int] = mapped_column(Integer, default=0)  # bins first published here
+
+
+class ReleasePeriod(Base):
+    """A period (a month "2026-09", a quarter "2026-Q3" or a year "2026") and the release that
+    published it. Its bins never change afterwards."""
+
+    __tablename__ = "release_period"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(7))  # month, quarter, year
+    first_month: Mapped[dt.date] = mapped_column(Date)
+    release_id: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class ReleaseBin(Base):
+    """A published (never suppressed) count of a released period: a bin of the fixed lattice
+    period x area x attribute. Suppressed bins are not stored at all."""
+
+    __tablename__ = "release_bin"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    # ANY (every incident), "c:<category>" or "p:<perpetrator>"
+    attribute: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # 0: the whole country (province ANY) or one province (cell ANY); 5, 6: h3 cells
+    resolution: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    province: Mapped[str] = mapped_column(String(3), primary_key=True)
+    cell: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    release_id: Mapped[int] = mapped_column(Integer)

@@ -27,7 +27,7 @@ ACTIONS = frozenset({
     "login", "login_failed", "logout", "enrol_totp", "key_setup", "unlock", "open",
     "assign", "status", "message", "publish", "withdraw", "duplicate", "export", "grant",
     "revoke", "rotate", "staff_create", "staff_update", "content_update", "purge",
-    "open_attachment",
+    "open_attachment", "release",
 })
 
 

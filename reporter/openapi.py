@@ -43,15 +43,17 @@ def _filters(with_res: bool) -> list[dict[str, Any]]:
         return {"name": name, "in": "query", "required": False, "description": f"{text} {ANY}",
                 "schema": {"type": "string", "enum": ["", *values]}}
 
-    month = {"type": "string", "pattern": f"^$|{MONTH}"}
+    period = {"type": "string", "pattern": r"^$|^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"}
     params = [
-        {"name": "from", "in": "query", "required": False,
-         "description": f"First month (YYYY-MM), inclusive, not after `to`; {ANY}",
-         "schema": month},
-        {"name": "to", "in": "query", "required": False,
-         "description": f"Last month (YYYY-MM), inclusive; {ANY}", "schema": month},
-        enum("category", sorted(CATEGORY_VALUES), "What happened (controlled vocabulary)."),
-        enum("perpetrator", sorted(PERPETRATOR_VALUES), "Who did it (controlled vocabulary)."),
+        {"name": "period", "in": "query", "required": False,
+         "description": "A released month (YYYY-MM), quarter (YYYY-Q1..Q4) or year (YYYY), as "
+                        "listed by /api/v1/periods; empty: the latest released quarter. "
+                        "Ranges (`from`, `to`) are refused with 400.",
+         "schema": period},
+        enum("category", sorted(CATEGORY_VALUES),
+             "What happened (controlled vocabulary); not together with `perpetrator`."),
+        enum("perpetrator", sorted(PERPETRATOR_VALUES),
+             "Who did it (controlled vocabulary); not together with `category`."),
         enum("province", list(PROVINCES), "ISO 3166-2:ZA province code."),
     ]
     if with_res:
@@ -67,10 +69,10 @@ def _components() -> dict[str, Any]:
     count = {"type": "integer", "minimum": 0}
     filters = {
         "type": "object",
-        "properties": {"from": nullable, "to": nullable, "category": nullable,
+        "properties": {"period": nullable, "category": nullable,
                        "perpetrator": nullable, "province": nullable,
                        "res": {"type": "integer", "enum": list(RESOLUTIONS)}},
-        "required": ["from", "to", "category", "perpetrator", "province"],
+        "required": ["period", "category", "perpetrator", "province"],
     }
     public_key = {"type": "object", "required": ["kid", "pk"], "additionalProperties": False,
                   "properties": {"kid": {"type": "string", "pattern": KID},
@@ -81,7 +83,8 @@ def _components() -> dict[str, Any]:
                           "properties": {p: _ref("PublicKey") for p in PROVINCES}}}
     aggregate = {"k": {"type": "integer", "minimum": 2},
                  "privacy_radius_m": {"type": "number", "exclusiveMinimum": 0},
-                 "count_noise": {"type": "boolean"}}
+                 "count_noise": {"type": "boolean"},
+                 "release": _ref("Release")}
 
     def rows(key: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         props = {key: {"type": "string"}, **(extra or {}), "count": count}
@@ -100,6 +103,19 @@ def _components() -> dict[str, Any]:
                                 "lat": {"type": "number", "minimum": -35, "maximum": -22},
                                 "lon": {"type": "number", "minimum": 16, "maximum": 33}}},
         "Filters": filters,
+        "Release": {"type": "object", "required": ["id", "cut_at", "through", "next_at"],
+                    "properties": {"id": {"type": ["integer", "null"]},
+                                   "cut_at": nullable, "through": nullable,
+                                   "next_at": {"type": "string"}}},
+        "Periods": {"type": "object",
+                    "required": ["release", "months", "quarters", "years", "resolutions", "k"],
+                    "properties": {"release": _ref("Release"),
+                                   "months": {"type": "array", "items": {"type": "string"}},
+                                   "quarters": {"type": "array", "items": {"type": "string"}},
+                                   "years": {"type": "array", "items": {"type": "string"}},
+                                   "resolutions": {"type": "array",
+                                                   "items": {"type": "integer"}},
+                                   "k": {"type": "integer"}}},
         "CellCollection": {
             "type": "object",
             "required": ["type", "k", "privacy_radius_m", "count_noise", "resolution", "filters",
@@ -185,12 +201,23 @@ def document() -> dict[str, Any]:
             }},
             "/api/v1/cells": {"get": {
                 "operationId": "cells",
-                "summary": "Hexagon cells with at least k incidents (GeoJSON polygons only)",
+                "summary": "Hexagon cells of the current release (GeoJSON polygons only)",
                 "parameters": _filters(with_res=True),
                 "responses": {"200": {"description": "Cells; fewer than k are left out.",
                                       "content": {"application/geo+json": {
                                           "schema": _ref("CellCollection")}}},
                               "400": bad, "503": unavailable},
+            }},
+            "/api/v1/periods": {"get": {
+                "operationId": "periods",
+                "summary": "The released periods, and when the next release is due",
+                "description": "Public counts change only at scheduled releases; a period once "
+                               "released never changes (docs/maps.md).",
+                "responses": {"200": {"description": "Released months, quarters and years, "
+                                                     "newest first.",
+                                      "content": {"application/json": {
+                                          "schema": _ref("Periods")}}},
+                              "503": unavailable},
             }},
             "/api/v1/summary": {"get": {
                 "operationId": "summary",

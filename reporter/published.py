@@ -20,10 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from reporter.aggregates import AggregateState, IncidentCount
+from reporter.aggregates import AggregateState, IncidentCount, Release, ReleaseBin, ReleasePeriod
 from reporter.modelbase import Base, random_id, utcnow
 
-__all__ = ["Incident", "AuditEvent", "IncidentCount", "AggregateState"]
+__all__ = ["Incident", "AuditEvent", "IncidentCount", "AggregateState", "Release",
+           "ReleaseBin", "ReleasePeriod"]
 
 
 class Incident(Base):
@@ -46,6 +47,9 @@ class Incident(Base):
     people_affected: Mapped[int] = mapped_column(SmallInteger, default=1)
     published_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the release that counted it (reporter/maps/release.py); None: not public (yet, or ever,
+    # when it was published after its month had been released)
+    release_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class AuditEvent(Base):

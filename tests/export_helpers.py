@@ -36,13 +36,29 @@ def months_back(n: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def seed_months() -> list[dt.date]:
+    """The first two months of the latest quarter that the release due today covers (with the
+    default monthly schedule and one month's lag), so that a release cut now shows them."""
+    from reporter.maps import lattice
+
+    through = lattice.add_months(dt.date.today().replace(day=1), -2)
+    q = lattice.quarter_of(through)
+    if q.last > through:
+        q = lattice.quarter_of(lattice.add_months(q.first, -1))
+    return list(q.months[:2])
+
+
 def centre(lat: float, lon: float) -> tuple[float, float]:
     return h3.cell_to_latlng(h3.latlng_to_cell(lat, lon, 6))
 
 
 def seed(app: Flask) -> dict[str, str]:
-    """Publish the incidents; returns each place's resolution-6 cell."""
+    """Publish the incidents and cut the release that shows them; returns each place's
+    resolution-6 cell."""
+    from reporter.maps.release import cut_release
+
     cells = {}
+    months = seed_months()
     with app.app_context():
         session = db.session()
         for name, (lat, lon, province, n, cats, perps) in PLACES.items():
@@ -50,10 +66,12 @@ def seed(app: Flask) -> dict[str, str]:
             cells[name] = h3.latlng_to_cell(lat, lon, 6)
             for i in range(n):
                 publish_incident(session, categories=cats, perpetrators=perps,
-                                 month=months_back(1 + i % 2), province=province, lat=lat,
+                                 month=months[i % 2], province=province, lat=lat,
                                  lon=lon, people_affected=1 + i % 3,
                                  verification_level="corroborated", source_type="paralegal",
                                  privacy_radius_m=1.0)
+        session.commit()
+        cut_release(session, app.extensions["reporter.settings"])
         session.commit()
     return cells
 

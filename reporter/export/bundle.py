@@ -20,7 +20,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 import h3
@@ -32,6 +32,7 @@ from reporter import __version__, audit
 from reporter.config import Settings
 from reporter.export import counts, images, rows, standalone
 from reporter.export.filters import ExportFilters
+from reporter.maps import lattice
 from reporter.maps.render import cells_geojson
 from reporter.signing import fingerprint, public_key_b64
 from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES, VOCABULARY_VERSION
@@ -40,7 +41,8 @@ ORGANISATION = "Sisonke"
 TITLE = "Verified incidents of abuse against sex workers in South Africa"
 FORMAT = "reporter-bundle/1"
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
-MEDIA_FILES = ("cells.geojson", "summary.csv", "map.html", "map.png", "report.pdf")
+MEDIA_FILES = ("README.txt", "cells.geojson", "summary.csv", "map.html", "map.png",
+               "report.pdf")
 CASEWORK_FILES = (*MEDIA_FILES, "incidents.csv")
 PROGRESS_EVERY = 100_000  # rows between progress messages
 # deflate level for the streamed CSV: level 1 packs incidents.csv nearly as small as level 6
@@ -78,9 +80,10 @@ def sheet(f: ExportFilters, settings: Settings, now: dt.datetime) -> images.Shee
         "Counts are of incidents that Sisonke's paralegals checked and published. An incident "
         "can have several categories and several types of perpetrator.",
     ]
-    if settings.count_noise_epsilon:
-        notes.append("Counts carry random noise (Laplace, epsilon "
-                     f"{settings.count_noise_epsilon:g}).")
+    if f.kind == "media":
+        notes.append("Counts are those of a scheduled release: they change only when a new "
+                     "period is released, and some areas or numbers of at least k are left out "
+                     "so that no small number can be worked out by subtracting one from another.")
     with force_locale("en"):
         cats = {t.value: str(t.label) for t in CATEGORIES}
         perps = {t.value: str(t.label) for t in PERPETRATORS}
@@ -93,6 +96,48 @@ def sheet(f: ExportFilters, settings: Settings, now: dt.datetime) -> images.Shee
         notes=notes, created=images.created_text(now),
         software=f"reporter {__version__}, vocabulary {VOCABULARY_VERSION}",
     )
+
+
+def readme(f: ExportFilters, t: counts.Tables, settings: Settings, now: dt.datetime) -> str:
+    """README.txt: what the bundle holds, when its numbers were made, what cannot be learnt."""
+    k = settings.k_anonymity
+    km = round(settings.privacy_radius_m / 1000, 1)
+    lines = [
+        f"{ORGANISATION}: {TITLE}",
+        "",
+        f"Made {images.created_text(now)} by reporter {__version__}. Period: {f.period_text()}.",
+        "",
+        "WHAT IS IN IT",
+        "- cells.geojson, map.html, map.png: hexagonal areas (H3, resolution "
+        f"{f.res}) with the number of checked and published incidents in each.",
+        "- summary.csv, report.pdf: the same period by province, category, perpetrator type "
+        "and month.",
+    ]
+    if f.kind == "casework":
+        lines.append("- incidents.csv: one coarse row per incident (month, province, a "
+                     "250 km2 area, categories). For the legal partner and court support only: "
+                     "rows can point to a person where numbers are small. Do not publish it.")
+    lines += ["- manifest.json, manifest.sig: the hash of every file, signed by "
+              f"{ORGANISATION}; check it at /verify or offline (docs/exports.md).", "",
+              "WHEN THE NUMBERS WERE MADE"]
+    if f.kind == "media":
+        lines += [f"- They are release {t.release_id or 'none yet'} of {ORGANISATION}'s public "
+                  "figures, the same as the public map shows for this period. Figures change "
+                  "only at scheduled releases; a month, quarter or year once released never "
+                  "changes, so two bundles, or a bundle and the map, agree.",
+                  "- Incidents checked after their month was released are not in any public "
+                  "figure."]
+    else:
+        lines.append("- Live figures at the time above (staff only), not a public release.")
+    lines += ["", "WHAT CANNOT BE LEARNT FROM IT",
+              f"- Where anything happened exactly: every place was moved once at random, by "
+              f"about {km} km, before it was counted.",
+              f"- Anything about fewer than {k} incidents: areas and table cells with fewer "
+              f"are left out (blank), and so are some with more, so that no small number can "
+              f"be worked out by subtracting shown numbers (a province from its areas, a "
+              f"quarter from its months, one category from all incidents).",
+              "- How much abuse there is in total: most abuse is never reported.", ""]
+    return "\n".join(lines)
 
 
 def summary_csv(t: counts.Tables, f: ExportFilters) -> tuple[bytes, int]:
@@ -147,6 +192,8 @@ def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: Si
     say = progress or (lambda _msg: None)
     say("counting (k-suppressed tables)")
     t = counts.tables(session, f, settings)
+    if t.period is not None:  # the released period the counts are of (default: the latest)
+        f = replace(f, period=lattice.parse_period(t.period))
     words = sheet(f, settings, now)
     files: dict[str, dict[str, Any]] = {}
     tally: dict[str, int] = {"cells": len(t.cells), "incidents_shown_on_map": t.shown_on_map,
@@ -157,6 +204,7 @@ def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: Si
             zf.writestr(name, data, compress_type=compress)
             files[name] = _digest(data)
 
+        put("README.txt", readme(f, t, settings, now).encode())
         fc = cells_geojson(t.cells, f, settings)
         put("cells.geojson", json.dumps(fc, separators=(",", ":")).encode())
         table, tally["summary_rows"] = summary_csv(t, f)
@@ -195,7 +243,7 @@ def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: Si
             "vocabulary_version": VOCABULARY_VERSION,
             "parameters": {**f.public(), "k_anonymity": settings.k_anonymity,
                            "privacy_radius_m": settings.privacy_radius_m,
-                           "count_noise_epsilon": settings.count_noise_epsilon},
+                           "release": t.release_id},
             "counts": tally,
             "files": files,
             # the audit chain's head when the bundle was made (docs/staff.md, audit log)

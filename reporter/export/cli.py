@@ -22,22 +22,24 @@ export_cli = AppGroup("export", help="Signed bundles of aggregates (and casework
 @export_cli.command("create")
 @click.option("--out", "out_dir", required=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the bundle.")
-@click.option("--from", "month_from", metavar="YYYY-MM", help="First month (default: all).")
-@click.option("--to", "month_to", metavar="YYYY-MM", help="Last month (default: all).")
+@click.option("--period", metavar="YYYY-MM|YYYY-Qn|YYYY",
+              help="A released period (media; default: the latest released quarter).")
+@click.option("--from", "month_from", metavar="YYYY-MM", help="First month (casework only).")
+@click.option("--to", "month_to", metavar="YYYY-MM", help="Last month (casework only).")
 @click.option("--province", multiple=True, metavar="CODE", help="Repeat for several (GP, WC, ...).")
 @click.option("--category", multiple=True, help="Repeat for several.")
 @click.option("--perpetrator", multiple=True, help="Repeat for several.")
 @click.option("--kind", type=click.Choice(KINDS), default="media", show_default=True)
-@click.option("--res", type=click.Choice(["5", "6", "7"]), default="6", show_default=True,
+@click.option("--res", type=click.Choice(["5", "6"]), default="6", show_default=True,
               help="Hexagon resolution of the map and cells.geojson.")
-def create(out_dir: Path, month_from: str | None, month_to: str | None,
+def create(out_dir: Path, period: str | None, month_from: str | None, month_to: str | None,
            province: tuple[str, ...], category: tuple[str, ...], perpetrator: tuple[str, ...],
            kind: str, res: str) -> None:
     """Build a signed bundle into DIR (progress on stderr, the bundle's path on stdout)."""
     try:
-        f = parse_export_filters({"from": month_from, "to": month_to, "province": list(province),
-                                  "category": list(category), "perpetrator": list(perpetrator),
-                                  "kind": kind, "res": res})
+        f = parse_export_filters({"period": period, "from": month_from, "to": month_to,
+                                  "province": list(province), "category": list(category),
+                                  "perpetrator": list(perpetrator), "kind": kind, "res": res})
         key = load_signing_key(current_app.extensions["reporter.settings"].instance_path)
     except (ExportInvalid, KeyMissing) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -48,8 +50,12 @@ def create(out_dir: Path, month_from: str | None, month_to: str | None,
     fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=".export-", suffix=".part")
     try:
         with os.fdopen(fd, "w+b") as fh:
-            bundle = build_bundle(session, f, settings, key, fh,
-                                  progress=lambda msg: click.echo(f"export: {msg}", err=True))
+            try:
+                bundle = build_bundle(session, f, settings, key, fh,
+                                      progress=lambda msg: click.echo(f"export: {msg}",
+                                                                      err=True))
+            except ExportInvalid as exc:
+                raise click.ClickException(str(exc)) from exc
         target = out_dir / bundle.filename
         os.replace(tmp_name, target)
     except BaseException:

@@ -1,9 +1,14 @@
 """What an export covers: a period, provinces, categories, perpetrator types, a kind.
 
-Unlike the public map (one value per filter), an export may name several provinces, categories
-and perpetrator types; an incident matches when its province is one of those named and it has
-at least one of the named categories and at least one of the named perpetrator types. Empty
-means "any". Messages name the field and the allowed values, never echo what was sent.
+A media bundle is cut from the current release, like the public map: one released period (a
+whole month, quarter or year; default the latest released quarter), at most one province, and
+at most one category or one perpetrator type (not both); hexagons of resolution 5 or 6.
+
+A casework bundle (coordinators, admins) may instead name a range of months (from, to) and
+several provinces, categories and perpetrator types; an incident matches when its province is
+one of those named and it has at least one of the named categories and at least one of the named
+perpetrator types. Empty means "any". Messages name the field and the allowed values, never
+echo what was sent.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reporter.maps.query import FilterInvalid, parse_filters
+from reporter.maps import lattice
+from reporter.maps.lattice import Period
 from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 
 KINDS = ("media", "casework")
-RESOLUTIONS = (5, 6, 7)
+RESOLUTIONS = lattice.RESOLUTIONS
 DEFAULT_RES = 6
 MAX_VALUES = 64  # more values than the vocabulary has is a malformed request
 
@@ -35,11 +41,13 @@ class ExportFilters:
     perpetrators: tuple[str, ...] = ()
     kind: str = "media"
     res: int = DEFAULT_RES
+    period: Period | None = None  # a released period (media; casework may give one too)
 
     def public(self) -> dict[str, Any]:
         """The parameters as written in the manifest, the audit log and the pictures."""
         return {
             "kind": self.kind,
+            "period": self.period.label if self.period else None,
             "from": self.month_from.strftime("%Y-%m") if self.month_from else None,
             "to": self.month_to.strftime("%Y-%m") if self.month_to else None,
             "provinces": list(self.provinces),
@@ -55,11 +63,14 @@ class ExportFilters:
         def many(values: list[str]) -> str:
             return ",".join(values) or "*"
 
-        return (f"kind={p['kind']} from={p['from'] or '*'} to={p['to'] or '*'} "
+        period = f"period={p['period']} " if p["period"] else ""
+        return (f"kind={p['kind']} {period}from={p['from'] or '*'} to={p['to'] or '*'} "
                 f"provinces={many(p['provinces'])} categories={many(p['categories'])} "
                 f"perpetrators={many(p['perpetrators'])} res={self.res}")
 
     def period_text(self) -> str:
+        if self.period is not None:
+            return self.period.label
         start = self.month_from.strftime("%Y-%m") if self.month_from else "the first record"
         end = self.month_to.strftime("%Y-%m") if self.month_to else "now"
         return f"{start} to {end}"
@@ -95,26 +106,45 @@ def _checked(values: list[str], allowed: Iterable[str], name: str) -> tuple[str,
     return tuple(v for v in allowed if v in values)
 
 
+def _month(name: str, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    period = lattice.parse_period(value)
+    if period is None or period.kind != "month":
+        raise ExportInvalid(f"{name} must be a month written YYYY-MM, e.g. 2026-01")
+    return period.first
+
+
 def parse_export_filters(args: Mapping[str, Any]) -> ExportFilters:
     """ExportFilters from a form (a werkzeug MultiDict) or a plain dict; raises ExportInvalid.
 
-    Keys: from, to (YYYY-MM), province, category, perpetrator (each repeatable or
-    comma-separated), kind (media or casework), res (5, 6 or 7).
+    Keys: period (YYYY-MM, YYYY-Qn or YYYY), from, to (YYYY-MM, casework only), province,
+    category, perpetrator (each repeatable or comma-separated; one at most for media), kind
+    (media or casework), res (5 or 6).
     """
-    period = {k: v for k in ("from", "to") if (v := _one(args, k)) is not None}
-    try:
-        months = parse_filters(period)  # the public map's month rules and messages
-    except FilterInvalid as exc:
-        raise ExportInvalid(str(exc)) from exc
     kind = _one(args, "kind") or "media"
     if kind not in KINDS:
         raise ExportInvalid("kind must be media or casework")
+    period = None
+    if (label := _one(args, "period")) is not None:
+        period = lattice.parse_period(label)
+        if period is None:
+            raise ExportInvalid("period must be a month (YYYY-MM), a quarter (YYYY-Q1 to "
+                                "YYYY-Q4) or a year (YYYY)")
+    month_from, month_to = _month("from", _one(args, "from")), _month("to", _one(args, "to"))
+    if month_from and month_to and month_from > month_to:
+        raise ExportInvalid("from must not be after to")
+    if (month_from or month_to) and (kind == "media" or period):
+        raise ExportInvalid("from and to are for casework bundles only; a media bundle takes "
+                            "one released period")
+    if period is not None:
+        month_from, month_to = period.first, period.last
     res = _one(args, "res") or str(DEFAULT_RES)
     if res not in {str(r) for r in RESOLUTIONS}:
-        raise ExportInvalid("res must be one of: 5, 6, 7")
-    return ExportFilters(
-        month_from=months.month_from,
-        month_to=months.month_to,
+        raise ExportInvalid("res must be one of: " + ", ".join(map(str, RESOLUTIONS)))
+    f = ExportFilters(
+        month_from=month_from,
+        month_to=month_to,
         provinces=_checked(_values(args, "province"), PROVINCES, "province"),
         categories=_checked(_values(args, "category"), [t.value for t in CATEGORIES],
                             "category"),
@@ -122,4 +152,12 @@ def parse_export_filters(args: Mapping[str, Any]) -> ExportFilters:
                               "perpetrator"),
         kind=kind,
         res=int(res),
+        period=period,
     )
+    if kind == "media":
+        if len(f.provinces) > 1:
+            raise ExportInvalid("a media bundle takes one province or all")
+        if len(f.categories) + len(f.perpetrators) > 1:
+            raise ExportInvalid("a media bundle takes one category or one perpetrator type, "
+                                "or neither")
+    return f

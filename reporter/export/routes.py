@@ -26,6 +26,7 @@ from reporter.export.verify import (
     verify_bundle,
 )
 from reporter.extensions import global_key, limiter
+from reporter.maps import query
 from reporter.signing import KeyMissing, fingerprint, load_signing_key, public_key_b64
 from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 
@@ -48,8 +49,10 @@ def _may_casework() -> bool:
 
 def _form(status: int = 200, error: str | None = None,
           f: ExportFilters | None = None) -> tuple[str, int]:
+    rel = query.released(db.session())
     return render_template(
         "export/exports.html", error=error, f=f or ExportFilters(), provinces=PROVINCES,
+        periods=[*rel.quarters[:12], *rel.years[:10], *rel.months[:36]],
         categories=CATEGORIES, perpetrators=PERPETRATORS, casework=_may_casework(),
         today=dt.date.today().strftime("%Y-%m"),
     ), status
@@ -81,7 +84,11 @@ def create_export() -> Any:
     # unlinked at once (nothing to clean up); holds published, coarse data only
     out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response
     try:
-        bundle = build_bundle(session, f, settings, key, out)
+        try:
+            bundle = build_bundle(session, f, settings, key, out)
+        except ExportInvalid as exc:  # e.g. a period that was not released
+            out.close()
+            return _form(400, str(exc), f)
         staff = current_staff()
         # audited before a byte leaves: an export that cannot be recorded is not sent
         audit.record(session, staff.id if staff else None, "export",

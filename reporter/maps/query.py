@@ -1,52 +1,58 @@
-"""Reading the aggregates for the public: filters, k-suppression, optional noise, a cache.
+"""Reading the current release for the public: filters from the fixed lattice, a cache.
 
-Every public number (map cells, heat points, tables, the SVG and both APIs) comes out of this
-module, and every one has passed `suppress`: a count below k is dropped, never shown as zero or
-"fewer than k", so that absence and suppression look alike. Nothing here reads `incident`.
+Every public number (map cells, heat points, tables, the SVG, both APIs and media bundles)
+comes out of this module, and every one is a bin that a release stored in `release_bin`
+(reporter/maps/release.py decides which bins are shown, reporter/maps/lattice.py how).
+Nothing here reads `incident` or the live `incident_count`, and nothing here adds numbers up
+except shown bins of the same hexagon in different provinces (a sum of published numbers,
+which tells nothing new).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import secrets
 import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping
+from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter.config import Settings
-from reporter.published import AggregateState, IncidentCount
+from reporter.maps import lattice
+from reporter.maps.lattice import ANY, Period
+from reporter.published import Release, ReleaseBin, ReleasePeriod
 from reporter.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES, PROVINCES
 
-ANY = "*"
-RESOLUTIONS = (5, 6, 7)
+RESOLUTIONS = lattice.RESOLUTIONS
 DEFAULT_RES = 6
-_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
-_system = secrets.SystemRandom()
-T = TypeVar("T")
 
 
 class FilterInvalid(ValueError):
     """A query parameter of the public map or API is not valid (the message says which)."""
 
 
+PERIOD_HELP = ("period must be a released month (YYYY-MM), quarter (YYYY-Q1 to YYYY-Q4) or "
+               "year (YYYY) from the list in /api/v1/periods")
+
+
 @dataclass(frozen=True)
 class Filters:
-    month_from: dt.date | None = None
-    month_to: dt.date | None = None
+    period: Period | None = None
     category: str | None = None
     perpetrator: str | None = None
     province: str | None = None
     res: int = DEFAULT_RES
 
+    @property
+    def attribute(self) -> str:
+        return lattice.attribute_key(self.category, self.perpetrator)
+
     def public(self) -> dict[str, Any]:
-        """The filters as echoed in API responses (months as YYYY-MM)."""
-        return {"from": _fmt(self.month_from), "to": _fmt(self.month_to),
+        """The filters as echoed in API responses."""
+        return {"period": self.period.label if self.period else None,
                 "category": self.category, "perpetrator": self.perpetrator,
                 "province": self.province, "res": self.res}
 
@@ -57,35 +63,32 @@ class Filters:
             out.pop("res", None)
         return out
 
-
-def _fmt(month: dt.date | None) -> str | None:
-    return month.strftime("%Y-%m") if month else None
-
-
-def _parse_month(name: str, value: str) -> dt.date:
-    m = _MONTH.fullmatch(value)
-    if not m or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2100:
-        raise FilterInvalid(f"{name} must be a month written YYYY-MM, e.g. 2026-01")
-    return dt.date(int(m.group(1)), int(m.group(2)), 1)
+    def with_period(self, period: Period) -> Filters:
+        return Filters(period, self.category, self.perpetrator, self.province, self.res)
 
 
 def parse_filters(args: Mapping[str, Any]) -> Filters:
-    """Filters from query arguments (a werkzeug MultiDict or a plain dict); empty means "any".
+    """Filters from query arguments (a werkzeug MultiDict or a plain dict); empty means "any"
+    (and, for the period, the latest released quarter: see current_filters).
 
-    Raises FilterInvalid with a message that names the parameter (and never echoes its value).
+    Raises FilterInvalid with a message that names the parameter (never echoing its value).
     """
     values: dict[str, str] = {}
-    for name in ("from", "to", "category", "perpetrator", "province", "res"):
+    for name in ("period", "from", "to", "category", "perpetrator", "province", "res"):
         got = args.getlist(name) if hasattr(args, "getlist") else (
-            [args[name]] if name in args else [])
+            [args[name]] if name in args and args[name] is not None else [])
         if len(got) > 1:
             raise FilterInvalid(f"give {name} at most once")
         if got and str(got[0]).strip():
             values[name] = str(got[0]).strip()
-    month_from = _parse_month("from", values["from"]) if "from" in values else None
-    month_to = _parse_month("to", values["to"]) if "to" in values else None
-    if month_from and month_to and month_from > month_to:
-        raise FilterInvalid("from must not be after to")
+    if "from" in values or "to" in values:
+        raise FilterInvalid("from and to are not accepted: choose one period (a whole month, "
+                            "quarter or year)")
+    period = None
+    if "period" in values:
+        period = lattice.parse_period(values["period"])
+        if period is None:
+            raise FilterInvalid(PERIOD_HELP)
     category = values.get("category")
     if category is not None and category not in CATEGORY_VALUES:
         raise FilterInvalid("category must be one of: " + ", ".join(sorted(CATEGORY_VALUES)))
@@ -93,22 +96,66 @@ def parse_filters(args: Mapping[str, Any]) -> Filters:
     if perpetrator is not None and perpetrator not in PERPETRATOR_VALUES:
         raise FilterInvalid(
             "perpetrator must be one of: " + ", ".join(sorted(PERPETRATOR_VALUES)))
+    if category and perpetrator:
+        raise FilterInvalid("choose a category or a perpetrator, not both")
     province = values.get("province")
     if province is not None and province not in PROVINCES:
         raise FilterInvalid("province must be one of: " + ", ".join(PROVINCES))
     res = values.get("res", str(DEFAULT_RES))
     if res not in {str(r) for r in RESOLUTIONS}:
-        raise FilterInvalid("res must be one of: 5, 6, 7")
-    return Filters(month_from, month_to, category, perpetrator, province, int(res))
+        raise FilterInvalid("res must be one of: " + ", ".join(map(str, RESOLUTIONS)))
+    return Filters(period, category, perpetrator, province, int(res))
+
+
+@dataclass(frozen=True)
+class Released:
+    """The current release and its periods, newest first within each kind."""
+
+    release: Release | None
+    months: list[str]
+    quarters: list[str]
+    years: list[str]
+
+    @property
+    def id(self) -> int:
+        return self.release.id if self.release else 0
+
+    @property
+    def labels(self) -> set[str]:
+        return {*self.months, *self.quarters, *self.years}
+
+    def default(self) -> Period | None:
+        for kind in (self.quarters, self.months, self.years):
+            if kind:
+                return lattice.parse_period(kind[0])
+        return None
+
+
+def released(session: Session) -> Released:
+    rel = session.scalars(select(Release).order_by(Release.id.desc()).limit(1)).first()
+    kinds: dict[str, list[str]] = defaultdict(list)
+    if rel is not None:
+        for label, kind in session.execute(
+                select(ReleasePeriod.period, ReleasePeriod.kind)
+                .order_by(ReleasePeriod.first_month.desc(), ReleasePeriod.period.desc())):
+            kinds[kind].append(label)
+    return Released(rel, kinds["month"], kinds["quarter"], kinds["year"])
+
+
+def current_filters(f: Filters, rel: Released) -> Filters:
+    """The filters with their period checked against the release (FilterInvalid if it was not
+    released) or, when none was given, the latest released quarter."""
+    if f.period is None:
+        default = rel.default()
+        return f.with_period(default) if default else f
+    if f.period.label not in rel.labels:
+        raise FilterInvalid(PERIOD_HELP)
+    return f
 
 
 class ResponseCache:
-    """A small in-process LRU of computed aggregates, keyed by the aggregates' change token.
-
-    A publish or withdrawal in any process changes the token (reporter/maps/publish.py), so a
-    cached entry is never served after the data changed. With count noise on, the cache also
-    means one noise draw per filter set and data version in this process (docs/maps.md).
-    """
+    """A small in-process LRU of computed answers, keyed by the release they come from: a new
+    release in any process changes the key, so an answer is never served from an old one."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
@@ -134,67 +181,11 @@ class ResponseCache:
             self._items.clear()
 
 
-def change_token(session: Session) -> str:
-    token = session.scalar(select(AggregateState.token).where(AggregateState.id == 1))
-    return token or "empty"
-
-
-def noisy(count: int, epsilon: float) -> int:
-    """Laplace noise of scale 1/epsilon (a difference of two exponentials), rounded."""
-    return max(0, round(count + _system.expovariate(epsilon) - _system.expovariate(epsilon)))
-
-
-def suppress(rows: Iterable[tuple[T, int]], settings: Settings) -> list[tuple[T, int]]:
-    """Noise first (when configured), then drop every count below k."""
-    out = []
-    for key, count in rows:
-        n = int(count)
-        if settings.count_noise_epsilon:
-            n = noisy(n, settings.count_noise_epsilon)
-        if n >= settings.k_anonymity:
-            out.append((key, n))
-    return out
-
-
-def _where(f: Filters, resolution: int, *, category: str | None,
-           perpetrator: str | None) -> list[ColumnElement[bool]]:
-    """Conditions on incident_count. category/perpetrator None means "one row per value"."""
-    conds = [IncidentCount.resolution == resolution]
-    if category is None:
-        conds.append(IncidentCount.category != ANY)
-    else:
-        conds.append(IncidentCount.category == category)
-    if perpetrator is None:
-        conds.append(IncidentCount.perpetrator != ANY)
-    else:
-        conds.append(IncidentCount.perpetrator == perpetrator)
-    if f.month_from:
-        conds.append(IncidentCount.month >= f.month_from)
-    if f.month_to:
-        conds.append(IncidentCount.month <= f.month_to)
-    if f.province:
-        conds.append(IncidentCount.province == f.province)
-    return conds
-
-
-def _grouped(session: Session, conds: list[ColumnElement[bool]], *group: Any,
-             settings: Settings) -> list[tuple[Any, int]]:
-    total = func.sum(IncidentCount.count)
-    stmt = select(*group, total).where(*conds).group_by(*group)
-    if not settings.count_noise_epsilon:
-        # without noise the database can drop small counts itself
-        stmt = stmt.having(total >= settings.k_anonymity)
-    rows = session.execute(stmt).all()
-    keyed = [(tuple(r[:-1]) if len(group) > 1 else r[0], r[-1]) for r in rows]
-    return suppress(keyed, settings)
-
-
-def cached(session: Session, cache: ResponseCache | None, key: Hashable,
-           compute: Any) -> Any:
-    """compute(), or its value cached for the aggregates' current change token."""
+def cached(cache: ResponseCache | None, rel: Released, key: Hashable, compute: Any) -> Any:
+    """compute(), or its value cached for this release."""
     if cache is None:
         return compute()
-    full = (change_token(session), key)
+    full = (rel.id, key)
     hit = cache.get(full)
     if hit is None:
         hit = compute()
@@ -202,15 +193,29 @@ def cached(session: Session, cache: ResponseCache | None, key: Hashable,
     return hit
 
 
-def cell_counts(session: Session, f: Filters, settings: Settings,
+def _bins(session: Session, period: str, attribute: str, resolution: int,
+          province: str | None) -> list[tuple[str, str, int]]:
+    conds = [ReleaseBin.period == period, ReleaseBin.attribute == attribute,
+             ReleaseBin.resolution == resolution]
+    if province is not None:
+        conds.append(ReleaseBin.province == province)
+    return [tuple(r) for r in session.execute(
+        select(ReleaseBin.province, ReleaseBin.cell, ReleaseBin.count).where(*conds))]
+
+
+def cell_counts(session: Session, f: Filters, settings: Settings, rel: Released,
                 cache: ResponseCache | None = None) -> list[tuple[str, int]]:
-    """(h3 cell, count) at f.res for the filters, every count >= k, largest first."""
+    """(h3 cell, count) at f.res, largest first: the shown bins of the province, or without
+    a province the shown bins of every province, a hexagon on a border adding its shown parts."""
     def compute() -> list[tuple[str, int]]:
-        conds = _where(f, f.res, category=f.category or ANY, perpetrator=f.perpetrator or ANY)
-        rows = _grouped(session, conds, IncidentCount.cell, settings=settings)
-        return sorted(rows, key=lambda r: (-r[1], r[0]))
-    return cached(session, cache, ("cells", f, settings.k_anonymity,
-                                   settings.count_noise_epsilon), compute)
+        if f.period is None:
+            return []
+        total: dict[str, int] = defaultdict(int)
+        for _province, cell, n in _bins(session, f.period.label, f.attribute, f.res,
+                                        f.province):
+            total[cell] += n
+        return sorted(total.items(), key=lambda r: (-r[1], r[0]))
+    return cached(cache, rel, ("cells", f), compute)
 
 
 @dataclass(frozen=True)
@@ -222,34 +227,43 @@ class Summary:
     by_province_category: list[tuple[tuple[str, str], int]]
 
 
-def summary(session: Session, f: Filters, settings: Settings,
+def summary(session: Session, f: Filters, settings: Settings, rel: Released,
             cache: ResponseCache | None = None) -> Summary:
-    """Country-level counts by province, category, perpetrator, month and province x category.
-
-    Each list is suppressed on its own; no total is published (a total beside suppressed parts
-    would give away their sum). Categories and perpetrators overlap (one incident can have
-    several), so their lists do not add up to the province list either.
-    """
+    """Counts of the period by province, category, perpetrator, month (of a quarter or year)
+    and province x category; only shown bins, no total (a total beside hidden parts would give
+    their sum away). A category filter has no perpetrator list and the other way round: the
+    lattice has no bin for both at once."""
     def compute() -> Summary:
-        cat, perp = f.category or ANY, f.perpetrator or ANY
-        c = IncidentCount
+        empty = Summary([], [], [], [], [])
+        if f.period is None:
+            return empty
+        label, attr, where = f.period.label, f.attribute, f.province or ANY
+        rows = session.execute(
+            select(ReleaseBin.period, ReleaseBin.attribute, ReleaseBin.province,
+                   ReleaseBin.count)
+            .where(ReleaseBin.resolution == 0, ReleaseBin.cell == ANY,
+                   ReleaseBin.period.in_([label, *[lattice.month_label(m)
+                                                   for m in f.period.months]]))).all()
+        own = [(a, p, n) for per, a, p, n in rows if per == label]
+        by_province = sorted((p, n) for a, p, n in own if a == attr and p != ANY
+                             and (f.province is None or p == f.province))
+        cats = [(a[2:], p, n) for a, p, n in own if a.startswith("c:")
+                and (f.category is None or a == attr) and f.perpetrator is None]
+        perps = [(a[2:], p, n) for a, p, n in own if a.startswith("p:")
+                 and (f.perpetrator is None or a == attr) and f.category is None]
+        months = []
+        if f.period.kind != "month":
+            months = sorted((lattice.parse_period(per).first, n) for per, a, p, n in rows
+                            if per != label and a == attr and p == where)
+        else:
+            months = [(f.period.first, n) for a, p, n in own if a == attr and p == where]
         return Summary(
-            by_province=sorted(_grouped(
-                session, _where(f, 0, category=cat, perpetrator=perp), c.province,
-                settings=settings)),
-            by_category=sorted(_grouped(
-                session, _where(f, 0, category=f.category, perpetrator=perp), c.category,
-                settings=settings)),
-            by_perpetrator=sorted(_grouped(
-                session, _where(f, 0, category=cat, perpetrator=f.perpetrator),
-                c.perpetrator, settings=settings)),
-            by_month=sorted(_grouped(
-                session, _where(f, 0, category=cat, perpetrator=perp), c.month,
-                settings=settings)),
-            by_province_category=sorted(_grouped(
-                session, _where(f, 0, category=f.category, perpetrator=perp), c.province,
-                c.category, settings=settings)),
+            by_province=by_province,
+            by_category=sorted((c, n) for c, p, n in cats if p == where),
+            by_perpetrator=sorted((c, n) for c, p, n in perps if p == where),
+            by_month=months,
+            by_province_category=sorted(((p, c), n) for c, p, n in cats if p != ANY
+                                        and (f.province is None or p == f.province)),
         )
-    return cached(session, cache, ("summary", f.month_from, f.month_to, f.category,
-                                   f.perpetrator, f.province, settings.k_anonymity,
-                                   settings.count_noise_epsilon), compute)
+    return cached(cache, rel, ("summary", f.period, f.category, f.perpetrator, f.province),
+                  compute)

@@ -79,7 +79,7 @@ def cells_geojson(cells: list[tuple[str, int]], f: CellFilters,
         "type": "FeatureCollection",
         "k": settings.k_anonymity,
         "privacy_radius_m": settings.privacy_radius_m,
-        "count_noise": bool(settings.count_noise_epsilon),
+        "count_noise": False,  # releases carry exact, suppressed counts (docs/maps.md)
         "resolution": f.res,
         "filters": f.public(),
         "features": [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -13,7 +12,7 @@ from flask_babel import gettext as _
 
 from reporter import db
 from reporter.config import Settings
-from reporter.maps import bp, query, render, svg
+from reporter.maps import bp, query, release, render, svg
 from reporter.maps.query import FilterInvalid, Filters, ResponseCache
 from reporter.security import csp_nonce
 from reporter.vocabulary import (
@@ -27,12 +26,13 @@ from reporter.vocabulary import (
 
 CACHE_SECONDS = 300
 CACHE_KEY = "reporter.maps.cache"
-MONTHS_OFFERED = 36
+MAX_MONTHS, MAX_QUARTERS, MAX_YEARS = 36, 12, 10
 
 
 @bp.record_once
 def _init(state: BlueprintSetupState) -> None:
     state.app.extensions[CACHE_KEY] = ResponseCache()
+    state.app.cli.add_command(release.release_cli)
 
 
 def _settings() -> Settings:
@@ -66,30 +66,67 @@ def _bad_request(exc: FilterInvalid) -> Response:
     return _json({"error": str(exc)}, status=400)
 
 
-def _cells(f: Filters) -> list[tuple[str, int]]:
-    return query.cell_counts(db.session(), f, _settings(), _cache())
+def _release() -> query.Released:
+    """The current release (cutting the due one first, when its time has come)."""
+    session = db.session()
+    release.ensure_release(session, _settings())
+    return query.released(session)
+
+
+def _filters(rel: query.Released) -> Filters:
+    return query.current_filters(query.parse_filters(request.args), rel)
+
+
+def _cells(f: Filters, rel: query.Released) -> list[tuple[str, int]]:
+    return query.cell_counts(db.session(), f, _settings(), rel, _cache())
+
+
+def _release_json(rel: query.Released) -> dict[str, Any]:
+    settings = _settings()
+    current = rel.release
+    return {
+        "id": rel.id or None,
+        "cut_at": current.cut_at.strftime("%Y-%m-%dT%H:%M:%SZ") if current else None,
+        "through": current.through_month.strftime("%Y-%m") if current else None,
+        "next_at": release.next_due(settings).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 @bp.get("/api/v1/cells")
 def api_cells() -> Response:
-    """Hexagon cells with at least k incidents for the filters (GeoJSON)."""
+    """Hexagon cells of the current release for the filters (GeoJSON)."""
+    rel = _release()
     try:
-        f = query.parse_filters(request.args)
+        f = _filters(rel)
     except FilterInvalid as exc:
         return _bad_request(exc)
     settings = _settings()
-    body = query.cached(
-        db.session(), _cache(), ("cells.json", f, settings.k_anonymity,
-                                 settings.count_noise_epsilon),
-        lambda: _dumps(render.cells_geojson(_cells(f), f, settings)))
-    return _public(_json_body(body, mimetype="application/geo+json"))
+
+    def body() -> bytes:
+        fc = render.cells_geojson(_cells(f, rel), f, settings)
+        fc["release"] = _release_json(rel)
+        return _dumps(fc)
+
+    return _public(_json_body(query.cached(_cache(), rel, ("cells.json", f), body),
+                              mimetype="application/geo+json"))
 
 
-def _summary_json(f: Filters, summary: query.Summary, settings: Settings) -> dict[str, Any]:
+@bp.get("/api/v1/periods")
+def api_periods() -> Response:
+    """The released periods that the other endpoints accept, and when the next release is."""
+    rel = _release()
+    return _public(_json({"release": _release_json(rel), "months": rel.months,
+                          "quarters": rel.quarters, "years": rel.years,
+                          "resolutions": list(query.RESOLUTIONS), "k": _settings().k_anonymity}))
+
+
+def _summary_json(f: Filters, summary: query.Summary, settings: Settings,
+                  rel: query.Released) -> dict[str, Any]:
     return {
         "k": settings.k_anonymity,
         "privacy_radius_m": settings.privacy_radius_m,
-        "count_noise": bool(settings.count_noise_epsilon),
+        "count_noise": False,
+        "release": _release_json(rel),
         "filters": {key: value for key, value in f.public().items() if key != "res"},
         "by_province": [{"province": p, "name": PROVINCES[p], "count": n}
                         for p, n in summary.by_province],
@@ -107,19 +144,19 @@ def _summary_json(f: Filters, summary: query.Summary, settings: Settings) -> dic
 
 @bp.get("/api/v1/summary")
 def api_summary() -> Response:
-    """Counts by province, category, perpetrator and month; each entry at least k."""
+    """Counts by province, category, perpetrator and month of the current release."""
+    rel = _release()
     try:
-        f = query.parse_filters(request.args)
+        f = _filters(rel)
     except FilterInvalid as exc:
         return _bad_request(exc)
     settings = _settings()
     session = db.session()
     body = query.cached(
-        session, _cache(), ("summary.json", f.month_from, f.month_to, f.category,
-                            f.perpetrator, f.province, settings.k_anonymity,
-                            settings.count_noise_epsilon, str(get_locale())),
-        lambda: _dumps(_summary_json(f, query.summary(session, f, settings, _cache()),
-                                     settings)))
+        _cache(), rel, ("summary.json", f.period, f.category, f.perpetrator, f.province,
+                        str(get_locale())),
+        lambda: _dumps(_summary_json(f, query.summary(session, f, settings, rel, _cache()),
+                                     settings, rel)))
     return _public(_json_body(body))
 
 
@@ -142,23 +179,14 @@ def _svg_text(settings: Settings) -> dict[str, str]:
 @bp.get("/map.svg")
 def map_image() -> Response:
     """The map as a server-drawn SVG image, for browsers without JavaScript."""
+    rel = _release()
     try:
-        f = query.parse_filters(request.args)
+        f = _filters(rel)
     except FilterInvalid as exc:
         return _bad_request(exc)
     settings = _settings()
-    body = svg.map_svg(_cells(f), settings.k_anonymity, _svg_text(settings))
+    body = svg.map_svg(_cells(f, rel), settings.k_anonymity, _svg_text(settings))
     return _public(current_app.response_class(body, mimetype="image/svg+xml"))
-
-
-def _months(today: dt.date) -> list[str]:
-    """The months offered in the form: a fixed window, never derived from the data (the first
-    month with data would tell that some incident happened then)."""
-    out, year, month = [], today.year, today.month
-    for _i in range(MONTHS_OFFERED):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return out
 
 
 def _table(summary: query.Summary, f: Filters) -> dict[str, Any]:
@@ -178,19 +206,20 @@ def _table(summary: query.Summary, f: Filters) -> dict[str, Any]:
 
 @bp.get("/map")
 def public_map() -> tuple[str, int]:
-    """Public, aggregated, location-fuzzed map of verified incidents."""
+    """Public, aggregated, location-fuzzed map of verified incidents (the current release)."""
     settings = _settings()
+    rel = _release()
     error = None
     try:
-        f = query.parse_filters(request.args)
+        f = _filters(rel)
     except FilterInvalid as exc:
         # the detail names the API's parameter, so it stays as the API says it
-        error = _("Some of these choices cannot be used, so all reports are shown "
-                  "(%(detail)s).", detail=str(exc))
-        f = Filters()
+        error = _("Some of these choices cannot be used, so all reports of the latest "
+                  "period are shown (%(detail)s).", detail=str(exc))
+        f = query.current_filters(Filters(), rel)
     session = db.session()
-    cells = _cells(f)
-    summary = query.summary(session, f, settings, _cache())
+    cells = _cells(f, rel)
+    summary = query.summary(session, f, settings, rel, _cache())
     fc = render.cells_geojson(cells, f, settings)
     labels = {
         "aria": _("Interactive map of reports per area"),
@@ -199,12 +228,22 @@ def public_map() -> tuple[str, int]:
         "zoom_in": _("Zoom in"), "zoom_out": _("Zoom out"),
     }
     parts = render.build_map(fc, settings, csp_nonce(), labels)
+    current = rel.release
     return render_template(
         "maps/map.html",
         parts=parts, f=f, error=error, cells=cells,
         classes=render.count_classes(settings.k_anonymity),
         table=_table(summary, f), provinces=PROVINCE_LABELS, categories=CATEGORIES,
-        perpetrators=PERPETRATORS, months=_months(dt.date.today()),
+        perpetrators=PERPETRATORS, periods=_period_choices(rel),
         svg_args=f.args(), api_args=f.args(),
         km=round(settings.privacy_radius_m / 1000, 1), svg_size=svg.size(),
+        release=current, next_release=release.next_due(settings).strftime("%Y-%m-%d"),
+        through=current.through_month.strftime("%Y-%m") if current else None,
     ), 400 if error else 200
+
+
+def _period_choices(rel: query.Released) -> list[tuple[str, list[str]]]:
+    """The periods offered in the form: released ones only (a fixed schedule, never derived
+    from the data), the most recent first."""
+    return [(_("Years"), rel.years[:MAX_YEARS]), (_("Quarters"), rel.quarters[:MAX_QUARTERS]),
+            (_("Months"), rel.months[:MAX_MONTHS])]
