@@ -122,11 +122,20 @@ class LastResort:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
+        started = False
+
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            nonlocal started
+            started = True
+            return start_response(*args, **kwargs)
+
         try:
-            return self.wsgi_app(environ, start_response)
+            return self.wsgi_app(environ, tracked)
         except Exception as exc:  # noqa: BLE001 - the point of this layer
             log.error("unhandled %s outside the error handlers", type(exc).__name__)
             body = self.page(str(environ.get("PATH_INFO") or "/"))
+            # PEP 3333: a second start_response needs exc_info; the server then replaces the
+            # first status and headers (nothing was sent yet: the body was never returned)
             start_response("500 Internal Server Error", [
                 ("Content-Type", "text/html; charset=utf-8"),
                 ("Content-Length", str(len(body))),
@@ -136,7 +145,7 @@ class LastResort:
                                             "form-action 'self'; frame-ancestors 'none'"),
                 ("Referrer-Policy", "no-referrer"),
                 ("X-Content-Type-Options", "nosniff"),
-            ], sys.exc_info())
+            ], sys.exc_info() if started else None)
             return [body]
 
     def page(self, path: str) -> bytes:

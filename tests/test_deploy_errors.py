@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import EnvironBuilder, encode_multipart
 
-from reporter import errors
+from reporter import db, errors
 from reporter.config import AVAILABLE_LANGUAGES
 
 LANGS = "en,zu,xh,af,st"
@@ -41,17 +43,54 @@ def test_a_teardown_that_fails_still_gets_our_page(app_factory: Callable[..., Fl
     """What escapes Flask (here a teardown) is not gunicorn's bare English 500."""
     app = app_factory(LANGUAGES=LANGS)
 
+    failures = [RuntimeError("teardown broke")]  # once, like a connection that just died
+
     @app.teardown_appcontext
     def _boom(exc: BaseException | None) -> None:
-        raise RuntimeError("teardown broke")
+        # registered last, so it runs first: end the request's database session as the app's
+        # own teardown would have (else the test's clean-up waits on its open transaction)
+        db.discard_session()
+        if failures:
+            raise failures.pop()
 
-    resp = app.test_client().get("/zu/")
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 500 and resp.mimetype == "text/html"
+    # a server as PEP 3333 says (gunicorn's): a second start_response with exc_info replaces
+    # the first while nothing was sent (werkzeug's test client re-raises instead)
+    answers: list[tuple[str, dict[str, str]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]],
+                       exc_info: object = None) -> None:
+        if answers and exc_info is None:
+            raise AssertionError("headers already set")
+        answers.append((status, dict(headers)))
+
+    environ = EnvironBuilder(path="/zu/", method="GET").get_environ()
+    answer = app.wsgi_app(environ, start_response)
+    html = b"".join(answer).decode()
+    getattr(answer, "close", lambda: None)()
+    status, headers = answers[-1]
+    assert status.startswith("500") and headers["Content-Type"].startswith("text/html")
     assert h1(html) == zu("Something went wrong on our side")
     assert 'lang="zu"' in html and "site.css" in html
-    assert resp.headers["Cache-Control"] == "no-store"
+    assert headers["Cache-Control"] == "no-store"
     no_trace(html)
+
+
+def test_a_teardown_that_always_fails_gets_the_built_in_page(
+        app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(LANGUAGES=LANGS)
+
+    @app.teardown_appcontext
+    def _boom(exc: BaseException | None) -> None:
+        db.discard_session()
+        raise RuntimeError("teardown broke")
+
+    answers: list[str] = []
+    environ = EnvironBuilder(path="/zu/", method="GET").get_environ()
+    answer = app.wsgi_app(environ, lambda status, headers, exc_info=None:
+                          answers.append(status))
+    body = b"".join(answer)
+    getattr(answer, "close", lambda: None)()
+    assert answers[-1].startswith("500") and body.decode() == errors.FALLBACK_HTML
 
 
 def test_an_error_page_that_cannot_render_falls_back_calmly(
@@ -76,8 +115,12 @@ def test_413_before_the_view_is_our_page_in_her_language(app_factory: Callable[.
     too_big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     client = app.test_client()
     if multipart:
-        resp = client.post("/zu/report", data={"attachments": (io.BytesIO(too_big), "a.pdf")},
-                           content_type="multipart/form-data")
+        # encoded in memory: werkzeug's test client would spool it to a temp file it never closes
+        boundary, body = encode_multipart(MultiDict([("attachments", FileStorage(
+            io.BytesIO(too_big), "a.pdf", content_type="application/pdf"))]))
+        resp = client.post("/zu/report", input_stream=io.BytesIO(body),
+                           content_type=f"multipart/form-data; boundary={boundary}",
+                           content_length=len(body))
     else:
         resp = client.post("/zu/report", data=too_big, content_type="application/octet-stream")
     html = resp.get_data(as_text=True)
@@ -86,11 +129,11 @@ def test_413_before_the_view_is_our_page_in_her_language(app_factory: Callable[.
 
 
 @pytest.mark.parametrize("method,path,code", [
-    ("GET", "/zu/nope", 404), ("DELETE", "/zu/report", 405), ("POST", "/zu/report", 400)])
+    ("GET", "/zu/nope", 404), ("DELETE", "/zu/report", 405), ("POST", "/language", 400)])
 def test_client_errors_are_our_page(app_factory: Callable[..., Flask], method: str, path: str,
                                     code: int) -> None:
     app = app_factory(LANGUAGES=LANGS)
-    resp = app.test_client().open(path, method=method)
+    resp = app.test_client().open(path, method=method, headers={"Accept-Language": "zu"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == code and h1(html) == zu(str(errors.MESSAGES[code][0]))
     assert 'lang="zu"' in html
