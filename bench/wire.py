@@ -76,6 +76,12 @@ READY_SCRIPT = """
 """
 
 
+RECEIPT_SHOWN = """() => {
+  const el = document.getElementById("receipt");
+  return !!el && el.offsetParent !== null && (el.textContent.match(/[0-9]/g) || []).length === 16;
+}"""
+
+
 @dataclass
 class Traffic:
     """What the DevTools protocol saw of one page's network."""
@@ -190,6 +196,8 @@ def form_to_receipt(browser: Any, base: str, path: str, js: bool) -> dict[str, A
         started = time.perf_counter()
         page.tap("#send")
         page.wait_for_selector("#receipt", state="visible")
+        # on 2G the page arrives in pieces: shown means all 16 digits are on screen
+        page.wait_for_function(RECEIPT_SHOWN, polling=20)
         seconds = time.perf_counter() - started
         receipt = page.inner_text("#receipt")
         if sum(ch.isdigit() for ch in receipt) != 16:
