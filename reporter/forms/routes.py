@@ -99,8 +99,12 @@ def keys_json() -> Response:
 def _show_receipt(shown: Shown | None) -> Response | tuple[str, int]:
     """After a report: the receipt page by GET, so a reload shows it again and re-sends nothing."""
     if shown is None:  # accepted earlier, receipt no longer kept
+        if _wants_json():
+            return jsonify(next=url_for("forms.received", already=1)), 200
         return render_template("forms/received_gone.html", already=True), 200
     form_tokens().remember(session, shown)
+    if _wants_json():  # the JS upload: it goes to the receipt page itself (one fetch on 2G)
+        return jsonify(next=url_for("forms.received")), 200
     return redirect(url_for("forms.received"), code=303)
 
 
@@ -162,7 +166,8 @@ def received() -> tuple[str, int]:
     """Her receipt, shown again on a reload for RECEIPT_SHOWN_MINUTES (or until she says so)."""
     shown = form_tokens().recall(session)
     if shown is None:
-        return render_template("forms/received_gone.html", already=False), 200
+        return render_template("forms/received_gone.html",
+                               already=request.args.get("already") == "1"), 200
     return render_template("forms/receipt.html", receipt=receipts.grouped(shown.receipt),
                            channel=shown.channel, files=shown.files,
                            minutes=RECEIPT_SHOWN_MINUTES), 200

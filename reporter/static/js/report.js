@@ -265,8 +265,11 @@
       clearTimeout(watchdog);
       window.removeEventListener("offline", lost);
       if (xhr.status >= 200 && xhr.status < 300) {
-        var here = new URL(form.action, location.href).href;
-        if (xhr.responseURL && xhr.responseURL !== here) {
+        var here = new URL(form.action, location.href).href, next = null;
+        try { next = JSON.parse(xhr.responseText).next; } catch (e) { next = null; }
+        if (typeof next === "string" && next.charAt(0) === "/" && next.charAt(1) !== "/") {
+          location.replace(next);  // the receipt page, fetched once
+        } else if (xhr.responseURL && xhr.responseURL !== here) {
           location.replace(xhr.responseURL);
         } else {  // a server that answers the POST itself: show what it said
           document.open(); document.write(xhr.responseText); document.close();
