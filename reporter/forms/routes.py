@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 
 from flask import (
     Response,
@@ -24,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from reporter import db, envelope, receipts
 from reporter.config import Settings
 from reporter.errors import render_error
-from reporter.extensions import PER_SESSION_KEY, global_key, limiter
+from reporter.extensions import ensure_rate_token, global_key, limiter
 from reporter.forms import bp, inbox, intake
 from reporter.forms.forms import NARRATIVE_MAX, ReceiptForm, ReplyForm, ReportForm
 from reporter.forms.tokens import (
@@ -46,12 +45,6 @@ FORM_NONCE = "form_id"
 
 def settings() -> Settings:
     return current_app.extensions["reporter.settings"]
-
-
-def ensure_rate_token() -> None:
-    """A random per-session token that keys the per-session limits (never the address)."""
-    if PER_SESSION_KEY not in session:
-        session[PER_SESSION_KEY] = secrets.token_urlsafe(12)
 
 
 def _keyring_or_503():  # type: ignore[no-untyped-def]
