@@ -1,4 +1,5 @@
-"""The aggregate benchmark runs end to end at a small size (make bench runs it at 1,000,000)."""
+"""The aggregate benchmark (served from a release, bench/differencing.py) runs end to end at a
+small size (make bench runs it at 1,000,000)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from bench import aggregate
+from bench import differencing
 from reporter import migrate, pgcluster
 from tests.conftest import fresh_database
 
@@ -14,7 +15,7 @@ KEYS = {
     "aggregate_vs_naive_postgis", "aggregate_vs_naive_postgis_warm", "aggregate_cells_ms_cold",
     "aggregate_cells_ms_warm", "naive_postgis_cells_ms", "aggregate_cells_shown_median",
     "map_page_gzip_bytes_demo", "map_page_third_party_hosts_demo", "bench_incidents",
-    "bench_distinct_points", "bench_fill_s", "aggregate_refresh_s",
+    "bench_distinct_points", "bench_fill_s", "release_cut_s", "release_bins",
 }
 
 
@@ -25,7 +26,7 @@ def test_aggregate_bench_runs_and_reports_its_figures(cluster: Path) -> None:
     migrate.upgrade(engine)
     engine.dispose()
     try:
-        figures = aggregate.run(url, n=5000, api_repeats=2, naive_repeats=1)
+        figures = differencing.aggregate_run(url, n=5000, api_repeats=2)
     finally:
         pgcluster.drop_database(cluster, name)
     assert KEYS <= set(figures)

@@ -20,10 +20,11 @@ HEXAGON = ", ".join(f'.leaflet-overlay-pane path[fill="{c}"]' for c in COLOURS)
 
 @pytest.fixture()
 def demo_site(app: Flask) -> Iterator[str]:
-    """The demo incidents (through publish_incident, so displaced), served on loopback."""
+    """The demo incidents (through publish_incident, so displaced), served on loopback; the
+    first request cuts the release that shows them."""
     with app.app_context():
-        assert seed_incidents(db.session(), n=400, rng_seed=7) == 400
-        assert seed_incidents(db.session(), n=400, rng_seed=7) == 0  # idempotent
+        assert seed_incidents(db.session(), n=1000, rng_seed=7) == 1000
+        assert seed_incidents(db.session(), n=1000, rng_seed=7) == 0  # idempotent
     with live_server(app) as base:
         yield base
 

@@ -194,21 +194,24 @@ def is_virtual(node: Node) -> bool:
 def relations(values: dict[Node, int], periods: dict[str, Period]) -> list[tuple[Node, list[Node]]]:
     """Every (parent, children) relation among the non-empty bins of the given periods."""
     groups: dict[tuple[str, Node, str], list[Node]] = defaultdict(list)
+    ups: dict[str, str] = {}
+    for label, p in periods.items():
+        if p.kind == "month":
+            ups[label] = quarter_of(p.first).label
+        elif p.kind == "quarter":
+            ups[label] = year_of(p.first).label
+    geo_parents: dict[Geo, Geo | None] = {}
     for node in values:
         period, g, a = node
-        parent = geo_parent(g)
+        if g not in geo_parents:
+            geo_parents[g] = geo_parent(g)
+        parent = geo_parents[g]
         if parent is not None:
             groups[("geo", (period, parent, a), "")].append(node)
         if a != ANY:
             base = a[len(NOT):] if a.startswith(NOT) else a
             groups[("attr", (period, g, ANY), base)].append(node)
-        p = periods[period]
-        if p.kind == "month":
-            up = quarter_of(p.first).label
-        elif p.kind == "quarter":
-            up = year_of(p.first).label
-        else:
-            up = ""
+        up = ups.get(period, "")
         if up in periods:
             groups[("time", (up, g, a), "")].append(node)
     out = []
@@ -234,8 +237,10 @@ class _Graph:
 
     def known(self, shown: set[int]) -> set[int]:
         """Shown bins and every bin that follows from them: a relation with a known parent
-        and one unknown child gives that child; one with every child known gives the parent."""
+        and one unknown child gives that child; one with every child known gives the parent.
+        self.why[bin] is the relation each derived bin follows from."""
         known = set(shown)
+        self.why: dict[int, int] = {}
         queue = list(range(len(self.rels)))
         queued = set(queue)
         while queue:
@@ -251,6 +256,7 @@ class _Graph:
                 new = p
             if new is not None:
                 known.add(new)
+                self.why[new] = r
                 for r2 in self.member[new]:
                     if r2 not in queued:
                         queued.add(r2)
@@ -317,7 +323,8 @@ def choose_shown(values: dict[Node, int], periods: dict[str, Period], new: set[s
                         hide.add(min(picks, key=lambda j: (graph.value[j], j)))
                         break
             else:
-                hide |= _around(graph, [i], shown, mutable)
+                hide |= (_sources(graph, i, shown, mutable)
+                         or _around(graph, [i], shown, mutable))
         for r in broken:
             p, cs = graph.rels[r]
             picks = [h for c in cs if c in known and (h := hideable(c)) is not None]
@@ -328,7 +335,7 @@ def choose_shown(values: dict[Node, int], periods: dict[str, Period], new: set[s
             else:
                 hide |= _around(graph, [p, *cs], shown, mutable)
         for i in leaked:
-            hide |= _around(graph, [i], shown, mutable)
+            hide |= _sources(graph, i, shown, mutable) or _around(graph, [i], shown, mutable)
         if not hide:
             # nothing near the problem is left to hide: widen to every new bin (showing no
             # new bin at all is always safe)
@@ -341,6 +348,32 @@ def choose_shown(values: dict[Node, int], periods: dict[str, Period], new: set[s
     # a hidden bin that follows from the shown ones anyway tells nothing new: show it
     known = graph.known(shown)
     return {graph.nodes[i] for i in known if mutable[i] and graph.value[i] >= k}
+
+
+def _sources(graph: _Graph, i: int, shown: set[int], mutable: list[bool]) -> set[int]:
+    """The smallest shown, changeable bin on the chain of relations that `i` follows from."""
+    seen, frontier = {i}, [i]
+    for _depth in range(64):
+        picks, nxt = [], []
+        for x in frontier:
+            r = graph.why.get(x)
+            if r is None:
+                continue
+            p, cs = graph.rels[r]
+            for m in (p, *cs):
+                if m in seen:
+                    continue
+                seen.add(m)
+                if m in shown and mutable[m]:
+                    picks.append(m)
+                elif m in graph.why:
+                    nxt.append(m)
+        if picks:
+            return {min(picks, key=lambda j: (graph.value[j], j))}
+        if not nxt:
+            return set()
+        frontier = nxt
+    return set()
 
 
 def _around(graph: _Graph, members: list[int], shown: set[int], mutable: list[bool]) -> set[int]:

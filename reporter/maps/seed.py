@@ -63,7 +63,7 @@ def _month_back(today: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def seed_incidents(session: Session, n: int = 400, rng_seed: int = 20261128) -> int:
+def seed_incidents(session: Session, n: int = 1000, rng_seed: int = 20261128) -> int:
     """Publish `n` realistic demo incidents and commit; does nothing if any incident exists.
 
     rng_seed fixes the demo's true points, dates and categories; the displacement itself always
@@ -96,7 +96,9 @@ def seed_incidents(session: Session, n: int = 400, rng_seed: int = 20261128) -> 
             session,
             categories=categories,
             perpetrators=perpetrators,
-            month=_month_back(today, rng.randrange(18)),
+            # months that the release due now covers (2 to 17 months back, more of them
+            # recent), so that the demo map shows them
+            month=_month_back(today, 2 + min(rng.randrange(16), rng.randrange(16))),
             province=province,
             lat=lat + dlat,
             lon=lon + dlon,
