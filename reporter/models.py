@@ -35,7 +35,7 @@ __all__ = ["Base", "Staff", "Report", "Attachment", "Receipt", "Message", "CaseK
 
 REPORT_STATUSES = ("new", "in_review", "needs_info", "verified", "rejected", "duplicate")
 FINAL_STATUSES = ("verified", "rejected", "duplicate")
-CHANNELS = ("web-js", "web-nojs", "sms")
+CHANNELS = ("web-js", "web-nojs", "ussd", "sms", "helpline", "outreach", "meeting", "walk-in")
 
 
 class Staff(Base):
@@ -199,3 +199,8 @@ class InboxSession(Base):
     receipt_id: Mapped[int] = mapped_column(ForeignKey("receipt.id", ondelete="CASCADE"),
                                             index=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# safety alerts (issue 16) live in their own module; imported here so that migrations and
+# tests (Base.metadata) see their tables
+from reporter.alerts import models as _alert_models  # noqa: E402,F401

@@ -19,6 +19,7 @@ from reporter.forms.tokens import AlreadyAccepted, FormTokens, Shown
 from reporter.forms.upload import SealedSpool
 from reporter.keys import Keyring, pepper
 from reporter.models import Attachment, IntakeToken, Receipt, Report
+from reporter.payload import make_payload
 
 ALLOWED_TYPES = ("image/", "audio/", "application/pdf", "video/3gpp")
 MAX_ENVELOPE_CHARS = 1_500_000
@@ -119,23 +120,15 @@ def build_payload(form: Any, described: list[dict[str, Any]], language: str) -> 
     from reporter import gazetteer
 
     town = gazetteer.lookup(form.town.data) if form.town.data else None
-    return with_floor({
-        "v": 1,
-        "categories": list(form.categories.data),
-        "perpetrators": list(form.perpetrators.data),
-        "when": {"year": form.year.data, "month": form.month.data or None,
-                 "day": form.day.data},
-        "province": form.province.data,
-        "place": {"town_id": town.id if town else None, "town": town.name if town else None,
-                  "text": (form.place.data or "").strip() or None},
-        "pin": None,
-        "narrative": form.narrative.data,
-        "perpetrator_details": form.perpetrator_details.data or "",
-        "consent": {"contact": bool(form.consent_contact.data),
-                    "legal": bool(form.consent_legal.data)},
-        "attachments": described,
-        "language": language,
-    })
+    return make_payload(
+        categories=form.categories.data, perpetrators=form.perpetrators.data,
+        year=form.year.data, month=form.month.data or None, day=form.day.data,
+        province=form.province.data, town_id=town.id if town else None,
+        town=town.name if town else None, place_text=form.place.data,
+        narrative=form.narrative.data, perpetrator_details=form.perpetrator_details.data or "",
+        consent_contact=bool(form.consent_contact.data),
+        consent_legal=bool(form.consent_legal.data), attachments=described,
+        language=language, channel="web-nojs")
 
 
 def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
