@@ -49,6 +49,8 @@ class Answer:
     @property
     def clear_refusal(self) -> bool:
         """A 429 or 503 in the site's own words (not a proxy's or a traceback)."""
+        if self.status == 429 and 'id="form-error"' in self.body:
+            return True  # her form given back, with the message at its top
         return self.status in CLEAR_PAGES and self.title == CLEAR_PAGES[self.status]
 
 

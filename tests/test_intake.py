@@ -363,7 +363,7 @@ def test_per_session_limit_is_not_keyed_on_the_address(app_factory: Callable[...
         data = {**open_form(one), **plain_fields()}
         resp = one.post("/report", data=data, environ_base={"REMOTE_ADDR": addr})
         assert resp.status_code == (303 if i < 2 else 429)
-    assert "Too many tries" in resp.get_data(as_text=True)
+    assert "Too many reports were sent from this phone" in resp.get_data(as_text=True)
     # another session from the same address is not locked out by the first one's limit
     other = app.test_client()
     data = {**open_form(other), **plain_fields()}
@@ -398,3 +398,16 @@ def test_keys_json_publishes_public_halves_only(app: Flask, client: FlaskClient)
     text = json.dumps(keys)
     for sk in secrets.values():
         assert envelope.b64e(sk) not in text
+
+
+def test_a_refused_report_at_the_limit_gives_her_form_back_with_her_words(
+    app_factory: Callable[..., Flask],
+) -> None:
+    app = app_factory(X_REPORT_LIMIT="1 per minute")
+    client = app.test_client()
+    assert client.post("/report", data={**open_form(client), **plain_fields()}).status_code == 303
+    resp = client.post("/report", data={**open_form(client),
+                                        **plain_fields("SENTINEL second report words")})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 429 and "SENTINEL second report words" in body
+    assert 'id="report-form"' in body and "Nothing was saved yet" in body

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from reporter import db, envelope, receipts
 from reporter.config import Settings
 from reporter.errors import render_error
-from reporter.extensions import ensure_rate_token, global_key, limiter
+from reporter.extensions import ensure_rate_token, global_key, limiter, on_rate_limited
 from reporter.forms import bp, inbox, intake
 from reporter.forms.forms import NARRATIVE_MAX, ReceiptForm, ReplyForm, ReportForm
 from reporter.forms.tokens import (
@@ -298,6 +298,30 @@ def followup_logout() -> Response:
     inbox.forget(session, db.session(), settings().secret_key)
     session.clear()
     return redirect(url_for("forms.followup"), code=303)
+
+
+# A 429 gives her the page she was on, with what she typed (never a bare "too many" page).
+@on_rate_limited("forms.submit")
+def _submit_limited() -> tuple[str, int]:
+    return _render_form(ReportForm(), 429, _(
+        "Too many reports were sent from this phone in a short time. Nothing was saved yet. "
+        "Wait a few minutes, then send again: your words are still here."))
+
+
+@on_rate_limited("forms.followup_login")
+def _login_limited() -> tuple[str, int]:
+    return _pending_login(_("Too many tries. Wait a few minutes, then type your receipt number "
+                            "again."), 429)
+
+
+@on_rate_limited("forms.followup_reply")
+def _reply_limited() -> tuple[str, int]:
+    message = _("Too many answers in a short time. Your answer was not sent yet: wait a few "
+                "minutes, then send it again.")
+    opened = inbox.resume(session, db.session(), settings().secret_key)
+    if opened is None:
+        return _pending_login(message, 429)
+    return _inbox_page(opened, ReplyForm(), message), 429
 
 
 @bp.get("/api/v1/towns")
