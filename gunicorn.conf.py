@@ -47,8 +47,8 @@ loglevel = "warning"
 proc_name = "reporter"
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 forwarded_allow_ips = "127.0.0.1"
-# gunicorn's own 400 pages are bare English text: let nginx (4 KB header buffers, its own
-# styled 414/400 pages) refuse long request lines first, and accept what nginx passes on
+# gunicorn's own 400 pages are bare English text: accept what nginx passes on (its 8 KB
+# header buffers refuse longer lines first, with our styled 414/400 pages)
 limit_request_line = 8190
 limit_request_fields = 50
 # gunicorn >= 25 opens a control socket under $HOME by default: shared by every instance on
