@@ -50,6 +50,10 @@ ODD_ROWS = [
     ("odd-empty-lists", [], [], "WC", "", "reported", "self", 2),
     ("odd-quoting", ["extortion", "unlawful_arrest"], ["saps"], "KZN", "85bd3fffffffff",
      'a,"b"', "line\nbreak", 3),
+    # longer than the lists coded by one lookup (rows.MAPPED): coded term by term
+    ("odd-long-list", ["extortion", "confiscation", "harassment", "physical_assault",
+                       "unlawful_arrest"], ["metro_police", "saps"], "GP", None, "reported",
+     "self", 1),
     ("odd-unknown-term", ["no_such_term", "extortion"], ["nobody"], "EC", None, "reported",
      " spaced ", 1),
 ]
@@ -113,6 +117,7 @@ def test_the_copy_writer_matches_the_csv_module_byte_for_byte(cluster: Path) -> 
             assert b'"a,""b""","line\nbreak"' in everything
             assert b"odd-empty-lists,%s,WC,,,,,," % month.strftime("%Y-%m").encode() in everything
             assert b"no_such_term;extortion,?;" in everything
+            assert b"harassment;physical_assault;unlawful_arrest,MT" in everything
     finally:
         engine.dispose()
         pgcluster.drop_database(cluster, name)

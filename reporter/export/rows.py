@@ -10,8 +10,9 @@ gathers the rows into blocks of BLOCK_ROWS rows, hashes them and writes them int
 entry, so memory stays flat however many incidents there are (bench/export.py measures it at
 1,000,000 against a bare COPY of the stored columns: at most 1.5 times).
 
-The HURIDOCS codes come from the vocabulary, bound as parameters: each distinct combination of
-terms is coded once (a few hundred at most) and joined to the rows by hash. The file is the one
+The HURIDOCS codes come from the vocabulary, bound as parameters (see _LOOKUP), so the query
+stays one flat, parallel-safe SELECT that PostgreSQL's workers compute and sort like the bare
+COPY; JIT is off and work_mem 32 MB for the rest of the transaction (SET LOCAL). The file is the one
 the csv module wrote before: minimal quoting (only a field holding a comma, a quote or a line
 break is quoted, quotes doubled), "\\n" line ends, and an empty field for a missing cell or an
 empty list. (COPY writes NULL as an empty field and an empty string as `""`, so every field that
@@ -21,11 +22,11 @@ can be empty is sent as NULL when it is.)
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-import queue
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -45,41 +46,41 @@ COLUMNS = (
 SEPARATOR = ";"  # between the terms of one field (the terms themselves never contain it)
 BLOCK_ROWS = 2000  # rows (about 250 KB) gathered before a write into the zip entry
 PROGRESS_ROWS = 10_000
-QUEUED = 8  # blocks waiting to be written, at most
+MAPPED = 3  # term lists up to this long are coded by one lookup
 
 Progress = Callable[[int], None]
 
-# The codes of a row's terms: looked up by the joined terms in a JSON object made from the
-# combinations the table holds (one small query first); a combination that appeared since then
-# is coded term by term in SQL (COALESCE evaluates that only when the lookup found nothing).
-# An unknown term keeps its place as "?".
-_CODES = """coalesce(%({name}_map)s::jsonb ->> s.{name},
-    array_to_string(ARRAY(SELECT coalesce(v.code, '?')
-                          FROM unnest(string_to_array(s.{name}, '{sep}')) WITH ORDINALITY
-                               AS u(term, n)
-                          LEFT JOIN (VALUES {pairs}) AS v(term, code) ON v.term = u.term
-                          ORDER BY u.n), '{sep}'))"""
+# The codes of a row's terms: looked up by the joined terms in a JSON object holding every
+# ordered list of up to MAPPED terms of the vocabulary (a few thousand keys, bound once per
+# export); a longer list is coded term by term (COALESCE evaluates that only when the lookup
+# found nothing). An unknown term keeps its place as "?". No subquery: every field stays
+# parallel-safe, so PostgreSQL's workers compute them.
+_LOOKUP = "coalesce(%({name}_map)s::jsonb ->> array_to_string(incident.{name}, '{sep}'), {each})"
+_TERM = ("coalesce(%({name}_terms)s::jsonb ->> incident.{name}[{i}], "
+         "CASE WHEN incident.{name}[{i}] IS NULL THEN NULL ELSE '?' END)")
 
-# Sorted on the stored columns first (narrow rows: the term lists already joined), then
-# formatted: the outer ORDER BY is the subquery's own order, so PostgreSQL does not sort again.
+
+def _codes_sql(name: str, terms: Sequence[Term]) -> str:
+    each = ", ".join(_TERM.format(name=name, i=i) for i in range(1, 2 * len(terms) + 1))
+    return _LOOKUP.format(name=name, sep=SEPARATOR, each=f"concat_ws('{SEPARATOR}', {each})")
+
+
+# One flat query, like the bare COPY it is measured against: PostgreSQL's parallel workers
+# compute every field and sort; the leader only merges and sends.
 _SELECT = """
-    SELECT s.public_id AS id, to_char(s.month, 'YYYY-MM') AS month, s.province AS province,
-           NULLIF(s.cell_r5, '') AS cell_r5,
-           NULLIF(s.categories, '') AS categories,
+    SELECT incident.public_id AS id, to_char(incident.month, 'YYYY-MM') AS month,
+           incident.province AS province, NULLIF(incident.cell_r5, '') AS cell_r5,
+           NULLIF(array_to_string(incident.categories, '{sep}'), '') AS categories,
            NULLIF({category_codes}, '') AS category_codes,
-           NULLIF(s.perpetrators, '') AS perpetrators,
+           NULLIF(array_to_string(incident.perpetrators, '{sep}'), '') AS perpetrators,
            NULLIF({perpetrator_codes}, '') AS perpetrator_codes,
-           NULLIF(s.verification_level, '') AS verification_level,
-           NULLIF(s.source_type, '') AS source_type,
-           s.people_affected AS people_affected,
+           NULLIF(incident.verification_level, '') AS verification_level,
+           NULLIF(incident.source_type, '') AS source_type,
+           incident.people_affected AS people_affected,
            %(vocabulary_version)s::text AS vocabulary_version
-    FROM (SELECT incident.public_id, incident.month, incident.province, incident.cell_r5,
-                 array_to_string(incident.categories, '{sep}') AS categories,
-                 array_to_string(incident.perpetrators, '{sep}') AS perpetrators,
-                 incident.verification_level, incident.source_type, incident.people_affected
-          FROM incident WHERE {where}
-          ORDER BY incident.month, incident.public_id OFFSET 0) AS s
-    ORDER BY s.month, s.public_id
+    FROM incident
+    WHERE {where}
+    ORDER BY incident.month, incident.public_id
 """
 
 
@@ -90,38 +91,32 @@ class Written:
     sha256: str
 
 
-def _codes(terms: Sequence[Term], values: Sequence[str]) -> str:
+@cache
+def _code_map(kind: str) -> str:
+    """{"extortion;saps_term": "MT4:02;...", ...} for every ordered list of up to MAPPED terms."""
+    terms = CATEGORIES if kind == "categories" else PERPETRATORS
     code = {t.value: t.huridocs for t in terms}
-    return SEPARATOR.join(code.get(v, "?") for v in values)
+    out = {}
+    for n in range(1, MAPPED + 1):
+        for values in itertools.permutations(code, n):
+            out[SEPARATOR.join(values)] = SEPARATOR.join(code[v] for v in values)
+    out[""] = ""
+    return json.dumps(out, separators=(",", ":"))
 
 
-def _pairs(prefix: str, terms: Sequence[Term], params: dict[str, Any]) -> str:
-    out = []
-    for i, t in enumerate(terms):
-        params[f"{prefix}_t{i}"], params[f"{prefix}_c{i}"] = t.value, t.huridocs
-        out.append(f"(%({prefix}_t{i})s::text, %({prefix}_c{i})s::text)")
-    return ", ".join(out)
-
-
-def copy_statement(session: Session, f: ExportFilters) -> tuple[str, dict[str, Any]]:
+def copy_statement(f: ExportFilters) -> tuple[str, dict[str, Any]]:
     """The COPY statement (psycopg's %(name)s placeholders, bound client-side) and its values."""
     where = select(Incident.id).where(*conditions(f)).whereclause
     compiled = where.compile(dialect=postgresql.psycopg.dialect(),  # type: ignore[union-attr]
                              compile_kwargs={"render_postcompile": True})
     params: dict[str, Any] = dict(compiled.params)
     params["vocabulary_version"] = VOCABULARY_VERSION
-    combos = session.execute(select(Incident.categories, Incident.perpetrators)
-                             .where(*conditions(f)).distinct()).all()
-    params["categories_map"] = json.dumps(
-        {SEPARATOR.join(c): _codes(CATEGORIES, c) for c in {tuple(r[0]) for r in combos}})
-    params["perpetrators_map"] = json.dumps(
-        {SEPARATOR.join(p): _codes(PERPETRATORS, p) for p in {tuple(r[1]) for r in combos}})
-    query = _SELECT.format(
-        sep=SEPARATOR, where=str(compiled),
-        category_codes=_CODES.format(name="categories", sep=SEPARATOR,
-                                     pairs=_pairs("cat", CATEGORIES, params)),
-        perpetrator_codes=_CODES.format(name="perpetrators", sep=SEPARATOR,
-                                        pairs=_pairs("per", PERPETRATORS, params)))
+    for name, terms in (("categories", CATEGORIES), ("perpetrators", PERPETRATORS)):
+        params[f"{name}_map"] = _code_map(name)
+        params[f"{name}_terms"] = json.dumps({t.value: t.huridocs for t in terms})
+    query = _SELECT.format(sep=SEPARATOR, where=str(compiled),
+                           category_codes=_codes_sql("categories", CATEGORIES),
+                           perpetrator_codes=_codes_sql("perpetrators", PERPETRATORS))
     return f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", params
 
 
@@ -129,77 +124,40 @@ def write_incidents_csv(session: Session, f: ExportFilters, out: IO[bytes],
                         progress: Progress | None = None) -> Written:
     """Write the CSV to `out` (e.g. an open zip entry) block by block; returns its digest.
 
-    This thread reads COPY's rows and gathers them into blocks; a second thread hashes each
-    block and writes it into `out` (zlib and hashlib release the GIL, so deflating overlaps with
-    reading). At most QUEUED blocks wait between the two: memory stays flat.
+    The blocks are hashed and written in this thread: PostgreSQL goes on filling the socket
+    while a block is deflated, and a second thread would only make the two fight over the GIL.
     """
-    statement, params = copy_statement(session, f)
+    statement, params = copy_statement(f)
     connection = session.connection().connection.driver_connection  # psycopg, same transaction
-    writer = _Writer(out)
-    writer.start()
-    lines = 0
+    digest = hashlib.sha256()
+    size = lines = 0
     next_progress = PROGRESS_ROWS
-    try:
-        with connection.cursor() as cursor:
-            # JIT compiling this one query costs more than it saves (it is run once)
-            cursor.execute("SELECT set_config('jit', 'off', true)")
-            block: list[Any] = []
-            with cursor.copy(statement, params) as copy:
-                for chunk in copy:  # PostgreSQL sends one message per row, the header first
-                    block.append(chunk)
-                    if len(block) >= BLOCK_ROWS:
-                        writer.put(b"".join(block))
-                        block.clear()
-                        lines += BLOCK_ROWS
-                        if progress and lines - 1 >= next_progress:
-                            progress(lines - 1)
-                            next_progress = lines - 1 + PROGRESS_ROWS
-            rows = cursor.rowcount
-            cursor.execute("SELECT set_config('jit', %s, true)", (_jit_default(connection),))
-        writer.put(b"".join(block))
-    finally:
-        writer.finish()
+
+    def write(block: list[Any]) -> None:
+        nonlocal size
+        data = b"".join(block)
+        block.clear()
+        digest.update(data)
+        out.write(data)
+        size += len(data)
+
+    with connection.cursor() as cursor:
+        # compiling this one query (JIT) costs more than it saves; until the transaction ends
+        cursor.execute("SET LOCAL jit = off")
+        # the sort in memory rather than in temporary files, where it fits
+        cursor.execute("SET LOCAL work_mem = '32MB'")
+        block: list[Any] = []
+        with cursor.copy(statement, params) as copy:
+            for chunk in copy:  # PostgreSQL sends one message per row, the header first
+                block.append(chunk)
+                if len(block) >= BLOCK_ROWS:
+                    write(block)
+                    lines += BLOCK_ROWS
+                    if progress and lines - 1 >= next_progress:
+                        progress(lines - 1)
+                        next_progress = lines - 1 + PROGRESS_ROWS
+        rows = cursor.rowcount
+    write(block)
     if progress:
         progress(rows)
-    return Written(rows, writer.size, writer.digest.hexdigest())
-
-
-def _jit_default(connection: Any) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reset_val FROM pg_settings WHERE name = 'jit'")
-        row = cursor.fetchone()
-    return str(row[0]) if row else "on"
-
-
-class _Writer(threading.Thread):
-    """Hashes and writes the blocks it is given, in order; an error is raised in finish()."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        super().__init__(name="incidents-csv-writer", daemon=True)
-        self.out = out
-        self.digest = hashlib.sha256()
-        self.size = 0
-        self.error: BaseException | None = None
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED)
-
-    def run(self) -> None:
-        while (data := self._queue.get()) is not None:
-            if self.error is None:
-                try:
-                    self.digest.update(data)
-                    self.out.write(data)
-                    self.size += len(data)
-                except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
-                    self.error = exc
-
-    def put(self, data: bytes) -> None:
-        if self.error is not None:
-            raise self.error
-        if data:
-            self._queue.put(data)
-
-    def finish(self) -> None:
-        self._queue.put(None)
-        self.join()
-        if self.error is not None:
-            raise self.error
+    return Written(rows, size, digest.hexdigest())
