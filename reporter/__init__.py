@@ -142,6 +142,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(maps_bp)
     app.register_blueprint(export_bp)
     app.register_blueprint(openapi.bp)
+    from reporter.alerts import cli as alerts_cli
+    from reporter.alerts import member as alerts_member
+    from reporter.alerts import staff as alerts_staff
+
+    app.register_blueprint(alerts_staff.bp)  # /staff/alerts (default-deny)
+    app.register_blueprint(alerts_member.bp)  # /alerts, members only; 404 while switched off
+    alerts_member.init_app(app)
+    app.cli.add_command(alerts_cli.group)
     # after the blueprints: adds the /<lang>/ addresses of the public pages
     i18n.init_app(app)
     cli.init_app(app)

@@ -28,6 +28,10 @@ ACTIONS = frozenset({
     "assign", "status", "message", "publish", "withdraw", "duplicate", "export", "grant",
     "revoke", "rotate", "staff_create", "staff_update", "content_update", "purge",
     "open_attachment", "release",
+    # safety alerts (reporter/alerts)
+    "alert_draft", "alert_approve", "alert_reject", "alert_withdraw", "alert_correct",
+    "alert_corroborate", "alert_challenge_review", "alert_sheet", "member_codes",
+    "member_revoke", "alerts_authorise",
 })
 
 

@@ -58,6 +58,11 @@ class Settings:
     # the browser tab's title on public pages: neutral, so the tab switcher and the history
     # do not say what the site is (None: a translated "Notes")
     page_title: str | None = None
+    # safety alerts (issue 16, docs/alerts.md): off until the Information Regulator's prior
+    # authorisation (POPIA s 57(1)(b)); the index key lives in instance/keys/alerts-index
+    alerts_enabled: bool = False
+    alert_expiry_months: int = 6
+    member_code_months: int = 12
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -103,6 +108,9 @@ ENV_NAMES = (
     "COUNT_NOISE_EPSILON",
     "RELEASE_EVERY_MONTHS",
     "RELEASE_LAG_MONTHS",
+    "ALERTS_ENABLED",
+    "ALERT_EXPIRY_MONTHS",
+    "MEMBER_CODE_MONTHS",
 )
 
 # An environment name with this prefix that is not a setting is a typo (REPORTER_MOD=demo):
@@ -228,6 +236,9 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         quick_exit_url=str(raw.get("QUICK_EXIT_URL") or "https://www.google.com/"),
         page_title=(str(raw["PAGE_TITLE"]).strip()[:60] or None) if raw.get("PAGE_TITLE")
         else None,
+        alerts_enabled=parse_bool("ALERTS_ENABLED", raw.get("ALERTS_ENABLED")),
+        alert_expiry_months=num("ALERT_EXPIRY_MONTHS", 6, int, 1),
+        member_code_months=num("MEMBER_CODE_MONTHS", 12, int, 1),
         extra={k: v for k, v in raw.items() if k.startswith("X_")},
     )
 

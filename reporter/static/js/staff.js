@@ -164,6 +164,7 @@
       });
       showMessages(data);
       prefill(p);
+      if (window.ReporterAlerts) window.ReporterAlerts.reportOpened(data, p);  // alerts.js
       $("report-fields").hidden = false;
       text($("report-state"), "");
       if (c.contact && data.reply_key) $("message-form").hidden = false;

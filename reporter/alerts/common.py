@@ -1,0 +1,41 @@
+"""What the staff and member views share: the settings, the index key, whether alerts are on."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import abort, current_app
+
+from reporter import db
+from reporter.alerts import index, store
+from reporter.config import Settings
+from reporter.signing import KeyMissing
+
+log = logging.getLogger(__name__)
+DESCRIPTION_MAX = 500
+AREA_MAX = 80
+
+
+def settings() -> Settings:
+    return current_app.extensions["reporter.settings"]
+
+
+def key() -> bytes:
+    """The alerts index key; created on first use outside production (production: `flask
+    --app wsgi alerts init-key`, copied to every host like the receipt pepper)."""
+    cfg = settings()
+    try:
+        return index.index_key(cfg.instance_path, create=not cfg.is_production)
+    except KeyMissing:
+        log.warning("alerts refused: no alerts index key")
+        abort(503)
+
+
+def switched_on() -> bool:
+    """ALERTS_ENABLED and an authorisation recorded by an admin."""
+    return settings().alerts_enabled and store.authorised(db.session()) is not None
+
+
+def require_on() -> None:
+    if not switched_on():
+        abort(404)

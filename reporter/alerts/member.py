@@ -1,0 +1,179 @@
+"""Member pages: /alerts (her province's alerts first, newest first) and /alerts/check.
+
+A member opens them with the code on her card (no account, no name). The session keeps only
+the card's row id for an hour; every request checks that the code is neither revoked nor
+expired. Checks are limited per code (a progressive delay, then a daily cap) and globally,
+never per address, so the index cannot be enumerated through the checker. Nothing a member
+types (a code, a number, a plate) is logged or stored.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from reporter import db
+from reporter.alerts import common, index, store
+from reporter.alerts.labels import KINDS, REASON_LABELS, SEVERITY_LABELS
+from reporter.alerts.models import CHALLENGE_REASONS, Alert, AlertChallenge, MemberCode
+from reporter.extensions import ensure_rate_token, global_key, limiter
+from reporter.vocabulary import PROVINCE_LABELS
+
+bp = Blueprint("alerts", __name__)
+
+SESSION_KEY = "member"
+MEMBER_MINUTES = 60
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"kind_labels": KINDS, "severity_labels": SEVERITY_LABELS,
+            "province_labels": PROVINCE_LABELS, "reason_labels": REASON_LABELS}
+
+
+def member() -> MemberCode | None:
+    """Her card's row while her member session lasts and the code is live."""
+    ref = session.get(SESSION_KEY)
+    if not isinstance(ref, dict) or int(ref.get("exp", 0)) < time.time():
+        session.pop(SESSION_KEY, None)
+        return None
+    try:
+        row = db.session().get(MemberCode, int(ref["id"]))
+    except (KeyError, TypeError, ValueError):
+        row = None
+    row = store.live_member(db.session(), row)
+    if row is None:
+        session.pop(SESSION_KEY, None)
+        return None
+    session[SESSION_KEY] = {**ref, "exp": int(time.time()) + MEMBER_MINUTES * 60}
+    return row
+
+
+def member_key() -> str:
+    """The checker's per-code rate-limit key: the card number, never the address."""
+    ref = session.get(SESSION_KEY)
+    return f"member:{ref.get('id')}" if isinstance(ref, dict) else "member:none"
+
+
+def _login_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    ensure_rate_token()
+    return render_template("alerts/login.html", error=error), status
+
+
+@bp.get("/alerts")
+def alerts() -> tuple[str, int]:
+    common.require_on()
+    row = member()
+    if row is None:
+        return _login_page()
+    mine, others = store.listing(db.session(), row.province, limit=15)
+    return render_template("alerts/list.html", mine=mine, others=others,
+                           province=row.province), 200
+
+
+@bp.post("/alerts")
+@limiter.limit("10 per 10 minutes")
+@limiter.limit("120 per minute", key_func=global_key, scope="alerts-login-global")
+def alerts_login() -> Response | tuple[str, int]:
+    common.require_on()
+    row = store.member_for(db.session(), common.key(), request.form.get("code", ""))
+    if row is None:
+        # wrong, revoked and expired look alike
+        return _login_page(_("This code does not work. Check it, or ask for a new card."), 404)
+    session[SESSION_KEY] = {"id": row.id, "exp": int(time.time()) + MEMBER_MINUTES * 60}
+    return redirect(url_for("alerts.alerts"), code=303)
+
+
+@bp.post("/alerts/logout")
+def alerts_logout() -> Response:
+    session.pop(SESSION_KEY, None)
+    return redirect(url_for("alerts.alerts"), code=303)
+
+
+@bp.get("/alerts/check")
+def check_page() -> tuple[str, int] | Response:
+    common.require_on()
+    if member() is None:
+        return redirect(url_for("alerts.alerts"), code=303)
+    return render_template("alerts/check.html", result=None), 200
+
+
+@bp.post("/alerts/check")
+@limiter.limit("200 per day", key_func=member_key, scope="alerts-check-member")
+@limiter.limit("300 per minute", key_func=lambda: "alerts-check", scope="alerts-check-global")
+def check() -> tuple[str, int] | Response:
+    common.require_on()
+    row = member()
+    if row is None:
+        return redirect(url_for("alerts.alerts"), code=303)
+    wait = store.claim_check(db.session(), row)
+    db.session().commit()
+    if wait:
+        return render_template("alerts/check.html", result=None, wait=int(wait + 0.999)), 429
+    try:
+        found = store.check(db.session(), common.key(), request.form.get("query", ""))
+    except index.NotAnIdentifier:
+        return render_template("alerts/check.html", result=None, error=_(
+            "Type a phone number, or at least 4 letters or digits of a registration.")), 400
+    return render_template("alerts/check.html", result=found), 200
+
+
+@bp.get("/alerts/<alert_id>/challenge")
+def challenge_page(alert_id: str) -> tuple[str, int] | Response:
+    common.require_on()
+    if member() is None:
+        return redirect(url_for("alerts.alerts"), code=303)
+    alert = _current_or_404(alert_id)
+    return render_template("alerts/challenge.html", alert=alert, reasons=CHALLENGE_REASONS), 200
+
+
+def _current_or_404(alert_id: str) -> Alert:
+    alert = db.session().get(Alert, alert_id)
+    if alert is None or alert.status != "published" or alert.expires_on is None \
+            or alert.expires_on < store.today():
+        abort(404)
+    return alert
+
+
+@bp.post("/alerts/<alert_id>/challenge")
+@limiter.limit("5 per day", key_func=member_key, scope="alerts-challenge")
+def challenge(alert_id: str) -> tuple[str, int] | Response:
+    """Someone says an alert is wrong: a reason from a list, reviewed by a coordinator."""
+    common.require_on()
+    if member() is None:
+        return redirect(url_for("alerts.alerts"), code=303)
+    alert = _current_or_404(alert_id)
+    reason = request.form.get("reason", "")
+    if reason not in CHALLENGE_REASONS:
+        return render_template("alerts/challenge.html", alert=alert, reasons=CHALLENGE_REASONS,
+                               error=_("Choose what is wrong.")), 400
+    db.session().add(AlertChallenge(alert_id=alert.id, reason=reason))
+    db.session().commit()
+    return render_template("alerts/challenge.html", alert=alert, reasons=CHALLENGE_REASONS,
+                           done=True), 200
+
+
+def inbox_alerts(province: str) -> list[Alert] | None:
+    """For the reporter's inbox: her province's current alerts when she is also logged in as a
+    member in this session, else None (the inbox then offers the link)."""
+    if not common.switched_on() or member() is None:
+        return None
+    return store.listing(db.session(), province, limit=5)[0]
+
+
+def init_app(app: Any) -> None:
+    @app.context_processor
+    def _member_alerts() -> dict[str, Any]:
+        return {"member_alerts": inbox_alerts, "alerts_on": common.switched_on}
