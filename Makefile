@@ -31,12 +31,14 @@ bench:
 bench-load: setup
 	$(VENV)/bin/python -m bench.load
 
-# database (pg_dump) + instance/keys into instance/backups/reporter-<UTC time>/ (or BACKUP_DIR);
-# run with the service's environment (DATABASE_URL, INSTANCE_PATH). Store backups encrypted.
+# database (pg_dump) + instance/keys, sealed to the offline backup key (instance/keys/backup.pub,
+# made by `keys init` or `keys backup-init`), into instance/backups/reporter-<UTC time>/ (or
+# BACKUP_DIR); run with the service's environment (DATABASE_URL, INSTANCE_PATH).
 backup:
 	$(VENV)/bin/python -m reporter.backup create $(if $(BACKUP_DIR),--out "$(BACKUP_DIR)")
 
 # restore into an empty database: make restore BACKUP=instance/backups/reporter-...
+# asks for the backup secret (or reads BACKUP_SECRET_FILE, then BACKUP_SECRET)
 restore:
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<backup folder>" >&2; exit 2; }
 	$(VENV)/bin/python -m reporter.backup restore "$(BACKUP)"

@@ -69,6 +69,33 @@ def keys_init() -> None:
     click.echo("")
     click.echo("    " + envelope.b64e(result.recovery_secret))
     click.echo("")
+    if result.backup_secret:
+        _echo_backup_secret(result.backup_secret)
+
+
+def _echo_backup_secret(secret: bytes) -> None:
+    from reporter import envelope
+
+    click.echo("BACKUP KEY: every `make backup` is sealed to it; `make restore` asks for it.")
+    click.echo("Write it down (or store it offline, apart from the backups). Shown only once.")
+    click.echo("")
+    click.echo("    " + envelope.b64e(secret))
+    click.echo("")
+
+
+@keys_cli.command("backup-init")
+@click.option("--replace", is_flag=True,
+              help="Make a new backup key although one exists (older backups keep the old one).")
+def keys_backup_init(replace: bool) -> None:
+    """Create the offline backup key (for a deployment made before backups were sealed)."""
+    from reporter import keys
+
+    settings = current_app.extensions["reporter.settings"]
+    try:
+        secret = keys.init_backup_key(settings.instance_path, replace=replace)
+    except keys.KeyMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+    _echo_backup_secret(secret)
 
 
 @click.command("purge")

@@ -26,8 +26,8 @@ from reporter.vocabulary import PROVINCES
 
 # KeyMissing lives in reporter/signing.py so that reporter/export can load the signing key
 # without importing the report models; it is re-exported here for everything else.
-__all__ = ["KeyMissing", "Keyring", "PublicKey", "init_keys", "load_keyring", "pepper",
-           "signing_key"]
+__all__ = ["KeyMissing", "Keyring", "PublicKey", "backup_public_key", "init_backup_key",
+           "init_keys", "load_keyring", "pepper", "signing_key"]
 
 NATIONAL = "national"
 RECOVERY = "recovery"
@@ -115,10 +115,43 @@ def signing_key(instance_path: Path) -> SigningKey:
     return load_signing_key(instance_path)
 
 
+BACKUP_PUBLIC = "backup.pub"
+
+
+def backup_public_key(instance_path: Path) -> bytes:
+    """The offline backup key's public half (instance/keys/backup.pub, base64): every backup
+    is sealed to it (reporter/backup.py). Its secret is printed once and kept offline."""
+    path = keys_dir(instance_path) / BACKUP_PUBLIC
+    if not path.exists():
+        raise KeyMissing("no backup key: run `flask --app wsgi keys backup-init` and keep the "
+                         "secret it prints offline")
+    try:
+        return envelope.b64d(path.read_text().strip(), 32)
+    except envelope.EnvelopeError as exc:
+        raise KeyMissing(f"{path} is damaged") from exc
+
+
+def init_backup_key(instance_path: Path, *, replace: bool = False) -> bytes:
+    """Make the offline backup key pair; store only the public half; return the secret (to be
+    printed once, never stored). Refuses to replace an existing key unless `replace`."""
+    path = keys_dir(instance_path) / BACKUP_PUBLIC
+    if path.exists() and not replace:
+        raise KeyMissing(f"a backup key exists already ({path}); pass --replace to make a new "
+                         "one (older backups still need the old secret)")
+    sk = PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(envelope.b64e(bytes(sk.public_key)) + "\n")
+    os.chmod(tmp, 0o644)
+    tmp.replace(path)
+    return bytes(sk)
+
+
 @dataclass(frozen=True)
 class InitResult:
     recovery_secret: bytes
     case_secrets: dict[str, bytes]  # scope -> secret; returned to the caller, never stored
+    backup_secret: bytes | None = None  # None when a backup key existed already
 
 
 def init_keys(session: Session, instance_path: Path, *, demo: bool = False) -> InitResult:
@@ -145,11 +178,14 @@ def init_keys(session: Session, instance_path: Path, *, demo: bool = False) -> I
         _write_secret(folder / "pepper", os.urandom(32))
     if not (folder / "signing.key").exists():
         _write_secret(folder / "signing.key", bytes(SigningKey.generate()))
+    backup_secret = None if (folder / BACKUP_PUBLIC).exists() else init_backup_key(instance_path)
     if demo:
         secrets_doc = {scope: envelope.b64e(sk) for scope, sk in case_secrets.items()}
         secrets_doc[RECOVERY] = envelope.b64e(bytes(recovery))
+        if backup_secret:
+            secrets_doc["backup"] = envelope.b64e(backup_secret)
         _write_secret(folder / "demo-secrets.json", json.dumps(secrets_doc, indent=1).encode())
-    return InitResult(bytes(recovery), case_secrets)
+    return InitResult(bytes(recovery), case_secrets, backup_secret)
 
 
 def demo_secrets(instance_path: Path) -> dict[str, bytes]:
