@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 
 from argon2.low_level import Type, hash_secret_raw
@@ -61,9 +62,17 @@ def grouped(receipt: str) -> str:
     return " ".join(receipt[i:i + 4] for i in range(0, DIGITS, 4))
 
 
+# At most this many Argon2id runs at once per process: with gthread workers every thread could
+# otherwise hold 64 MiB at the same moment (3 workers x 8 threads = 1.5 GiB); the two cores
+# cannot run more than two anyway, so the others wait a few milliseconds instead.
+_ARGON2_AT_ONCE = threading.BoundedSemaphore(2)
+
+
 def derive(receipt: str, h: Hashing) -> Derived:
-    root = hash_secret_raw(receipt.encode(), h.pepper, time_cost=h.time_cost,
-                           memory_cost=h.memory_kib, parallelism=1, hash_len=32, type=Type.ID)
+    with _ARGON2_AT_ONCE:
+        root = hash_secret_raw(receipt.encode(), h.pepper, time_cost=h.time_cost,
+                               memory_cost=h.memory_kib, parallelism=1, hash_len=32,
+                               type=Type.ID)
     lookup = blake2b(b"", key=root, person=b"receipt-lookup", encoder=_raw).hex()
     wrap = blake2b(b"", key=root, person=b"receipt-wrapkey", digest_size=32, encoder=_raw)
     return Derived(lookup, wrap)
