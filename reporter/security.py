@@ -48,6 +48,7 @@ def content_security_policy(tile_url: str | None) -> str:
         "base-uri 'none'",
         "frame-ancestors 'none'",
         "manifest-src 'self'",
+        "worker-src 'self'",
     ])
 
 

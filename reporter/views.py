@@ -9,6 +9,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -39,6 +40,16 @@ def site_content() -> dict[str, str]:
         db.session().rollback()
         return {}
     return {row.key: row.html for row in rows}
+
+
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    """The report page's service worker (static/sw.js), served from the root so that its scope
+    covers /report in every language; it keeps only that page and our own assets."""
+    resp = send_from_directory(current_app.static_folder or "static", "sw.js",
+                               mimetype="text/javascript", max_age=0)
+    resp.headers["Service-Worker-Allowed"] = "/"
+    return resp
 
 
 @bp.get("/exit")

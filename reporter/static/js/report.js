@@ -4,8 +4,8 @@
 (function () {
   "use strict";
   var form = document.getElementById("report-form");
-  var E = window.ReporterEnvelope;
-  if (!form || !E || !window.nacl || !window.crypto || !window.crypto.getRandomValues) return;
+  var E = window.ReporterEnvelope, P = window.ReporterPayload;
+  if (!form || !E || !P || !window.nacl || !window.crypto || !window.crypto.getRandomValues) return;
   document.documentElement.classList.add("has-js");
   var keys = JSON.parse(document.getElementById("reporter-keys").textContent);
   var msg = document.getElementById("js-messages").dataset;
@@ -93,15 +93,6 @@
     return null;
   }
 
-  // Same floor as the server's: short and long reports seal to the same size.
-  var FLOOR = 4096 - 4;
-  function withFloor(payload) {
-    payload.pad = "";
-    var size = new TextEncoder().encode(JSON.stringify(payload)).length;
-    payload.pad = new Array(Math.max(0, FLOOR - size) + 1).join(" ");
-    return payload;
-  }
-
   function readFile(blob) {
     return new Promise(function (resolve, reject) {
       var r = new FileReader();
@@ -170,24 +161,21 @@
       var sealedFiles = contents.map(function (bytes) { return E.sealAttachment(bytes, recipients); });
       var town = townChoice();
       var day = parseInt(val("day"), 10);
-      var payload = {
-        v: 1,
-        categories: checked("categories"),
-        perpetrators: checked("perpetrators"),
-        when: { year: parseInt(val("year"), 10), month: parseInt(val("month"), 10), day: isNaN(day) ? null : day },
-        province: province,
-        place: { town_id: town ? town.id : null, town: town ? town.name : null, text: val("place").trim() || null },
-        pin: pin,
-        narrative: val("narrative"),
+      // one schema for every channel (payload.js, the twin of reporter/payload.py), padded to its floor
+      var payload = P.make({
+        categories: checked("categories"), perpetrators: checked("perpetrators"),
+        year: parseInt(val("year"), 10), month: parseInt(val("month"), 10) || null, day: isNaN(day) ? null : day,
+        province: province, town_id: town ? town.id : null, town: town ? town.name : null,
+        place_text: val("place"), pin: pin, narrative: val("narrative"),
         perpetrator_details: val("perpetrator_details"),
-        consent: { contact: form.elements.consent_contact.checked, legal: form.elements.consent_legal.checked },
+        consent_contact: form.elements.consent_contact.checked, consent_legal: form.elements.consent_legal.checked,
         attachments: files.map(function (f, i) {
           return { index: i, name: f.name.slice(-100), type: f.type, size: contents[i].length,
                    kc: sealedFiles[i].header.kc, metadata_removed: f.cleaned };
         }),
-        language: document.documentElement.lang || "en"
-      };
-      return { envelope: E.seal(withFloor(payload), recipients), files: sealedFiles, province: province };
+        language: document.documentElement.lang || "en", channel: "web-js"
+      }, P.vocabularyOf(form));
+      return { envelope: E.seal(payload, recipients), files: sealedFiles, province: province };
     });
   }
 
@@ -291,7 +279,9 @@
     var files = Array.prototype.slice.call(form.elements.attachments.files || []);
     var bad = check(files);
     if (bad) { problem(bad[0], bad[1]); return; }
-    if (navigator.onLine === false) { problem(msg.offline, null); return; }
+    // No signal: seal it now and keep only the envelope on this phone (offline.js), sent later.
+    var keep = navigator.onLine === false && window.ReporterOffline;
+    if (navigator.onLine === false && !keep) { problem(msg.offline, null); return; }
     unmark();
     busy = true;
     sendButton.disabled = true;
@@ -299,7 +289,13 @@
     prepare(files).then(function (ready) {
       say(msg.locking, false);
       return seal(ready);
-    }).then(post).catch(function (err) {
+    }).then(function (sealed) {
+      if (!keep) return post(sealed);
+      return keep.keep(sealed).then(function () {  // locked and kept: the form is free for the next one
+        busy = false; sendButton.disabled = false; pin = null; form.reset();
+        say(msg.kept, false);
+      });
+    }).catch(function (err) {
       if (err && err.text) done(err.text, err.field);
       else done(msg.failed, null);
     });
