@@ -142,6 +142,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(maps_bp)
     app.register_blueprint(export_bp)
     app.register_blueprint(openapi.bp)
+    from reporter.gateway import bp as gateway_bp
+
+    app.register_blueprint(gateway_bp)  # USSD and SMS callbacks (issue 15)
     from reporter.alerts import cli as alerts_cli
     from reporter.alerts import member as alerts_member
     from reporter.alerts import staff as alerts_staff

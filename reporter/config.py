@@ -24,6 +24,69 @@ class ConfigError(RuntimeError):
     """A setting is missing or unsafe; the app refuses to start."""
 
 
+DEFAULT_REPORT_KEYWORDS = {"REPORT": "en", "BIKA": "zu", "CHAZA": "xh", "RAPPORTEER": "af",
+                           "TLALEHA": "st", "BEGA": "tn", "BEGELA": "nso"}
+DEFAULT_CALLME_KEYWORDS = {"CALL ME": "en", "PLEASE CALL ME": "en", "CALLME": "en",
+                           "NGISHAYELE": "zu", "NDIFOWUNELE": "xh", "BEL MY": "af",
+                           "MPHOUNELE": "st", "MPHONELE": "tn", "NTLHOLELE": "nso"}
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """USSD and SMS gateways (docs/channels.md). `key` None: every /gateway/... is 403."""
+
+    key: str | None = None
+    ussd_code: str = "*120*000#"
+    sms_api_url: str = "https://api.africastalking.com"
+    sms_username: str | None = None
+    sms_api_key: str | None = None
+    sms_sender: str | None = None
+    site_address: str | None = None
+    # a call-back request with no province (an SMS) is sealed to this province's key too
+    callback_province: str = "WC"
+    redis_url: str | None = None
+    report_keywords: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REPORT_KEYWORDS))
+    callme_keywords: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CALLME_KEYWORDS))
+
+
+def _keywords(name: str, value: Any, default: dict[str, str]) -> dict[str, str]:
+    """`KEYWORD:lang,KEYWORD:lang` (or a dict), upper-cased; each language needs a catalog."""
+    if value in (None, ""):
+        return dict(default)
+    pairs = value.items() if isinstance(value, dict) else (
+        part.rsplit(":", 1) if ":" in part else (part, "en")
+        for part in str(value).split(",") if part.strip())
+    out = {" ".join(str(k).upper().split()): str(v).strip() for k, v in pairs}
+    if any(v not in AVAILABLE_LANGUAGES or not k for k, v in out.items()):
+        raise ConfigError(f"{name}: KEYWORD:language pairs, languages from "
+                          f"{', '.join(AVAILABLE_LANGUAGES)}")
+    return out
+
+
+def _gateway(raw: dict[str, Any], mode: str) -> GatewaySettings:
+    key = raw.get("GATEWAY_KEY") or ("demo-gateway-key" if mode == "demo" else None)
+    if key and mode == "production" and (len(str(key)) < 24 or key == "demo-gateway-key"):
+        raise ConfigError("GATEWAY_KEY is the demo value or too short (at least 24 characters)")
+    province = str(raw.get("GATEWAY_CALLBACK_PROVINCE") or "WC")
+    if province not in ("EC", "FS", "GP", "KZN", "LP", "MP", "NC", "NW", "WC"):
+        raise ConfigError("GATEWAY_CALLBACK_PROVINCE must be a province code (GP, WC, ...)")
+    return GatewaySettings(
+        key=str(key) if key else None,
+        ussd_code=str(raw.get("USSD_CODE") or "*120*000#"),
+        sms_api_url=str(raw.get("SMS_API_URL") or "https://api.africastalking.com").rstrip("/"),
+        sms_username=raw.get("SMS_USERNAME") or None,
+        sms_api_key=raw.get("SMS_API_KEY") or None,
+        sms_sender=raw.get("SMS_SENDER") or None,
+        site_address=raw.get("SITE_ADDRESS") or None,
+        callback_province=province,
+        redis_url=raw.get("REDIS_URL") or None,
+        report_keywords=_keywords("SMS_REPORT_KEYWORDS", raw.get("SMS_REPORT_KEYWORDS"),
+                                  DEFAULT_REPORT_KEYWORDS),
+        callme_keywords=_keywords("SMS_CALLME_KEYWORDS", raw.get("SMS_CALLME_KEYWORDS"),
+                                  DEFAULT_CALLME_KEYWORDS),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     mode: str
@@ -63,6 +126,12 @@ class Settings:
     alerts_enabled: bool = False
     alert_expiry_months: int = 6
     member_code_months: int = 12
+    # staff notifications (issue 17, reporter/notify.py): off unless SMTP_URL is set
+    smtp_url: str | None = None
+    notify_from: str = "reporter@localhost"
+    digest_hour: int = 6
+    # gateways (issue 15, docs/channels.md): one key in every /gateway/... callback URL
+    gateway: GatewaySettings = field(default_factory=lambda: GatewaySettings())
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -89,6 +158,16 @@ ENV_NAMES = (
     "SECRET_KEY",
     "DATABASE_URL",
     "REDIS_URL",
+    "GATEWAY_KEY",
+    "USSD_CODE",
+    "SMS_API_URL",
+    "SMS_USERNAME",
+    "SMS_API_KEY",
+    "SMS_SENDER",
+    "SMS_REPORT_KEYWORDS",
+    "SMS_CALLME_KEYWORDS",
+    "SITE_ADDRESS",
+    "GATEWAY_CALLBACK_PROVINCE",
     "RATELIMIT_STORAGE_URI",
     "ONION_ADDRESS",
     "TRUST_PROXY",
@@ -111,6 +190,9 @@ ENV_NAMES = (
     "ALERTS_ENABLED",
     "ALERT_EXPIRY_MONTHS",
     "MEMBER_CODE_MONTHS",
+    "SMTP_URL",
+    "NOTIFY_FROM",
+    "DIGEST_HOUR",
 )
 
 # An environment name with this prefix that is not a setting is a typo (REPORTER_MOD=demo):
@@ -239,8 +321,27 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         alerts_enabled=parse_bool("ALERTS_ENABLED", raw.get("ALERTS_ENABLED")),
         alert_expiry_months=num("ALERT_EXPIRY_MONTHS", 6, int, 1),
         member_code_months=num("MEMBER_CODE_MONTHS", 12, int, 1),
+        smtp_url=_smtp_url(raw.get("SMTP_URL")),
+        notify_from=str(raw.get("NOTIFY_FROM") or "reporter@localhost"),
+        digest_hour=_digest_hour(num("DIGEST_HOUR", 6, int, 0)),
+        gateway=_gateway(raw, mode),
         extra={k: v for k, v in raw.items() if k.startswith("X_")},
     )
+
+
+def _smtp_url(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if not text.startswith(("smtp://", "smtp+starttls://", "smtps://")):
+        raise ConfigError("SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+    return text
+
+
+def _digest_hour(hour: int) -> int:
+    if not 0 <= hour <= 23:
+        raise ConfigError("DIGEST_HOUR must be an hour from 0 to 23 (UTC)")
+    return hour
 
 
 def _release_every(months: int) -> int:

@@ -33,7 +33,8 @@ SORTS = {"received": Report.received_on, "province": Report.province, "status": 
 STATUS_LABELS = {"new": "New", "in_review": "In review", "needs_info": "Needs information",
                  "verified": "Verified", "rejected": "Rejected", "duplicate": "Duplicate"}
 CHANNEL_LABELS = {"web-js": "Web, sealed in her browser", "web-nojs": "Web, no JavaScript",
-                  "sms": "SMS"}
+                  "sms": "SMS", "ussd": "USSD (sealed on arrival)",
+                  "helpline": "Helpline / call-back request"}
 # Message.direction values: the reporter's inbox lists only INBOX_DIRECTIONS; a staff-only
 # note (a reason for needs-info or reject) is STAFF_NOTE and never reaches her.
 TO_REPORTER, FROM_REPORTER, STAFF_NOTE = "to_reporter", "from_reporter", "staff_note"
