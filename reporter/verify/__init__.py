@@ -8,3 +8,4 @@ bp = Blueprint("verify", __name__, url_prefix="/staff")
 guard(bp)
 
 from reporter.verify import account, admin, publication, queue  # noqa: E402,F401
+from reporter.verify import password  # noqa: E402,F401

@@ -156,6 +156,10 @@ def login() -> Any:
     staff.locked_until = None
     audit.record(sess, staff.id, "login", staff.login)
     sess.commit()
+    if staff.password_change_required:  # an admin made the account: her own password first
+        from reporter.verify.password import begin_forced_change
+
+        return remember_device(begin_forced_change(staff), staff)
     login_session(staff)
     if failures:
         flash(f"{failures} failed log-in attempt{'s' if failures != 1 else ''} on your account "
@@ -205,6 +209,10 @@ def enrol() -> Any:
         audit.record(sess, staff.id, "enrol_totp", staff.login)
         audit.record(sess, staff.id, "login", staff.login)
         sess.commit()
+        if staff.password_change_required:  # an admin made the account: her own password
+            from reporter.verify.password import begin_forced_change
+
+            return begin_forced_change(staff)
         login_session(staff)
         return redirect(_home(staff), code=303)
     return render_template("verify/enrol.html", form=form, qr=qr, secret=staff.totp_secret)

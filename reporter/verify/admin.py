@@ -42,7 +42,8 @@ def admin() -> Any:
             else:
                 staff = Staff(login=form.login.data, password_hash=hash_password(
                     form.password.data), roles=form.roles.data,
-                    provinces=form.provinces.data)
+                    provinces=form.provinces.data,
+                    password_change_required=True)  # she chooses her own at first log-in
                 sess.add(staff)
                 sess.flush()
                 audit.record(sess, _me().id, "staff_create",
