@@ -38,11 +38,11 @@ from reporter.auth import (
 )
 from reporter.models import Staff
 from reporter.verify import bp
+from reporter.verify.account import ALL
 
 FORCED = "pwchange"
 FORCED_SECONDS = 600
 MIN_LENGTH = 12
-ALL = ("moderator", "coordinator", "advocate", "admin", "partner")
 
 
 def fingerprint(public_key_b64: str | None) -> str | None:
