@@ -93,8 +93,8 @@ class StubGateway:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                stub.sent.append({"path": self.path, "headers": dict(self.headers),
-                                  "form": form})
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                stub.sent.append({"path": self.path, "headers": headers, "form": form})
                 body = json.dumps({"SMSMessageData": {"Message": "Sent to 1/1", "Recipients": [
                     {"statusCode": code, "number": form.get("to"), "status": "Success",
                      "cost": "ZAR 0.20", "messageId": "ATXid_1"}]}}).encode()
