@@ -14,7 +14,7 @@ from sqlalchemy import select
 from reporter import db
 from reporter.alerts.models import AlertAuthorisation
 from reporter.models import Report
-from tests.intake_helpers import submit_plain
+from tests.intake_helpers import receipt_of, submit_plain
 from tests.staff_helpers import Member, csrf_of, grant, log_in, make_staff
 
 # what must never be stored anywhere: the offender's number (as typed and normalised) and plate
@@ -34,6 +34,7 @@ DETAILS = "Sipho, tall, grey beard, white bakkie"
 class World:
     app: Flask
     report_id: str
+    receipt: str
     drafter: Member
     approver: Member
     coordinator: Member
@@ -61,7 +62,7 @@ def world(app: Flask, iterations: int = 1000) -> World:
     grant(app, approver, "GP")
     coordinator = make_staff(app, "coord", ["coordinator"], iterations=iterations)
     admin = make_staff(app, "admin", ["admin"], iterations=iterations)
-    return World(app, report_id, drafter, approver, coordinator, admin)
+    return World(app, report_id, receipt_of(resp), drafter, approver, coordinator, admin)
 
 
 def staff_client(app: Flask, member: Member) -> FlaskClient:

@@ -359,3 +359,19 @@ def test_alerts_never_on_a_public_page_or_the_public_api(on: Flask) -> None:
     # without a member code, /alerts is only the log-in form
     assert 'name="code"' in public.get("/alerts").get_data(as_text=True)
     assert public.get(f"/alerts/{alert_id}/challenge").status_code == 303
+
+
+def test_a_member_with_a_receipt_sees_her_provinces_alerts_in_her_inbox(on: Flask) -> None:
+    w = world(on)
+    alert_id = draft(on, staff_client(on, w.drafter), w.report_id)
+    approve(staff_client(on, w.approver), alert_id)
+    [(_c, code)] = issue_codes(staff_client(on, w.coordinator), count=1)
+    client = on.test_client()
+    token = csrf_of(client, "/followup")
+    assert client.post("/followup", data={"csrf_token": token, "receipt": w.receipt}
+                       ).status_code == 303
+    inbox = client.get("/followup").get_data(as_text=True)
+    # a receipt alone opens no alert: only the way to them
+    assert 'id="inbox-alerts"' in inbox and DESCRIPTION not in inbox
+    client.post("/alerts", data={"csrf_token": csrf_of(client, "/alerts"), "code": code})
+    assert DESCRIPTION in client.get("/followup").get_data(as_text=True)

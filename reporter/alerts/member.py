@@ -37,7 +37,7 @@ SESSION_KEY = "member"
 MEMBER_MINUTES = 60
 
 
-@bp.context_processor
+@bp.app_context_processor  # app-wide: the reporter's inbox includes alerts/_inbox.html
 def _labels() -> dict[str, Any]:
     return {"kind_labels": KINDS, "severity_labels": SEVERITY_LABELS,
             "province_labels": PROVINCE_LABELS, "reason_labels": REASON_LABELS}
@@ -118,7 +118,8 @@ def check() -> tuple[str, int] | Response:
     row = member()
     if row is None:
         return redirect(url_for("alerts.alerts"), code=303)
-    wait = store.claim_check(db.session(), row)
+    free = int(common.settings().extra.get("X_ALERT_FREE_CHECKS", store.FREE_CHECKS))
+    wait = store.claim_check(db.session(), row, free)
     db.session().commit()
     if wait:
         return render_template("alerts/check.html", result=None, wait=int(wait + 0.999)), 429

@@ -28,7 +28,8 @@
   // words), the pin, and names she gave herself ("my name is ...", "I am ...", "call me ...")
   // or capitalised words of her story that are not about the offender (perpetrator details).
   var COMMON = ("they this that then there when what with from were have been into after " +
-    "before police client said took money came told because where would could about").split(" ");
+    "before police client said took money came told because where would could about " +
+    "behind near outside next corner road street avenue house place").split(" ");
   function reporterWords(p) {
     var out = [];
     function add(w) {
