@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import (
     Blueprint,
     abort,
@@ -9,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     session,
     url_for,
 )
@@ -46,8 +47,11 @@ def site_content() -> dict[str, str]:
 def service_worker() -> Response:
     """The report page's service worker (static/sw.js), served from the root so that its scope
     covers /report in every language; it keeps only that page and our own assets."""
-    resp = send_from_directory(current_app.static_folder or "static", "sw.js",
-                               mimetype="text/javascript", max_age=0)
+    # read whole (a few KB): a streamed file left open by a client that stops reading would
+    # hold a descriptor
+    path = Path(current_app.static_folder or "static") / "sw.js"
+    resp = Response(path.read_bytes(), mimetype="text/javascript")
+    resp.headers["Cache-Control"] = "no-cache"
     resp.headers["Service-Worker-Allowed"] = "/"
     return resp
 
