@@ -197,7 +197,11 @@ def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
         page.fill("#passphrase", STAFF_PASSPHRASE)
         page.click("#unlock-form button[type=submit]")
         page.wait_for_selector("#lock-state:has-text('10 case keys')", timeout=20000)
-        # And grants the Gauteng key onward to a moderator, sealed in her browser
+        # And grants the Gauteng key onward to a moderator, sealed in her browser, after
+        # typing the fingerprint the moderator read to her (finding 13.4)
+        from reporter.verify.password import fingerprint
+
+        page.once("dialog", lambda d: d.accept(fingerprint(envelope.b64e(moderator.pk))))
         page.click("button.grant[data-staff='mod-gp'][data-scope='GP']")
         page.wait_for_selector("#keys-status:has-text('Granted GP to mod-gp')", timeout=20000)
         assert not watch.csp_violations() and not watch.foreign_requests(base)

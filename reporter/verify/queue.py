@@ -212,13 +212,26 @@ def assign(report_id: str) -> Response:
     return _done(report, "assigned")
 
 
-def _note(report: Report, reason: str) -> None:
-    """A staff-only note (the reason she typed), sealed on arrival to the case keys: it passes
-    through this request's memory once and is never stored in clear (README, honest limits)."""
-    ring = load_keyring(db.session())
-    env = envelope.seal({"v": 1, "from": "staff", "text": reason},
-                        ring.recipients(report.province))
-    db.session().add(Message(report_id=report.id, direction=STAFF_NOTE, envelope=env))
+NOTE_MAX = 64 * 1024
+
+
+def _sealed_note(report: Report, raw: str) -> dict[str, Any]:
+    """A staff-only note (the reason she typed) sealed in her browser (staff.js) to exactly the
+    report's case keys: its province's, the national and the recovery key, never the reporter's
+    reply key (the reporter must never read it). Raises EnvelopeError with what is wrong."""
+    import json
+
+    if len(raw) > NOTE_MAX:
+        raise envelope.EnvelopeInvalid("The note is too long.")
+    try:
+        env = json.loads(raw)
+    except ValueError:
+        raise envelope.EnvelopeInvalid("The note is not an envelope.") from None
+    required = load_keyring(db.session()).required_kids(report.province)
+    envelope.validate(env, required)
+    if {k["kid"] for k in env["keys"]} != required:
+        raise envelope.EnvelopeInvalid("The note must be sealed to this report's case keys only.")
+    return env
 
 
 def _form_problem(form: Any) -> str:
@@ -241,14 +254,26 @@ def set_status(report_id: str) -> Response | tuple[str, int]:
         return _page(report, "Choose an action: needs more information, or reject.", 400,
                      reason=form)
     if not form.validate():
-        return _page(report, _form_problem(form), 400, reason=form)
-    if status == "rejected" and not (form.reason.data or "").strip():
+        return _page(report, _form_problem(form), 400, reason=ReasonForm(formdata=None))
+    if (form.reason.data or "").strip():
+        # staff pages need JavaScript (WebCrypto) anyway: a note is sealed in her browser, and
+        # one that arrives in clear is refused, not sealed here (finding 13, notes)
+        return _page(report, "The reason arrived unsealed and was not kept. Reload the page "
+                             "with JavaScript on, unlock your key and write it again.", 400,
+                     reason=ReasonForm(formdata=None))
+    raw = request.form.get("reason_envelope", "").strip()
+    if status == "rejected" and not raw:
         return _page(report, "To reject a report, write the reason in the box (only staff "
                              "read it), then press Reject again.", 400, reason=form)
     staff = current_staff()
     assert staff is not None
-    if form.reason.data:
-        _note(report, form.reason.data)
+    if raw:
+        try:
+            note = _sealed_note(report, raw)
+        except (envelope.EnvelopeError, KeyMissing) as exc:
+            return _page(report, f"The reason was refused: {exc}", 400,
+                         reason=ReasonForm(formdata=None))
+        db.session().add(Message(report_id=report.id, direction=STAFF_NOTE, envelope=note))
     _set_status(report, status)
     audit.record(db.session(), staff.id, "status", f"{report.id}:{status}")
     db.session().commit()

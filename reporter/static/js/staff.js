@@ -163,6 +163,7 @@
         list.appendChild(li);
       });
       showMessages(data);
+      keyProblems(data);
       prefill(p);
       if (window.ReporterAlerts) window.ReporterAlerts.reportOpened(data, p);  // alerts.js
       $("report-fields").hidden = false;
@@ -254,13 +255,58 @@
     });
   }
 
+  // Case keys the server lists for this report, checked against her own keys and this
+  // browser's pins (pins.js); each problem is shown with a way to accept a legitimate rotation.
+  function keyProblems(data) {
+    var P = window.ReporterPins;
+    var problems = P.checkRecipients(data.recipients, data.province, caseKeys());
+    var box = $("key-warning");
+    if (box) {
+      box.textContent = "";
+      box.hidden = !problems.length;
+      problems.forEach(function (pr) {
+        var line = document.createElement("p");
+        text(line, P.describe(pr) + " Nothing is sealed to it until you accept it. Accept only after a coordinator read you the same fingerprint.");
+        if (pr.kid) {
+          var b = document.createElement("button");
+          b.type = "button"; b.className = "secondary accept-key"; text(b, "Accept the new " + pr.scope + " key");
+          b.addEventListener("click", function () { P.accept(pr.scope, pr.kid); keyProblems(data); });
+          line.appendChild(document.createTextNode(" ")); line.appendChild(b);
+        }
+        box.appendChild(line);
+      });
+    }
+    return problems;
+  }
+
+  // A staff-only note (the reason for needs-info or reject) is sealed here to the report's case
+  // keys (never the reporter's reply key); the typed text is never sent.
+  var statusForm = $("status-form");
+  if (statusForm) statusForm.addEventListener("submit", function (ev) {
+    var area = $("reason"), sealedField = $("reason-envelope");
+    var reason = area ? area.value.trim() : "";
+    if (!reason) { if (sealedField) sealedField.value = ""; return; }  // the server asks for one
+    if (!current || !current.recipients || keyProblems(current).length) {
+      ev.preventDefault();
+      text($("status-note"), !current ? "Unlock your key and open the report first: the note is sealed in this browser." :
+        "Not sent: check the key warning above.");
+      return;
+    }
+    var r = current.recipients;
+    var env = E.seal({ v: 1, from: "staff", text: reason },
+      [r.national.pk, r.province.pk, r.recovery.pk].map(function (k) { return E.b64decode(k, 32); }));
+    sealedField.value = JSON.stringify(env);
+    area.removeAttribute("name");  // only the sealed note goes out
+  });
+
   if (view) {
-    whenUnlocked(showReport);
+    whenUnlocked(function () { showReport(); });
     $("message-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       var body = $("message-text").value.trim();
       if (!body || !current) return;
       var r = current.recipients;
+      if (keyProblems(current).length) { text($("message-status"), "Not sent: check the key warning above."); return; }
       var pks = [r.national.pk, r.province.pk, r.recovery.pk, current.reply_key].map(function (k) { return E.b64decode(k, 32); });
       var env = E.seal({ v: 1, from: "moderator", text: body }, pks);
       postJSON(view.dataset.messageUrl, { envelope: env }).then(function () {
@@ -283,6 +329,15 @@
         [s.login, s.roles.join(", "), (s.provinces || []).join(", ")].forEach(function (v) {
           var td = document.createElement("td"); text(td, v); tr.appendChild(td);
         });
+        var fpCell = document.createElement("td");
+        if (s.public_key) {
+          var code = document.createElement("code"); code.className = "fingerprint";
+          text(code, window.ReporterPins.fingerprint(E.b64decode(s.public_key, 32)));
+          fpCell.appendChild(code);
+          if (window.ReporterPins.peerConfirmed(s.login, s.public_key)) fpCell.appendChild(document.createTextNode(" (confirmed)"));
+          else if (window.ReporterPins.peerChanged(s.login, s.public_key)) fpCell.appendChild(document.createTextNode(" (CHANGED since you confirmed it)"));
+        }
+        tr.appendChild(fpCell);
         var granted = state.grants.filter(function (g) { return g.staff_id === s.id; }).map(function (g) {
           var k = state.case_keys.filter(function (c) { return c.id === g.case_key_id; })[0];
           return k ? k.scope : "?";
@@ -297,6 +352,15 @@
             b.dataset.staff = s.login; b.dataset.scope = k.scope;
             text(b, k.scope);
             b.addEventListener("click", function () {
+              if (!window.ReporterPins.peerConfirmed(s.login, s.public_key)) {
+                var typed = confirmFingerprint(s);
+                if (typed === null) return;
+                if (!window.ReporterPins.confirmPeer(s.login, s.public_key, typed)) {
+                  text($("keys-status"), "That fingerprint does not match the key the server lists for " + s.login +
+                    ". Nothing was granted. Check it with her again; if it still differs, tell an admin: the server may be listing a false key.");
+                  return;
+                }
+              }
               var sealed = E.seal({ scope: k.scope, sk: mine[k.kid].sk }, [E.b64decode(s.public_key, 32)]);
               postJSON(keysView.dataset.grantUrl, { staff_id: s.id, case_key_id: k.id, sealed: sealed })
                 .then(function () { text($("keys-status"), "Granted " + k.scope + " to " + s.login + "."); loadKeys(); })
@@ -312,9 +376,17 @@
     });
   }
 
+  // the fingerprint she read out (by phone or in person, from her own account page), or null
+  function confirmFingerprint(s) {
+    var typed = window.prompt("Before granting to " + s.login + ": ask her to read the fingerprint on her own " +
+      "\"My account\" page (by phone or in person, not by a message through this site) and type it here.", "");
+    return typed === null ? null : typed;
+  }
+
   function grantToMe(state, scopeKeys) {
     // scopeKeys: [{key: caseKeyRow, sk: b64}]
     var me = E.b64decode(state.me, 32);
+    if (!window.ReporterPins.ownKeyOk(state.me, mySecret())) return Promise.reject(new Error("The server lists another key for you than the one in this browser: nothing was granted. Tell an admin."));
     return scopeKeys.reduce(function (chain, item) {
       return chain.then(function () {
         var sealed = E.seal({ scope: item.key.scope, sk: item.sk }, [me]);
@@ -349,6 +421,9 @@
       Promise.all([getJSON(keysView.dataset.stateUrl), getJSON("/staff/keys/me")]).then(function (both) {
         var state = both[0], me = both[1];
         var recovery = state.case_keys.filter(function (k) { return k.scope === "recovery" && k.active; })[0];
+        var bad = window.ReporterPins.checkKey("recovery", recovery, caseKeys());
+        if (bad) throw new Error(window.ReporterPins.describe(bad) + " Nothing was rotated.");
+        if (!window.ReporterPins.ownKeyOk(me.public_key, mySecret())) throw new Error("The server lists another key for you than the one in this browser. Nothing was rotated.");
         var pair = window.nacl.box.keyPair();
         var secret = { scope: scope, sk: E.b64encode(pair.secretKey) };
         return postJSON(keysView.dataset.rotateUrl, {
