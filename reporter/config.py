@@ -17,7 +17,7 @@ from typing import Any
 MODES = ("production", "demo", "test")
 # Languages with a catalog under reporter/translations (English is the source). A deployment
 # enables those it has had reviewed (LANGUAGES); the demo enables all. See docs/translations.md.
-AVAILABLE_LANGUAGES = ("en", "zu", "xh", "af", "st", "tn", "nso")
+AVAILABLE_LANGUAGES = ("en", "zu", "xh", "af", "st", "tn", "nso", "ts", "ss", "ve", "nr")
 
 
 class ConfigError(RuntimeError):

@@ -24,12 +24,13 @@ from reporter.extensions import babel
 # Each name in its own language, so a reader finds hers without reading the page's language.
 LANGUAGE_NAMES = {
     "en": "English", "zu": "isiZulu", "xh": "isiXhosa", "af": "Afrikaans", "st": "Sesotho",
-    "tn": "Setswana", "nso": "Sepedi",
+    "tn": "Setswana", "nso": "Sepedi", "ts": "Xitsonga", "ss": "siSwati", "ve": "Tshivenḓa",
+    "nr": "isiNdebele",
 }
 
 # Catalogs translated in full (tests/test_i18n.py holds them at 100%); the others fall back to
 # English for what is missing. Which are reviewed by a native speaker: docs/translations.md.
-COMPLETE_LANGUAGES = ("en", "zu", "xh", "af", "st")
+COMPLETE_LANGUAGES = ("en", "zu", "xh", "af", "st", "tn", "nso")
 
 # The public pages served under a language prefix as well as without one. Staff pages, the
 # JSON API (its labels follow Accept-Language) and static files are not prefixed: static
