@@ -66,6 +66,8 @@ def seed() -> None:
     if made:
         click.echo(f"demo incidents published: {made}")
     click.echo("demo data ready; demo staff logins are listed in README.md")
+    click.echo("USSD and SMS callbacks: POST /gateway/ussd?key=demo-gateway-key and "
+               "/gateway/sms?key=demo-gateway-key (docs/channels.md)")
 
 
 # Documented in README.md. Refused outside demo mode: these secrets are public.

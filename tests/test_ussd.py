@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from flask import Flask
@@ -274,3 +275,39 @@ def test_callback_number_forms() -> None:
 def test_the_receipt_screen_names_the_web_inbox_when_it_fits(gw: Flask) -> None:
     end = report_path(Dial(gw.test_client()), 1, "x")
     assert re.search(r"https://example.org/followup", end)
+
+
+def test_the_moderators_queue_shows_ussd_sms_and_call_backs_like_the_others(gw: Flask) -> None:
+    from tests.staff_helpers import log_in, make_staff
+
+    client = gw.test_client()
+    report_path(Dial(client), 1, "in the queue")
+    dial = Dial(client)
+    dial.start()
+    dial.send("1")
+    dial.send("3")
+    dial.send("3")  # a call-back request from Gauteng
+    member = make_staff(gw, "coord", ["coordinator"], iterations=1000)
+    staff = gw.test_client()
+    assert log_in(gw, staff, member).status_code == 303
+    html = staff.get("/staff/queue").get_data(as_text=True)
+    assert "USSD (sealed on arrival)" in html and "Helpline / call-back request" in html
+    assert dial.phone not in html
+
+
+def test_receipts_drawn_ahead_open_like_any_other(gw: Flask) -> None:
+    from reporter.forms import intake
+    from reporter.gateway.pool import ReceiptPool
+
+    settings = gw.extensions["reporter.settings"]
+    pool = ReceiptPool(intake.hashing(settings), size=2)
+    pool.warm()
+    deadline = time.time() + 20
+    drawn = None
+    while drawn is None and time.time() < deadline:
+        drawn = pool.take()
+        time.sleep(0.05)
+    assert drawn is not None
+    receipt, derived, _reply = drawn
+    assert receipts.derive(receipt, intake.hashing(settings)) == derived
+    assert pool.take() != drawn

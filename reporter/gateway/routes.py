@@ -16,6 +16,7 @@ from reporter.extensions import csrf, limiter, on_rate_limited
 from reporter.forms import inbox, intake
 from reporter.gateway import bp, gateway_view, sms
 from reporter.gateway.adapters import AfricasTalking, AfricasTalkingSender, Screen
+from reporter.gateway.pool import ReceiptPool
 from reporter.gateway.store import DatabaseStore, RedisStore, SessionState, session_key
 from reporter.gateway.ussd import SCREEN_MAX, Context, callback_number, run
 from reporter.keys import load_keyring
@@ -79,7 +80,17 @@ def seal_and_accept(data: dict[str, Any], channel: str, language: str,
     recipients = load_keyring(db.session()).recipients(province)
     sealed = envelope.seal(payload, recipients)
     del payload
-    return intake.accept(db.session(), intake.Submission(province, channel, sealed), cfg)
+    return intake.accept(db.session(), intake.Submission(province, channel, sealed), cfg,
+                         drawn=receipt_pool().take)
+
+
+def receipt_pool() -> ReceiptPool:
+    ext = current_app.extensions
+    if "reporter.gateway.pool" not in ext:
+        cfg = settings()
+        ext["reporter.gateway.pool"] = ReceiptPool(
+            intake.hashing(cfg), int(cfg.extra.get("X_USSD_RECEIPT_POOL", 6)))
+    return ext["reporter.gateway.pool"]
 
 
 @on_rate_limited("gateway.ussd")
@@ -123,6 +134,8 @@ def ussd() -> Response:
     ctx = Context(languages=cfg.languages, ussd_code=cfg.gateway.ussd_code, site=_site(),
                   submit=submit, open_receipt=open_receipt, today=dt.date.today())
     state: dict[str, Any] | None = None
+    if not req.answers:
+        receipt_pool().warm()  # her receipt is drawn while she answers
     try:
         state = state_box.load()
         screen, new_state = run(ctx, state, req.answers)

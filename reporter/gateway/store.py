@@ -13,18 +13,20 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import secrets
 from typing import Any, Protocol
 
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 from nacl.utils import random as random_bytes
-from sqlalchemy import DateTime, LargeBinary, String, delete
+from sqlalchemy import DateTime, LargeBinary, String, delete, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from reporter.modelbase import Base, utcnow
 
 SESSION_SECONDS = 180
+PURGE_EVERY = 10
 
 
 class GatewaySession(Base):
@@ -88,17 +90,21 @@ class DatabaseStore:
 
     def get(self, key: str) -> bytes | None:
         row = self.session.get(GatewaySession, key)
-        if row is None or row.expires_at <= utcnow():
+        if row is None or row.expires_at <= utcnow():  # expired: as if gone
             return None
         return bytes(row.box)
 
     def put(self, key: str, box: bytes, seconds: int) -> None:
         until = utcnow() + dt.timedelta(seconds=seconds)
+        # the state is worth a few minutes: a crash may lose the last answer (she dials
+        # again), so this commit does not wait for the disk
+        self.session.execute(text("SET LOCAL synchronous_commit = off"))
         stmt = insert(GatewaySession).values(key=key, box=box, expires_at=until)
         self.session.execute(stmt.on_conflict_do_update(
             index_elements=["key"], set_={"box": box, "expires_at": until}))
-        # expired sessions go as new ones come: none outlives a few minutes
-        self.session.execute(delete(GatewaySession).where(GatewaySession.expires_at < utcnow()))
+        if secrets.randbelow(PURGE_EVERY) == 0:  # expired sessions go as new ones come
+            self.session.execute(delete(GatewaySession).where(
+                GatewaySession.expires_at < utcnow()))
         self.session.commit()
 
 
