@@ -15,16 +15,14 @@
   var path = location.pathname;
 
   // The service worker, fetched in the background. This page puts a copy of itself in the
-  // cache (as parsed, before any typing: typed values are never in the markup), so a phone
-  // on 2G does not download it a second time; a refusal page (which may hold her words) never.
+  // cache (its markup as served: what she types is never in the markup), so a phone on 2G
+  // does not download it a second time; a refusal page (which may hold her words) never.
   if (navigator.serviceWorker && window.caches && !document.getElementById("form-error")) {
-    var copy = document.documentElement.cloneNode(true);
-    var extra = copy.querySelector("#quick-exit-bottom");
-    if (extra) extra.parentNode.removeChild(extra);
-    copy.classList.remove("has-exit-bottom");
-    var html = "<!doctype html>\n" + copy.outerHTML;
-    copy = null;
     window.addEventListener("load", function () {
+      var copy = document.documentElement.cloneNode(true);  // less what our scripts added
+      ["#quick-exit-bottom", "#outbox"].forEach(function (s) { var e = copy.querySelector(s); if (e) e.parentNode.removeChild(e); });
+      copy.classList.remove("has-exit-bottom", "has-js");
+      var html = "<!doctype html>\n" + copy.outerHTML;
       navigator.serviceWorker.register("/sw.js").catch(function () { /* no worker: online only */ });
       caches.open(CACHE).then(function (c) {
         return c.match(path).then(function (hit) {
@@ -67,7 +65,7 @@
   box.innerHTML = "<h2></h2><ol id='outbox-list'></ol><p id='outbox-status' role='status' aria-live='polite'></p>" +
     "<form id='outbox-pin'><label for='pin'></label><input id='pin' type='password' inputmode='numeric' autocomplete='off' minlength='6'> <button type='submit' class='secondary'></button></form>";
   box.querySelector("h2").textContent = msg.outbox;
-  form.parentNode.insertBefore(box, form);
+  form.parentNode.insertBefore(box, form.nextSibling);  // below Send, where she looks
   var list = box.querySelector("ol"), note = box.querySelector("#outbox-status");
   var pinForm = box.querySelector("form"), pinInput = box.querySelector("input");
   var shown = {};  // receipts received while this page is open: on screen only, never stored
@@ -193,7 +191,9 @@
     keep: function (sealed) {
       return save({ province: sealed.province, envelope: sealed.envelope,
                     headers: sealed.files.map(function (f) { return f.header; }),
-                    bodies: sealed.files.map(function (f) { return f.body; }) }).then(render);
+                    bodies: sealed.files.map(function (f) { return f.body; }) }).then(render).then(function () {
+        if (box.scrollIntoView) box.scrollIntoView({ block: "nearest" });
+      });
     },
     sendAll: sendAll
   };
