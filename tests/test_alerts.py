@@ -203,8 +203,9 @@ def test_expired_withdrawn_and_challenged_alerts_leave_the_members_pages(on: Fla
         from reporter.alerts.models import AlertChallenge
 
         challenge_id = db.session().scalars(select(AlertChallenge.id)).one()
-    coordinator.post(f"/staff/alerts/challenges/{challenge_id}", data={
-        "csrf_token": csrf_of(coordinator, f"/staff/alerts/{ids[2]}"), "verdict": "upheld"})
+    coordinator.post(f"/staff/alerts/{ids[2]}/challenges", data={
+        "csrf_token": csrf_of(coordinator, f"/staff/alerts/{ids[2]}"), "verdict": "upheld",
+        "challenge_id": challenge_id})
     page = member.get("/alerts").get_data(as_text=True)
     assert not any(f"number {n}" in page for n in range(3))
     assert 'id="no-alerts"' in check(member, SENTINEL_PHONE).get_data(as_text=True)
@@ -375,3 +376,30 @@ def test_a_member_with_a_receipt_sees_her_provinces_alerts_in_her_inbox(on: Flas
     assert 'id="inbox-alerts"' in inbox and DESCRIPTION not in inbox
     client.post("/alerts", data={"csrf_token": csrf_of(client, "/alerts"), "code": code})
     assert DESCRIPTION in client.get("/followup").get_data(as_text=True)
+
+
+def test_every_staff_alerts_route_is_guarded_when_switched_on(on: Flask) -> None:
+    """Default-deny with alerts on: anonymous is sent to log in, an advocate is refused every
+    alerts route, a moderator the coordinators' ones (codes, withdraw, correct, review, admin)."""
+    from tests.staff_helpers import make_staff
+
+    w = world(on)
+    advocate = staff_client(on, make_staff(on, "adv", ["advocate"], iterations=1000))
+    moderator = staff_client(on, w.drafter)
+    anonymous = on.test_client()
+    rules = [(r.rule, m) for r in on.url_map.iter_rules() if r.rule.startswith("/staff/alerts")
+             for m in sorted((r.methods or set()) - {"HEAD", "OPTIONS"})]
+    assert len(rules) >= 15
+    managers_only = ("/codes", "/withdraw", "/correct", "/challenges", "/admin")
+    for rule, method in rules:
+        path = rule.replace("<alert_id>", "0" * 20).replace("<province>", "GP")
+        for client, expect in ((anonymous, {302, 401}), (advocate, {403})):
+            token = csrf_of(client, "/staff/login")
+            resp = client.get(path) if method == "GET" else client.post(
+                path, data={"csrf_token": token})
+            assert resp.status_code in expect, (rule, method, resp.status_code)
+        if any(part in rule for part in managers_only):
+            token = csrf_of(moderator, "/staff/alerts")
+            resp = moderator.get(path) if method == "GET" else moderator.post(
+                path, data={"csrf_token": token})
+            assert resp.status_code == 403, (rule, method, resp.status_code)

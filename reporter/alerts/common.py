@@ -24,8 +24,13 @@ def key() -> bytes:
     """The alerts index key; created on first use outside production (production: `flask
     --app wsgi alerts init-key`, copied to every host like the receipt pepper)."""
     cfg = settings()
+    cached = current_app.extensions.get("reporter.alerts_key")
+    if cached:
+        return cached
     try:
-        return index.index_key(cfg.instance_path, create=not cfg.is_production)
+        value = index.index_key(cfg.instance_path, create=not cfg.is_production)
+        current_app.extensions["reporter.alerts_key"] = value
+        return value
     except KeyMissing:
         log.warning("alerts refused: no alerts index key")
         abort(503)

@@ -120,14 +120,16 @@ def check() -> tuple[str, int] | Response:
         return redirect(url_for("alerts.alerts"), code=303)
     free = int(common.settings().extra.get("X_ALERT_FREE_CHECKS", store.FREE_CHECKS))
     wait = store.claim_check(db.session(), row, free)
-    db.session().commit()
     if wait:
+        db.session().commit()
         return render_template("alerts/check.html", result=None, wait=int(wait + 0.999)), 429
-    try:
+    try:  # the count and the lookup in one transaction, committed once
         found = store.check(db.session(), common.key(), request.form.get("query", ""))
     except index.NotAnIdentifier:
+        db.session().commit()
         return render_template("alerts/check.html", result=None, error=_(
             "Type a phone number, or at least 4 letters or digits of a registration.")), 400
+    db.session().commit()
     return render_template("alerts/check.html", result=found), 200
 
 

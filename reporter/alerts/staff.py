@@ -271,14 +271,15 @@ def corroborate(alert_id: str) -> Response | tuple[str, int]:
     return _back(alert, "corroborated")
 
 
-@bp.post("/challenges/<int:challenge_id>")
+@bp.post("/<alert_id>/challenges")
 @allow(*MANAGERS)
-def review_challenge(challenge_id: int) -> Response:
+def review_challenge(alert_id: str) -> Response:
     common.require_on()
-    challenge = db.session().get(AlertChallenge, challenge_id)
-    if challenge is None:
+    alert = _alert_or_404(alert_id)
+    number = request.form.get("challenge_id", "")
+    challenge = db.session().get(AlertChallenge, int(number)) if number.isdigit() else None
+    if challenge is None or challenge.alert_id != alert.id:
         abort(404)
-    alert = _alert_or_404(challenge.alert_id)
     verdict = request.form.get("verdict")
     if verdict not in ("upheld", "dismissed") or challenge.state != "open":
         abort(400)
