@@ -73,6 +73,9 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
         password_hash = staff.password_hash
     pepper = (instance / "keys" / "pepper").read_bytes()
     signing = (instance / "keys" / "signing.key").read_bytes()
+    # every secret in instance/keys (pepper, signing key, and any other kept there)
+    secrets = [p.read_bytes() for p in (instance / "keys").iterdir()
+               if p.name not in ("backup.pub", "demo-secrets.json")]
 
     # When the operator makes a backup
     folder = backup.create(database_url, instance, tmp_path / "backups", segment_bytes=4096)
@@ -90,7 +93,7 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
     # and no byte of any file gives a secret, a password hash, the TOTP sentinel or the
     # report in clear (nor the dump's own SQL text)
     blob = b"".join(p.read_bytes() for p in folder.iterdir())
-    needles = [*_forms(pepper), *_forms(signing), password_hash.encode(),
+    needles = [*(form for s in secrets for form in _forms(s)), password_hash.encode(),
                TOTP_SENTINEL.encode(), SENTINEL.encode(), b"CREATE TABLE", b"PGDMP",
                b"not for backups"]
     for needle in needles:
@@ -107,9 +110,12 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
         backup.restore(folder, fresh_url, restored_instance, secret=_secret(tmp_path))
 
         # Then the instance keys are back, without the demo secrets
-        assert sorted(p.name for p in (restored_instance / "keys").iterdir()) == [
-            "backup.pub", "pepper", "signing.key"]
-        assert (restored_instance / "keys" / "pepper").read_bytes() == pepper
+        back = {p.name: p.read_bytes() for p in (restored_instance / "keys").iterdir()}
+        assert {"backup.pub", "pepper", "signing.key"} <= set(back)
+        assert "demo-secrets.json" not in back
+        assert back == {p.name: p.read_bytes() for p in (instance / "keys").iterdir()
+                        if p.name != "demo-secrets.json"}
+        assert back["pepper"] == pepper and back["signing.key"] == signing
 
         # and the moderator's own key (unwrapped with her passphrase from the restored row)
         # opens her grant, whose case key opens the report and its file
