@@ -28,10 +28,14 @@ ACTIONS = frozenset({
     "assign", "status", "message", "publish", "withdraw", "duplicate", "export", "grant",
     "revoke", "rotate", "staff_create", "staff_update", "content_update", "purge",
     "open_attachment", "release",
+    # a report taken by staff for someone else (reporter/verify/intake.py): no content
+    "intake",
     # safety alerts (reporter/alerts)
     "alert_draft", "alert_approve", "alert_reject", "alert_withdraw", "alert_correct",
     "alert_corroborate", "alert_challenge_review", "alert_sheet", "member_codes",
     "member_revoke", "alerts_authorise",
+    # partners, referral, outcomes, notifications (issue 17)
+    "refer", "unrefer", "partner_create", "outcome", "notify_settings", "notify_digest",
 })
 
 

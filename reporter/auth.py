@@ -34,7 +34,8 @@ from sqlalchemy import func, update
 from reporter import db
 from reporter.models import Staff
 
-ROLES = ("moderator", "coordinator", "advocate", "admin")
+ROLES = ("moderator", "coordinator", "advocate", "admin", "partner")
+# partner: staff of a partner organisation (issue 17); they see only reports referred to it
 SESSION_KEY = "staff"
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -208,3 +208,7 @@ class InboxSession(Base):
 # safety alerts (issue 16) live in their own module; imported here so that migrations and
 # tests (Base.metadata) see their tables
 from reporter.alerts import models as _alert_models  # noqa: E402,F401
+
+# isort: split
+# partners, referrals, case outcomes and notification choices (issue 17)
+from reporter import partner_models as _partner_models  # noqa: E402,F401

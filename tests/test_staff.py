@@ -19,7 +19,8 @@ from reporter.published import AuditEvent
 from tests.intake_helpers import submit_plain
 from tests.staff_helpers import Member, csrf_of, fresh_code, grant, log_in, make_staff
 
-IDENTITIES = ("anonymous", "moderator", "moderator_other", "coordinator", "advocate", "admin")
+IDENTITIES = ("anonymous", "moderator", "moderator_other", "coordinator", "advocate", "admin",
+              "partner")
 
 
 @pytest.fixture()
@@ -35,7 +36,12 @@ def world(app: Flask) -> dict[str, object]:
         "advocate": make_staff(app, "adv", ["advocate"], iterations=1000),
         "admin": make_staff(app, "admin", ["admin"], iterations=1000),
     }
-    return {"report": report_id, "people": people}
+    # a partner organisation's staff member (issue 17): the report is not referred to it
+    from tests.test_partners import add_partner_staff, make_partner
+
+    partner = make_partner(app)
+    people["partner"] = add_partner_staff(app, partner, "wlc")
+    return {"report": report_id, "people": people, "partner_id": partner.id}
 
 
 def staff_routes(app: Flask) -> list[tuple[str, str, str]]:
@@ -67,11 +73,13 @@ def expected(app: Flask, endpoint: str, rule: str, who: str, world: dict) -> set
         return {403}
     member_roles = {"moderator": {"moderator"}, "moderator_other": {"moderator"},
                     "coordinator": {"coordinator"}, "advocate": {"advocate"},
-                    "admin": {"admin"}}[who]
+                    "admin": {"admin"}, "partner": {"partner"}}[who]
     if not roles & member_roles:
         return {403}
     if who == "moderator_other" and "<report_id>" in rule:
         return {403}  # another province's report: never its envelopes
+    if who == "partner" and "<report_id>" in rule:
+        return {403}  # a report not referred to her organisation: nothing of it
     return {200, 302, 303, 400, 404, 409}
 
 
@@ -86,7 +94,8 @@ def test_access_matrix(app: Flask, world: dict) -> None:
             path = (rule.replace("<report_id>", str(world["report"]))
                     .replace("<attachment_id>", "0" * 20)
                     .replace("<int:staff_id>", str(admin.id))
-                    .replace("<int:grant_id>", "999999"))
+                    .replace("<int:grant_id>", "999999")
+                    .replace("<int:partner_id>", str(world["partner_id"])))
             token = csrf_of(client, "/staff/login")
             if method == "GET":
                 resp = client.get(path)

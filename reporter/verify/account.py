@@ -46,7 +46,7 @@ from reporter.verify import bp
 from reporter.verify.forms import CodeForm, LoginForm
 
 ENROL = "enrol"
-ALL = ("moderator", "coordinator", "advocate", "admin")
+ALL = ("moderator", "coordinator", "advocate", "admin", "partner")
 WRAP_FIELDS = {"v", "kdf", "iter", "salt", "nonce", "wsk", "kid"}
 MIN_ITERATIONS = 600_000
 
@@ -82,6 +82,8 @@ def totp_just_used(staff: Staff, code: str) -> bool:
 def _home(staff: Staff) -> str:
     if staff.public_key is None:
         return url_for("verify.key_setup")
+    if "partner" in staff.roles:  # a partner's staff see only what was referred to them
+        return url_for("verify.partner_home")
     if set(staff.roles) <= {"advocate"}:
         return url_for("export.exports")
     return url_for("verify.queue")

@@ -37,6 +37,8 @@ def admin() -> Any:
         if request.form.get("what") == "staff" and form.validate():
             if sess.scalars(select(Staff).where(Staff.login == form.login.data)).first():
                 error = "That name is taken."
+            elif "partner" in form.roles.data:
+                error = "Add a partner organisation's staff on the Partners page."
             elif "moderator" in form.roles.data and not form.provinces.data:
                 error = "A moderator needs at least one province."
             else:
@@ -133,9 +135,14 @@ def keys_state() -> Response:
 def scopes_allowed(staff: Staff) -> set[str]:
     """The case keys she may hold, by role: coordinators and admins every scope (national
     included), moderators only their provinces' keys, advocates none (finding 13.3: the
-    server cannot see what a grant seals, so it must refuse by the key's scope)."""
+    server cannot see what a grant seals, so it must refuse by the key's scope). A partner's
+    staff hold only their organisation's key; coordinators and admins may hold those too."""
+    from reporter.verify.partners import all_partner_scopes, partner_scopes_allowed
+
+    if "partner" in staff.roles:
+        return partner_scopes_allowed(staff)
     if {"coordinator", "admin"} & set(staff.roles):
-        return {"national", *PROVINCES}
+        return {"national", *PROVINCES, *all_partner_scopes()}
     if "moderator" in staff.roles:
         return {p for p in (staff.provinces or []) if p in PROVINCES}
     return set()

@@ -169,6 +169,8 @@
       $("report-fields").hidden = false;
       text($("report-state"), "");
       if (c.contact && data.reply_key) $("message-form").hidden = false;
+      // referral.js and outcomes (issue 17) work on the opened report without fetching it again
+      document.dispatchEvent(new CustomEvent("staff:report-opened", { detail: { data: data, payload: p, holder: sk } }));
     }).catch(function (err) { text($("report-state"), "Could not open this report: " + err.message); });
   }
 
@@ -463,6 +465,10 @@
     batch().then(function (n) { text($("keys-status"), "Re-wrapped " + n + " envelopes for " + scope + "."); })
       .catch(function (err) { text($("keys-status"), err.message); });
   });
+
+  // for referral.js (issue 17): the same unlock and key store, not a copy of them
+  window.ReporterStaff = { whenUnlocked: whenUnlocked, caseKeys: caseKeys, keyFor: keyFor,
+    getJSON: getJSON, postJSON: postJSON, label: label, when: when };
 
   var logout = $("logout-form");
   if (logout) logout.addEventListener("submit", function () { store.clear(); });
