@@ -264,3 +264,34 @@ def test_keys_backup_init_prints_the_secret_once_and_stores_the_public_half(
                                              for p in instance_keys.iterdir() if p.is_file())
     finally:
         (instance_keys / "backup.pub").write_text(before)
+
+
+def test_keys_init_prints_the_backup_secret_once_and_keeps_only_its_public_half(
+        cluster: Path, tmp_path: Path) -> None:
+    from nacl.public import PrivateKey
+
+    from reporter import migrate
+
+    name, url = fresh_database(cluster)
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    fresh = make_app(url, INSTANCE_PATH=str(tmp_path / "inst"))
+    try:
+        out = fresh.test_cli_runner().invoke(args=["keys", "init"])
+        assert out.exit_code == 0, out.output
+        assert "BACKUP KEY" in out.output and "OFFLINE RECOVERY KEY" in out.output
+        lines = [ln.strip() for ln in out.output.splitlines() if len(ln.strip()) == 44]
+        assert len(lines) == 2  # the recovery secret, then the backup secret
+        secret = envelope.b64d(lines[1], 32)
+        folder = tmp_path / "inst" / "keys"
+        assert (folder / "backup.pub").read_text().strip() == envelope.b64e(
+            bytes(PrivateKey(secret).public_key))
+        for path in folder.iterdir():
+            assert secret not in path.read_bytes() and lines[1].encode() not in path.read_bytes()
+        # and a backup made now opens with that secret only
+        made = backup.create(url, tmp_path / "inst", tmp_path / "b")
+        assert backup.verify(made, secret)["keys"]
+    finally:
+        fresh.extensions["reporter.db"].engine.dispose()
+        pgcluster.drop_database(cluster, name)
