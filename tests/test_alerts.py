@@ -403,3 +403,62 @@ def test_every_staff_alerts_route_is_guarded_when_switched_on(on: Flask) -> None
             resp = moderator.get(path) if method == "GET" else moderator.post(
                 path, data={"csrf_token": token})
             assert resp.status_code == 403, (rule, method, resp.status_code)
+
+
+def test_sms_to_opted_in_members_through_the_gateway_sender(
+        app_factory: Callable[..., Flask], database_url: str) -> None:
+    """A member asks for SMS; her number is sealed (not in any table); the job sends each newly
+    approved alert once, through the real sender to a local stand-in for the SMS API."""
+    import json
+    import threading
+    import urllib.parse
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    got: list[dict[str, list[str]]] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append(urllib.parse.parse_qs(body.decode()))
+            answer = {"SMSMessageData": {"Recipients": [{"statusCode": 101}]}}
+            data = json.dumps(answer).encode()
+            self.send_response(201)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = switched_on(app_factory, SMS_USERNAME="sandbox", SMS_API_KEY="test-key",
+                          SMS_API_URL=f"http://127.0.0.1:{server.server_port}")
+        w = world(app)
+        [(_a, code_a), (card_b, code_b)] = issue_codes(staff_client(app, w.coordinator))
+        for code, number in ((code_a, "072 000 1111"), (code_b, "+27 73 000 2222")):
+            member, _ = member_client(app, code)
+            assert 'id="sms-form"' in member.get("/alerts").get_data(as_text=True)
+            resp = member.post("/alerts/sms", data={"csrf_token": csrf_of(member, "/alerts"),
+                                                    "number": number})
+            assert "sms=on" in resp.headers["Location"]
+        with app.app_context():
+            db.session().execute(update(MemberCode).where(MemberCode.id == card_b).values(
+                revoked=True))
+            db.session().commit()
+        dump = table_dump(database_url)
+        assert "0720001111" not in dump and "720001111" not in dump
+        alert_id = draft(app, staff_client(app, w.drafter), w.report_id)
+        approve(staff_client(app, w.approver), alert_id)
+        runner = app.test_cli_runner()
+        first = runner.invoke(args=["alerts", "send-sms"])
+        assert "1 alert(s), 1 SMS sent" in first.output, first.output
+        assert got[0]["to"] == ["+27720001111"]  # the revoked card's member gets nothing
+        text = got[0]["message"][0]
+        assert "Did not pay" in text and "Johannesburg" in text
+        assert not any(n in text for n in SENTINEL_PHONE_FORMS + SENTINEL_PLATE_FORMS)
+        assert "0 alert(s), 0 SMS sent" in runner.invoke(args=["alerts", "send-sms"]).output
+    finally:
+        server.shutdown()
+        server.server_close()

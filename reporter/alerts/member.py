@@ -80,7 +80,8 @@ def alerts() -> tuple[str, int]:
         return _login_page()
     mine, others = store.listing(db.session(), row.province, limit=15)
     return render_template("alerts/list.html", mine=mine, others=others,
-                           province=row.province), 200
+                           province=row.province, sms=sms_available(),
+                           sms_state=request.args.get("sms")), 200
 
 
 @bp.post("/alerts")
@@ -100,6 +101,38 @@ def alerts_login() -> Response | tuple[str, int]:
 def alerts_logout() -> Response:
     session.pop(SESSION_KEY, None)
     return redirect(url_for("alerts.alerts"), code=303)
+
+
+def sms_available() -> bool:
+    """An outbound SMS sender is configured (the gateways' SMS_USERNAME and SMS_API_KEY)."""
+    g = getattr(common.settings(), "gateway", None)
+    return bool(g and g.sms_username and g.sms_api_key)
+
+
+@bp.post("/alerts/sms")
+@limiter.limit("10 per day", key_func=member_key, scope="alerts-sms")
+def sms_choice() -> Response | tuple[str, int]:
+    """Ask for (or stop) this province's alerts by SMS; her number is sealed at once to the
+    sending job's key (reporter/alerts/sms.py)."""
+    common.require_on()
+    row = member()
+    if row is None or not sms_available():
+        return redirect(url_for("alerts.alerts"), code=303)
+    from reporter.alerts import sms
+
+    if request.form.get("stop") == "1":
+        sms.unsubscribe(db.session(), row)
+        db.session().commit()
+        return redirect(url_for("alerts.alerts", sms="stopped"), code=303)
+    try:
+        cfg = common.settings()
+        pk = sms.init_keys(cfg.instance_path) if not cfg.is_production else \
+            sms.public_key(cfg.instance_path)
+        sms.subscribe(db.session(), row, request.form.get("number", ""), pk)
+    except index.NotAnIdentifier:
+        return redirect(url_for("alerts.alerts", sms="bad"), code=303)
+    db.session().commit()
+    return redirect(url_for("alerts.alerts", sms="on"), code=303)
 
 
 @bp.get("/alerts/check")

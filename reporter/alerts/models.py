@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reporter.modelbase import Base, random_id, utcnow
@@ -60,6 +61,8 @@ class Alert(Base):
     published_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     expires_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     corrected_on: Mapped[dt.date | None] = mapped_column(Date)
+    # when the SMS job sent it to the province's opted-in members (migration 0013)
+    sms_sent_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class AlertSource(Base):
@@ -132,3 +135,17 @@ class AlertAuthorisation(Base):
     granted_on: Mapped[dt.date] = mapped_column(Date)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AlertSmsSubscription(Base):
+    """A member who asked for alerts by SMS: her number sealed (envelope) to the alerts-SMS
+    public key, whose secret only the sending job holds (reporter/alerts/sms.py). The web app
+    cannot open it; the job can, and so can the SMS gateway and the network that carry it."""
+
+    __tablename__ = "alert_sms_subscription"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_code_id: Mapped[int] = mapped_column(ForeignKey("member_code.id", ondelete="CASCADE"),
+                                                unique=True)
+    sealed: Mapped[dict] = mapped_column(JSONB)  # type: ignore[type-arg]
+    created_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
