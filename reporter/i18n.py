@@ -30,7 +30,7 @@ LANGUAGE_NAMES = {
 
 # Catalogs translated in full (tests/test_i18n.py holds them at 100%); the others fall back to
 # English for what is missing. Which are reviewed by a native speaker: docs/translations.md.
-COMPLETE_LANGUAGES = ("en", "zu", "xh", "af", "st", "tn", "nso")
+COMPLETE_LANGUAGES = ("en", "zu", "xh", "af", "st", "tn", "nso", "ts", "ss", "ve", "nr")
 
 # The public pages served under a language prefix as well as without one. Staff pages, the
 # JSON API (its labels follow Accept-Language) and static files are not prefixed: static
