@@ -2,7 +2,7 @@
 secret of the server is in its files in clear; restored with that key's secret into a fresh
 database it still opens its reports with a staff member's key, and its receipts still work.
 
-Cost: about 5 s (pg_dump, a fresh database, pg_restore, Argon2id log-ins).
+Cost: about 50 s (several pg_dump, fresh databases and pg_restore runs, `make restore`).
 """
 
 from __future__ import annotations

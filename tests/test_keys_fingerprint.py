@@ -5,7 +5,7 @@ after the granter typed the fingerprint her colleague read to her; a key that ch
 asked again; case keys the staff browser holds or has seen are pinned, and a different one is
 a warning that stops sealing until she accepts it.
 
-Cost: about 25 s (Chromium, Argon2id log-ins).
+Cost: about 20 s (Chromium, Argon2id log-ins).
 """
 
 from __future__ import annotations

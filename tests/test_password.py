@@ -2,7 +2,7 @@
 enrolment at the first log-in of an account an admin made, the admin's audited TOTP reset; a
 change or a reset ends her other sessions.
 
-Cost: about 6 s (Argon2id for each log-in and change).
+Cost: about 5 s (Argon2id for each log-in and change).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ the report's case keys, never to the reporter's reply key, and never leave the b
 (issue 13). The server refuses a note in clear and an envelope to other recipients; there is no
 server-side sealing path any more (staff pages need WebCrypto, so they need JavaScript).
 
-Cost: about 15 s (Chromium, Argon2id log-ins).
+Cost: about 10 s (Chromium, Argon2id log-ins).
 """
 
 from __future__ import annotations
