@@ -159,7 +159,8 @@ def test_report_to_published_incident(app: Flask, browser: Any,
         row = db.session().execute(select(Incident.__table__)).mappings().one()
         assert set(row) <= {"id", "public_id", "categories", "perpetrators", "month", "province",
                             "geom", "cell_r5", "cell_r6", "cell_r7", "verification_level",
-                            "source_type", "people_affected", "published_on", "withdrawn"}
+                            "source_type", "people_affected", "published_on", "withdrawn",
+                            "release_id"}  # which public release counted it (no report link)
     # And neither the passphrase nor the narrative ever reached the server
     bodies = b"".join(posted.bodies)
     for secret in (SENTINEL, PASSPHRASE, "purple giraffe"):
