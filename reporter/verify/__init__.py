@@ -9,3 +9,4 @@ guard(bp)
 
 from reporter.verify import account, admin, partners, publication, queue  # noqa: E402,F401
 from reporter.verify import password  # noqa: E402,F401
+from reporter.verify import intake  # noqa: E402,F401
