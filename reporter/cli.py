@@ -146,3 +146,6 @@ def init_app(app: Flask) -> None:
     from reporter.export.cli import export_cli
 
     app.cli.add_command(export_cli)
+    from reporter.notify import notify_cli
+
+    app.cli.add_command(notify_cli)

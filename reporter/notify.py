@@ -30,10 +30,12 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import click
 import nacl.exceptions
 import nacl.hash
 import nacl.secret
 from flask import Flask, current_app, g, has_app_context
+from flask.cli import AppGroup
 from nacl.encoding import RawEncoder
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, attributes
@@ -59,6 +61,10 @@ FOOTER = ("\n\nThis message never says what the work is. To change what you get,
 _PERSON = b"reporter-mail-v1"  # 16 bytes: BLAKE2b's personalisation
 _KEYS: dict[bytes, bytes] = {}
 _THREADS: list[threading.Thread] = []
+
+
+def current_settings() -> Any:
+    return current_app.extensions["reporter.settings"]
 
 
 # --- sealed addresses --------------------------------------------------------------------------
@@ -277,3 +283,31 @@ def digest(sess: Session, settings: Any, today: dt.date | None = None) -> int:
         choice.last_digest_on = today
     sess.commit()
     return send(settings, out)
+
+
+# --- the command (a systemd timer runs it every hour: deploy/systemd/reporter-digest.*) --------
+
+notify_cli = AppGroup("notify", help="Staff notifications (off unless SMTP_URL is set).")
+
+
+@notify_cli.command("digest")
+@click.option("--any-hour", is_flag=True,
+              help="Send now even if this is not DIGEST_HOUR (tests, a first try).")
+def digest_command(any_hour: bool) -> None:
+    """Send the daily digest, at DIGEST_HOUR UTC only and once a day; other hours do nothing,
+    so that the send time is fixed however often the timer fires."""
+    from reporter import audit, db
+
+    settings = current_settings()
+    now = dt.datetime.now(dt.UTC)
+    if not settings.smtp_url:
+        click.echo("SMTP_URL is not set: notifications are off.")
+        return
+    if now.hour != settings.digest_hour and not any_hour:
+        click.echo(f"not the digest hour ({settings.digest_hour:02d}:00 UTC): nothing sent")
+        return
+    sess = db.session()
+    sent = digest(sess, settings, now.date())
+    audit.record(sess, None, "notify_digest", f"sent={sent}")
+    sess.commit()
+    click.echo(f"digest messages sent: {sent}")

@@ -420,3 +420,43 @@ def referrals_of(report_id: str) -> list[dict[str, Any]]:
 @bp.context_processor
 def _templates() -> dict[str, Any]:
     return {"referrals_of": referrals_of}
+
+
+# --- notification choices (reporter/notify.py) -----------------------------------------------
+
+ALL_STAFF = ("moderator", "coordinator", "advocate", "admin", "partner")
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@allow(*ALL_STAFF)
+def notifications() -> Any:
+    """Her email address (stored sealed) and what she gets: a daily message always, only on
+    days with something new, or none; and notices of assignments, answers and referrals."""
+    from reporter.partner_models import DIGEST_CHOICES, StaffNotify
+
+    sess = db.session()
+    me = _me()
+    row = sess.get(StaffNotify, me.id)
+    error = None
+    if request.method == "POST":
+        address = request.form.get("email", "").strip()
+        digest = request.form.get("digest", "off")
+        if digest not in DIGEST_CHOICES:
+            error = "Choose one of the three daily choices."
+        elif address and (len(address) > 254 or "@" not in address or any(
+                c.isspace() or c in "<>,;\"'" for c in address)):
+            error = "That does not look like an email address."
+        else:
+            if row is None:
+                row = StaffNotify(staff_id=me.id)
+                sess.add(row)
+            row.email = address or None
+            row.digest = digest
+            row.notices = request.form.get("notices") == "y"
+            audit.record(sess, me.id, "notify_settings", f"{me.login}:{digest}")
+            sess.commit()
+            return redirect(url_for("verify.notifications", done="saved"), code=303)
+    settings = notify.current_settings()
+    return render_template("verify/notifications.html", row=row, error=error,
+                           enabled=bool(settings.smtp_url), hour=settings.digest_hour), \
+        400 if error else 200

@@ -84,6 +84,33 @@
     }).catch(function (err) { text(state, err.message); });
   });
 
+  // ---- outcomes of a verified report: details sealed here to the case keys -------------------
+  var outView = $("outcomes-view");
+  if (outView) document.addEventListener("staff:report-opened", function (ev) {
+    var data = ev.detail.data;
+    Array.prototype.forEach.call(outView.querySelectorAll("li[data-sealed]"), function (li) {
+      if (!li.dataset.sealed) return;
+      var env = JSON.parse(li.dataset.sealed), sk = S.keyFor(env), span = li.querySelector(".outcome-details");
+      if (!sk || !span) return;
+      try { text(span, E.open(env, sk).text); span.className = "outcome-details"; } catch (e) { text(span, "(damaged details)"); }
+    });
+    var form = $("outcome-form");
+    if (!form) return;
+    form.hidden = false;
+    form.onsubmit = function (e) {
+      e.preventDefault();
+      var details = $("outcome-details").value.trim(), r = data.recipients;
+      var body = { outcome: $("outcome-code").value, month: $("outcome-month").value.trim() };
+      if (details) {
+        body.sealed_details = E.seal({ v: 1, text: details }, [r.national.pk, r.province.pk, r.recovery.pk].map(function (k) { return E.b64decode(k, 32); }));
+      }
+      S.postJSON(outView.dataset.url, body).then(function (res) {
+        $("outcome-details").value = "";
+        window.location.assign(window.location.pathname + "?done=" + encodeURIComponent(res.message));
+      }).catch(function (err) { text($("outcome-status"), err.message); });
+    };
+  });
+
   // ---- partner: read a referred report ------------------------------------------------------
   var view = $("partner-view");
   function listOf(el, kind, codes) {
