@@ -462,3 +462,20 @@ def test_sms_to_opted_in_members_through_the_gateway_sender(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_daily_and_global_caps_refuse_without_echoing_the_number(
+        app_factory: Callable[..., Flask]) -> None:
+    app = switched_on(app_factory, X_ALERT_CHECK_DAILY="3 per day", X_ALERT_FREE_CHECKS=1000,
+                      X_ALERT_CHECK_GLOBAL="5 per day")
+    w = world(app)
+    [(_a, code_a), (_b, code_b)] = issue_codes(staff_client(app, w.coordinator))
+    member_a, _ = member_client(app, code_a)
+    assert [check(member_a, "082 555 0148").status_code for _ in range(3)] == [200] * 3
+    refused = check(member_a, "082 555 0199")
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and "Too many checks" in body and "0199" not in body
+    # the global cap (5 a day here, her refused try counted too): the other member gets the
+    # fifth, then every code is refused (a fixed window: a day, so no boundary in the test)
+    member_b, _ = member_client(app, code_b)
+    assert [check(member_b, "082 555 0148").status_code for _ in range(3)] == [200, 429, 429]

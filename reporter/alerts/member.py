@@ -28,7 +28,7 @@ from reporter import db
 from reporter.alerts import common, index, store
 from reporter.alerts.labels import KINDS, REASON_LABELS, SEVERITY_LABELS
 from reporter.alerts.models import CHALLENGE_REASONS, Alert, AlertChallenge, MemberCode
-from reporter.extensions import ensure_rate_token, global_key, limiter
+from reporter.extensions import ensure_rate_token, global_key, limiter, on_rate_limited
 from reporter.vocabulary import PROVINCE_LABELS
 
 bp = Blueprint("alerts", __name__)
@@ -144,8 +144,10 @@ def check_page() -> tuple[str, int] | Response:
 
 
 @bp.post("/alerts/check")
-@limiter.limit("200 per day", key_func=member_key, scope="alerts-check-member")
-@limiter.limit("300 per minute", key_func=lambda: "alerts-check", scope="alerts-check-global")
+@limiter.limit(lambda: common.settings().extra.get("X_ALERT_CHECK_DAILY", "200 per day"),
+               key_func=member_key, scope="alerts-check-member")
+@limiter.limit(lambda: common.settings().extra.get("X_ALERT_CHECK_GLOBAL", "300 per minute"),
+               key_func=lambda: "alerts-check", scope="alerts-check-global")
 def check() -> tuple[str, int] | Response:
     common.require_on()
     row = member()
@@ -164,6 +166,12 @@ def check() -> tuple[str, int] | Response:
             "Type a phone number, or at least 4 letters or digits of a registration.")), 400
     db.session().commit()
     return render_template("alerts/check.html", result=found), 200
+
+
+@on_rate_limited("alerts.check")
+def _check_refused() -> tuple[str, int]:
+    """The daily or global cap: the check page again, never echoing the number she typed."""
+    return render_template("alerts/check.html", result=None, wait=60), 429
 
 
 @bp.get("/alerts/<alert_id>/challenge")
