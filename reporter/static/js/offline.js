@@ -1,10 +1,5 @@
-// The report page with no signal (docs/channels.md, "Outreach with no signal"). A service worker
-// (/sw.js) keeps this page and its scripts, never a receipt or an inbox. A report tapped "Send"
-// while offline is sealed by report.js at once; only its envelope (and sealed files) is kept
-// here, in IndexedDB, listed as "locked, waiting to send", and sent when the network returns
-// with a fresh form id and CSRF token read from GET /report. A receipt is shown, or, if she
-// chose a PIN, sealed to a key pair whose secret is wrapped under that PIN (ReporterEnvelope:
-// WebCrypto PBKDF2 + tweetnacl secretbox) until she opens it. Nothing readable is stored.
+// The report page with no signal: only sealed envelopes kept on the phone (IndexedDB), sent
+// when the network returns; receipts shown, or sealed to a PIN-wrapped key. docs/channels.md.
 (function () {
   "use strict";
   var form = document.getElementById("report-form");
@@ -14,9 +9,8 @@
   var msg = document.getElementById("js-messages").dataset;
   var path = location.pathname;
 
-  // The service worker, fetched in the background. This page puts a copy of itself in the
-  // cache (its markup as served: what she types is never in the markup), so a phone on 2G
-  // does not download it a second time; a refusal page (which may hold her words) never.
+  // The worker (/sw.js) in the background, and this page's own markup in the cache (typed words
+  // are never in the markup) so 2G does not fetch it twice; never a refusal page (her words).
   if (navigator.serviceWorker && window.caches && !document.getElementById("form-error")) {
     window.addEventListener("load", function () {
       var copy = document.documentElement.cloneNode(true);  // less what our scripts added

@@ -1,8 +1,5 @@
-// The report payload (docs/payload.md), the JavaScript twin of reporter/payload.py: the same
-// fields, the same checks in the same order, the same refusal reasons (tests/data/payload-v1.json).
-// make() builds a checked payload padded to the size floor; check() refuses a malformed one
-// with an Error named "PayloadInvalid" whose .reason names the field. The vocabulary is
-// {categories, perpetrators, provinces}, each a list of codes (a page reads it from its form).
+// The report payload (docs/payload.md), the twin of reporter/payload.py: same checks in the same
+// order, same refusal reasons (tests/data/payload-v1.json). vocab: {categories, perpetrators, provinces}.
 (function (root) {
   "use strict";
   var FIELDS = ["v", "categories", "perpetrators", "when", "province", "place", "pin", "narrative",
