@@ -149,3 +149,6 @@ def init_app(app: Flask) -> None:
     from reporter.notify import notify_cli
 
     app.cli.add_command(notify_cli)
+    from reporter.catalogs_cli import translations_cli
+
+    app.cli.add_command(translations_cli)

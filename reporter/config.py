@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reporter.catalogs import review_state
+
 MODES = ("production", "demo", "test")
 # Languages with a catalog under reporter/translations (English is the source). A deployment
 # enables those it has had reviewed (LANGUAGES); the demo enables all. See docs/translations.md.
@@ -117,6 +119,10 @@ class Settings:
     trust_proxy: bool = False
     retention_days: int = 180
     languages: tuple[str, ...] = ("en",)
+    # catalogs not yet reviewed by a native speaker are served only when this is on (off by
+    # default in production); those left out are listed here (docs/translations.md)
+    serve_draft_languages: bool = True
+    withheld_languages: tuple[str, ...] = ()
     quick_exit_url: str = "https://www.google.com/"
     # the browser tab's title on public pages: neutral, so the tab switcher and the history
     # do not say what the site is (None: a translated "Notes")
@@ -179,6 +185,7 @@ ENV_NAMES = (
     "MAX_ATTACHMENT_BYTES",
     "MAX_ATTACHMENTS",
     "LANGUAGES",
+    "SERVE_DRAFT_LANGUAGES",
     "QUICK_EXIT_URL",
     "PAGE_TITLE",
     "RETENTION_DAYS",
@@ -288,6 +295,12 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
                           f"choose from {', '.join(AVAILABLE_LANGUAGES)}")
     # English is the source language: always served, first, so nothing is ever untranslated
     langs = ("en", *dict.fromkeys(x for x in langs if x != "en"))
+    # a production site serves only catalogs a native speaker reviewed, unless told otherwise
+    drafts_raw = raw.get("SERVE_DRAFT_LANGUAGES")
+    serve_drafts = (mode != "production" if drafts_raw in (None, "")
+                    else parse_bool("SERVE_DRAFT_LANGUAGES", drafts_raw))
+    withheld = () if serve_drafts else tuple(x for x in langs if not review_state(x).reviewed)
+    langs = tuple(x for x in langs if x not in withheld)
 
     return Settings(
         mode=mode,
@@ -315,6 +328,8 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         trust_proxy=parse_bool("TRUST_PROXY", raw.get("TRUST_PROXY")),
         retention_days=num("RETENTION_DAYS", 180, int, 1),
         languages=tuple(langs),
+        serve_draft_languages=serve_drafts,
+        withheld_languages=withheld,
         quick_exit_url=str(raw.get("QUICK_EXIT_URL") or "https://www.google.com/"),
         page_title=(str(raw["PAGE_TITLE"]).strip()[:60] or None) if raw.get("PAGE_TITLE")
         else None,

@@ -19,6 +19,8 @@ from flask import Flask, Response, current_app, has_request_context, request, se
 from flask_babel import get_locale, refresh
 from werkzeug.routing import BaseConverter
 
+from reporter.catalogs import ReviewState, review_state
+from reporter.config import AVAILABLE_LANGUAGES
 from reporter.extensions import babel
 
 # Each name in its own language, so a reader finds hers without reading the page's language.
@@ -61,6 +63,31 @@ class LanguageLink:
 
 def _languages() -> tuple[str, ...]:
     return current_app.extensions["reporter.settings"].languages
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    code: str
+    name: str
+    state: ReviewState
+    served: bool
+    withheld: bool
+
+
+@dataclass(frozen=True)
+class CatalogTable:
+    rows: list[CatalogRow]
+    serve_drafts: bool
+
+
+def catalog_table() -> CatalogTable:
+    """Every language's review state (read from its catalog's header) and whether this site
+    serves it: a draft is withheld in production unless SERVE_DRAFT_LANGUAGES is on."""
+    settings = current_app.extensions["reporter.settings"]
+    return CatalogTable([CatalogRow(code, LANGUAGE_NAMES.get(code, code), review_state(code),
+                                    code in settings.languages,
+                                    code in settings.withheld_languages)
+                         for code in AVAILABLE_LANGUAGES], settings.serve_draft_languages)
 
 
 def path_language(path: str, languages: tuple[str, ...]) -> str | None:
@@ -149,6 +176,11 @@ def _add_prefixed_rules(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel and add the `/<lang>/` addresses (after the blueprints are registered)."""
     languages = app.extensions["reporter.settings"].languages
+    withheld = app.extensions["reporter.settings"].withheld_languages
+    if withheld:
+        app.logger.warning("languages not served, their catalogs are drafts not reviewed by a "
+                           "native speaker (SERVE_DRAFT_LANGUAGES=1 serves them): %s",
+                           ", ".join(withheld))
     babel.init_app(app, locale_selector=select_locale)
     app.url_map.converters["lang"] = language_converter(languages)
     _add_prefixed_rules(app)

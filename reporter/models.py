@@ -175,6 +175,9 @@ class SiteContent(Base):
     __tablename__ = "site_content"
 
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # the language this text is for ("*": every language without its own; migration 0014)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True, default="en",
+                                      server_default="en")
     html: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=func.now())

@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
@@ -34,13 +35,17 @@ def index() -> str:
 
 
 def site_content() -> dict[str, str]:
-    """Admin-edited snippets (already sanitised when saved); built-in text if none or DB down."""
+    """Admin-edited snippets (already sanitised when saved) in the page's language, else the
+    text saved for every language ("*"); the translated built-in text if none or DB down."""
+    lang = str(get_locale() or "en")
     try:
-        rows = db.session().scalars(select(SiteContent)).all()
+        rows = db.session().scalars(select(SiteContent).where(
+            SiteContent.lang.in_((lang, "*")))).all()
     except OperationalError:
         db.session().rollback()
         return {}
-    return {row.key: row.html for row in rows}
+    # the page's own language wins over "*"
+    return {row.key: row.html for row in sorted(rows, key=lambda r: r.lang == lang)}
 
 
 @bp.get("/sw.js")

@@ -248,7 +248,7 @@ def test_site_content_is_sanitised(app: Flask, world: dict) -> None:
     for bad in ("<script", "onerror", "onclick", "onmouseover", "javascript:", "<img", "<style"):
         assert bad not in home
     with app.app_context():
-        assert "<script" not in db.session().get(SiteContent, "helplines").html
+        assert "<script" not in db.session().get(SiteContent, ("helplines", "en")).html
 
 
 BAD_JSON = [

@@ -8,7 +8,7 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from reporter import audit, content, db, envelope
+from reporter import audit, content, db, envelope, i18n
 from reporter.auth import allow, current_staff, hash_password, revoke_sessions
 from reporter.models import Attachment, CaseKey, KeyGrant, Message, Report, SiteContent, Staff
 from reporter.verify import bp
@@ -54,20 +54,23 @@ def admin() -> Any:
                 return redirect(url_for("verify.admin", done="staff"), code=303)
         elif request.form.get("what") == "content" and content_form.validate():
             clean = content.sanitise(content_form.html.data)
-            row = sess.get(SiteContent, content_form.key.data)
+            key, lang = content_form.key.data, content_form.lang.data
+            row = sess.get(SiteContent, (key, lang))
             if row is None:
-                sess.add(SiteContent(key=content_form.key.data, html=clean))
+                sess.add(SiteContent(key=key, lang=lang, html=clean))
             else:
                 row.html = clean
-            audit.record(sess, _me().id, "content_update", content_form.key.data)
+            audit.record(sess, _me().id, "content_update", f"{key}:{lang}")
             sess.commit()
             return redirect(url_for("verify.admin", done="content"), code=303)
         else:
             error = "Please correct the marked fields."
     staff_rows = sess.scalars(select(Staff).order_by(Staff.login)).all()
-    blocks = {row.key: row.html for row in sess.scalars(select(SiteContent))}
+    blocks = {f"{row.key} ({row.lang})": row.html for row in sess.scalars(
+        select(SiteContent).order_by(SiteContent.key, SiteContent.lang))}
     return render_template("verify/admin.html", form=form, content_form=content_form,
-                           staff=staff_rows, blocks=blocks, error=error), 400 if error else 200
+                           staff=staff_rows, blocks=blocks, error=error,
+                           catalogs=i18n.catalog_table()), 400 if error else 200
 
 
 @bp.post("/admin/staff/<int:staff_id>/disable")

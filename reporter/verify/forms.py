@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from reporter.auth import ROLES
+from reporter.i18n import LANGUAGE_NAMES
 from reporter.vocabulary import (
     CATEGORIES,
     PERPETRATORS,
@@ -61,6 +62,10 @@ class ContentForm(FlaskForm):
     key = SelectField("Block", choices=[SelectChoice("safety", "Home: safety advice"),
                                         SelectChoice("helplines", "Home: helplines"),
                                         SelectChoice("offices", "Province office contacts")])
+    # each saved text is for one language; "*" for every language without its own text
+    lang = SelectField("Language", default="en", choices=[
+        SelectChoice("*", "Every language without its own text"),
+        *(SelectChoice(code, f"{name} ({code})") for code, name in LANGUAGE_NAMES.items())])
     html = TextAreaField("Text (simple HTML: paragraphs, lists, bold, links)",
                          validators=[DataRequired(), Length(max=20_000)])
 
