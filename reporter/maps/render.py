@@ -8,6 +8,7 @@ response's CSP nonce. No iframe: the parts go straight into templates/maps/map.h
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -182,6 +183,18 @@ def tooltip_text(text: str) -> str:
     return str(escape(text)).replace("`", "'").replace("${", "$ {")
 
 
+def leaflet_words(map_name: str, labels: dict[str, str]) -> str:
+    """Leaflet's own English words in the page's language: the layers button's title (also its
+    accessible name) and the title of Leaflet's credit (shown with a tile layer)."""
+    layers = json.dumps(labels.get("layers", "Layers"))
+    credit = json.dumps(f'<a href="https://leafletjs.com" title="'
+                        f'{escape(labels.get("leaflet", "Leaflet"))}">Leaflet</a>')
+    return ("document.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (a) {"
+            f" a.title = {layers}; a.setAttribute('aria-label', {layers}); }});\n"
+            f"if ({map_name}.attributionControl) {{ {map_name}.attributionControl.setPrefix("
+            f"{credit}); }}")
+
+
 def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
               labels: dict[str, str]) -> MapParts:
     """The interactive map: heat layer, hexagon layer with counts, towns, layer switcher."""
@@ -226,5 +239,6 @@ def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
     fig.render()
     head = with_nonce(fig.header.render(), nonce)
     body = fig.html.render()
-    script = f'<script nonce="{nonce}">{fig.script.render()}</script>'
+    script = (f'<script nonce="{nonce}">{fig.script.render()}\n'
+              f'{leaflet_words(m.get_name(), labels)}</script>')
     return MapParts(Markup(head), Markup(body), Markup(script))  # noqa: S704 - built above from escaped parts

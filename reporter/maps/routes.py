@@ -226,6 +226,7 @@ def public_map() -> tuple[str, int]:
         "heat": _("Heat"), "cells": _("Areas (hexagons)"), "towns": _("Major towns"),
         "count": _("Reports"), "tiles": _("Base map"),
         "zoom_in": _("Zoom in"), "zoom_out": _("Zoom out"),
+        "layers": _("Layers"), "leaflet": _("Leaflet, the program that draws this map"),
     }
     parts = render.build_map(fc, settings, csp_nonce(), labels)
     current = rel.release
