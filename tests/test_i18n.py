@@ -151,6 +151,7 @@ def test_a_prefix_gives_the_page_in_that_language(polyglot: Flask) -> None:
     ("/", "Tell us what happened. Safely."),
     ("/followup", "Follow up on your report"),
     ("/map", "Where abuse happens"),
+    ("/map", "Layers"),  # Leaflet's own words, set by the map's script
     ("/no-such-page", "Page not found"),
 ])
 def test_every_public_page_is_translated(polyglot: Flask, lang: str, path: str,

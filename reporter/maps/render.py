@@ -186,9 +186,12 @@ def tooltip_text(text: str) -> str:
 def leaflet_words(map_name: str, labels: dict[str, str]) -> str:
     """Leaflet's own English words in the page's language: the layers button's title (also its
     accessible name) and the title of Leaflet's credit (shown with a tile layer)."""
-    layers = json.dumps(labels.get("layers", "Layers"))
-    credit = json.dumps(f'<a href="https://leafletjs.com" title="'
-                        f'{escape(labels.get("leaflet", "Leaflet"))}">Leaflet</a>')
+    def js(text: str) -> str:  # a JS string literal that cannot end the <script>
+        return json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
+
+    layers = js(labels.get("layers", "Layers"))
+    credit = js(f'<a href="https://leafletjs.com" title="'
+                f'{escape(labels.get("leaflet", "Leaflet"))}">Leaflet</a>')
     return ("document.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (a) {"
             f" a.title = {layers}; a.setAttribute('aria-label', {layers}); }});\n"
             f"if ({map_name}.attributionControl) {{ {map_name}.attributionControl.setPrefix("
