@@ -29,6 +29,7 @@ SHOTS = Path(__file__).resolve().parent.parent / "instance" / "test" / "shots"
 NARRATIVE = "SENTINEL-referral-narrative officers took my money at the taxi rank"
 FILE_ONE = b"%PDF-1.4 SENTINEL-referral-file-one fine slip"
 FILE_TWO = b"%PDF-1.4 SENTINEL-referral-file-two second page"
+OWN_PASSWORD = "SENTINEL-own lawyer password 42"
 LAWYER_PASSPHRASE = "SENTINEL-lawyer passphrase blue heron river"
 
 
@@ -83,6 +84,12 @@ def test_refer_read_and_withdraw(app: Flask, browser: Any, database_url: str) ->
         lwatch = Watch.on(lpage)
         lawyer = Moderator(lpage, base)
         lawyer.logs_in_first_time("wlc-lawyer")
+        # an admin made her account: she chooses her own password first (as every staff member)
+        assert "/staff/password" in lpage.url, lpage.url
+        lpage.fill("#new", OWN_PASSWORD)
+        lpage.fill("#again", OWN_PASSWORD)
+        with lpage.expect_navigation():
+            lpage.click("#forced-password-form button[type=submit]")
         assert "/staff/keys/setup" in lpage.url
         lpage.fill("#pass1", LAWYER_PASSPHRASE)
         lpage.fill("#pass2", LAWYER_PASSPHRASE)

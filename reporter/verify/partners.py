@@ -161,7 +161,8 @@ def partner_staff_create(partner_id: int) -> Response | tuple[str, int]:
         return redirect(url_for("verify.partners_page", done="nothing: that name is taken"),
                         code=303)
     staff = Staff(login=form.login.data, password_hash=hash_password(form.password.data),
-                  roles=["partner"], provinces=[])
+                  roles=["partner"], provinces=[],
+                  password_change_required=True)  # her own password at first log-in
     sess.add(staff)
     sess.flush()
     sess.add(PartnerStaff(staff_id=staff.id, partner_id=org.id))
