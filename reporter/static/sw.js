@@ -28,7 +28,7 @@ self.addEventListener("fetch", function (ev) {
   var req = ev.request, url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== location.origin) return;
   var key = url.pathname;
-  if (!PAGE.test(key) && ASSETS.indexOf(key) < 0) return;
+  if (url.search || (!PAGE.test(key) && ASSETS.indexOf(key) < 0)) return;  // only the plain form
   ev.respondWith(fetch(req).then(function (r) {
     if (r.ok && r.type === "basic" && !r.redirected) {
       var copy = r.clone();
