@@ -27,10 +27,12 @@ class ConfigError(RuntimeError):
 
 
 DEFAULT_REPORT_KEYWORDS = {"REPORT": "en", "BIKA": "zu", "CHAZA": "xh", "RAPPORTEER": "af",
-                           "TLALEHA": "st", "BEGA": "tn", "BEGELA": "nso"}
+                           "TLALEHA": "st", "BEGA": "tn", "BEGELA": "nso", "VIKA": "ts",
+                           "VHIGA": "ve"}  # siSwati and isiNdebele readers' BIKA gets isiZulu
 DEFAULT_CALLME_KEYWORDS = {"CALL ME": "en", "PLEASE CALL ME": "en", "CALLME": "en",
                            "NGISHAYELE": "zu", "NDIFOWUNELE": "xh", "BEL MY": "af",
-                           "MPHOUNELE": "st", "MPHONELE": "tn", "NTLHOLELE": "nso"}
+                           "MPHOUNELE": "st", "MPHONELE": "tn", "NTLHOLELE": "nso",
+                           "NDZI RINGELE": "ts", "MPFOUNELE": "ve", "NGIFOWUNELE": "nr"}
 
 
 @dataclass(frozen=True)
