@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from reporter import db, envelope
-from reporter.models import Report
+from reporter.models import Attachment, Report
 from tests.browser import CHROMIUM, chromium, live_server
 from tests.intake_helpers import secrets_of
 from tests.test_intake_browser import record_posts
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 SENTINEL = "SENTINEL-Offline-q7x2"
 PIN = "480913"
+FINE_SLIP = b"%PDF-1.4 fine slip " + SENTINEL.encode() + b" R1000"
 
 # Everything this origin keeps on the phone: every IndexedDB record and every cached response.
 READ_STORAGE = """async () => {
@@ -154,6 +155,9 @@ def test_a_peer_educator_queues_three_reports_offline_and_they_go_when_signal_re
         # and fills in three reports, one after another, each sent with no signal
         for i in range(3):
             phone.fills(f"{SENTINEL} report {i}: they took my condoms")
+            if i == 0:  # with the fine slip as a PDF: its bytes are sealed on the phone too
+                phone.page.set_input_files("#attachments", files=[
+                    {"name": "fine.pdf", "mimeType": "application/pdf", "buffer": FINE_SLIP}])
             phone.sends_offline(i + 1)
             assert phone.page.input_value("#narrative") == ""  # free for the next one
         phone.shows_outbox("offline-queued")
@@ -176,6 +180,12 @@ def test_a_peer_educator_queues_three_reports_offline_and_they_go_when_signal_re
         assert sorted(p["narrative"] for p in opened) == [
             f"{SENTINEL} report {i}: they took my condoms" for i in range(3)]
         assert all(p["channel"] == "web-js" for p in opened)
+        [with_file] = [p for p in opened if p["attachments"]]
+        assert with_file["attachments"][0]["name"] == "fine.pdf"
+        with app.app_context():
+            [attachment] = db.session().scalars(select(Attachment)).all()
+            assert envelope.open_attachment(attachment.header, attachment.body,
+                                            secrets_of(app)["GP"]) == FINE_SLIP
         with app.app_context():
             assert {r.channel for r in db.session().scalars(select(Report))} == {"web-js"}
         assert all(SENTINEL.encode() not in b for b in posted.bodies)
@@ -252,3 +262,44 @@ def test_the_worker_is_served_from_the_root_and_keeps_no_receipt_or_inbox(client
         assert not pattern.match(path), path
     assets = json.loads(re.search(r"var ASSETS = (\[.*?\]);", source, re.S).group(1))  # type: ignore[union-attr]
     assert all(a.startswith("/static/") for a in assets)
+
+
+def test_a_send_whose_answer_is_lost_goes_again_as_the_same_report(app: Flask,
+                                                                   browser: Any) -> None:
+    posted = record_posts(app)
+    with live_server(app) as base:
+        # Given a report locked on the phone with no signal
+        phone = OutreachPhone(browser, base)
+        phone.opens_and_is_ready_offline()
+        phone.loses_signal()
+        phone.page.reload(timeout=60_000)
+        phone.fills(f"{SENTINEL} answer lost")
+        phone.sends_offline(1)
+        # When the signal returns but the server's answer to the first send is lost
+        lost: list[int] = []
+
+        def lose_first_answer(route: Any) -> None:
+            if route.request.method == "POST" and not lost:
+                route.fetch()  # it reaches the server, which stores the report
+                lost.append(1)
+                route.abort()
+            else:
+                route.continue_()
+
+        phone.page.route("**/report", lose_first_answer)
+        phone.gets_signal()
+        phone.page.wait_for_function(
+            "() => /try again/i.test(document.getElementById('outbox-status').textContent)",
+            timeout=60_000)
+        assert lost and len(stored_reports(app)) == 1
+        assert phone.page.locator("#outbox-list li.waiting").count() == 1
+        # and the phone sends it again
+        phone.page.evaluate("window.ReporterOffline.sendAll()")
+        receipt = phone.waits_for_receipts(1)[0]
+        # Then it is the same report: one stored, both posts with the same form id
+        assert len(stored_reports(app)) == 1
+        ids = {re.search(rb'name="form_id"\r\n\r\n([^\r]+)', b).group(1)  # type: ignore[union-attr]
+               for b in posted.bodies if b'name="envelope"' in b}
+        assert len([b for b in posted.bodies if b'name="envelope"' in b]) == 2 and len(ids) == 1
+        assert re.fullmatch(r"(\d{4} ){3}\d{4}", receipt)
+        phone.close()
