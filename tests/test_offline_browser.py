@@ -173,6 +173,7 @@ def test_a_peer_educator_queues_three_reports_offline_and_they_go_when_signal_re
         phone.gets_signal()
         receipts = phone.waits_for_receipts(3)
         phone.shows_outbox("offline-sent")
+        assert phone.page.inner_text("#js-status") == ""  # no longer "locked, waiting"
         # Then three receipts are shown, three reports stored, each sealed on the phone
         assert len(set(receipts)) == 3 and all(re.fullmatch(r"(\d{4} ){3}\d{4}", r)
                                                for r in receipts)

@@ -176,7 +176,11 @@
           shown[item.id] = receipt;
           return drop(item.id).then(render);
         });
-      }, Promise.resolve()).then(function () { note.textContent = ""; });
+      }, Promise.resolve()).then(function () {
+        var st = document.getElementById("js-status");  // "No signal: ... locked" no longer holds
+        if (st && st.textContent === msg.kept) st.textContent = "";
+        note.textContent = "";
+      });
     }).catch(function () { note.textContent = msg.later; setTimeout(sendAll, 60000); })
       .then(function () { sending = false; return render(); });
   }
