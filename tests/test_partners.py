@@ -83,7 +83,7 @@ def post_json(client: FlaskClient, path: str, body: dict[str, Any]) -> Any:
 def refer_body(client: FlaskClient, report_id: str, partner: Partner, holder: bytes,
                *, consent: Any = None) -> dict[str, Any]:
     """What referral.js sends: every envelope plus one wrapped key for a fresh referral key."""
-    state = client.get(f"/staff/reports/{report_id}/referral.json").get_json()
+    state = client.get(f"/staff/reports/{report_id}/referral.json?items=1").get_json()
     rsk = PrivateKey.generate()
     items = [{"kind": it["kind"], "id": it["id"],
               "env": envelope.add_recipient(it["env"], holder, bytes(rsk))}
@@ -148,6 +148,13 @@ def test_refer_stores_exactly_one_more_recipient(app: Flask, world: dict[str, An
         assert all(a.header["keys"][-1]["kid"] == ref.kid for a in report.attachments)
         events = sess.scalars(select(AuditEvent).where(AuditEvent.action == "refer")).all()
         assert len(events) == 1 and "consent.legal=claimed-by-browser" in events[0].object
+        # handing out the envelopes to re-seal is an audited `open`; the plain state is not
+        opens = sess.scalars(select(AuditEvent.object).where(AuditEvent.action == "open")).all()
+        assert opens.count(f"{report_id}:refer") == 1
+    assert mod.get(f"/staff/reports/{report_id}/referral.json").get_json()["items"] == []
+    with app.app_context():
+        assert db.session().scalars(select(AuditEvent.object).where(
+            AuditEvent.action == "open")).all().count(f"{report_id}:refer") == 1
     again = post_json(mod, f"/staff/reports/{report_id}/refer",
                       refer_body(mod, report_id, world["partner"], world["gp_sk"]))
     assert again.status_code == 409

@@ -195,9 +195,14 @@ def _items(report: Report) -> list[dict[str, Any]]:
 @allow(*CASEWORK)
 def referral_state(report_id: str) -> Response:
     """What her browser needs to refer: the partners' public keys, the current referrals, and
-    the envelopes to re-seal (the report's and each attachment header)."""
+    (with ?items=1, right before sealing) the envelopes to re-seal, the report's and each
+    attachment header; handing those out is audited as an `open`, like the report's data."""
     report = _report_for_casework(report_id)
     sess = db.session()
+    with_items = request.args.get("items") == "1" and report.envelope is not None
+    if with_items:
+        audit.record(sess, _me().id, "open", f"{report.id}:refer")
+        sess.commit()
     orgs = []
     for org in sess.scalars(select(PartnerOrg).where(PartnerOrg.disabled.is_(False))
                             .order_by(PartnerOrg.name)):
@@ -210,7 +215,7 @@ def referral_state(report_id: str) -> Response:
         partners=orgs,
         referrals=[{"partner_id": r.partner_id, "name": names.get(r.partner_id, "?"),
                     "referred_on": r.referred_on.isoformat()} for r in refs],
-        items=_items(report) if report.envelope else [])
+        items=_items(report) if with_items else [])
 
 
 def gained_exactly(stored: dict[str, Any], new: object, kid: str) -> bool:

@@ -65,7 +65,7 @@
         if (!org) return;
         text($("refer-status"), "Re-sealing…");
         // fetch the envelopes again right before sealing: a re-wrap may have changed them
-        S.getJSON(refView.dataset.url).then(function (fresh) {
+        S.getJSON(refView.dataset.url + "?items=1").then(function (fresh) {
           var pair = window.nacl.box.keyPair();
           var items = fresh.items.map(function (it) {
             var holder = S.keyFor(it.env) || opened.holder;
