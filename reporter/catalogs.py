@@ -121,7 +121,7 @@ def load(lang: str, root: Path = TRANSLATIONS) -> Catalog:
 
 def save(cat: Catalog, lang: str, root: Path = TRANSLATIONS) -> None:
     out = io.BytesIO()
-    write_po(out, cat, width=100)
+    write_po(out, cat)  # the same wrapping as `pybabel update`
     po_path(lang, root).write_bytes(out.getvalue())
 
 
