@@ -324,3 +324,24 @@ def test_admin_adds_an_organisation_and_its_staff(app: Flask) -> None:
         "staff-roles": ["partner"]})
     assert resp.status_code == 400
     assert "on the Partners page" in resp.get_data(as_text=True)
+
+
+def test_a_disabled_organisation_opens_nothing(app: Flask, world: dict[str, Any]) -> None:
+    mod = logged_in(app, world["moderator"])
+    report_id = world["report"]
+    body = refer_body(mod, report_id, world["partner"], world["gp_sk"])
+    assert post_json(mod, f"/staff/reports/{report_id}/refer", body).status_code == 200
+    lawyer = logged_in(app, world["lawyer"])
+    assert lawyer.get(f"/staff/partner/reports/{report_id}/data").status_code == 200
+    admin = logged_in(app, make_staff(app, "admin", ["admin"], iterations=1000))
+    resp = admin.post(f"/staff/admin/partners/{world['partner'].id}/disable",
+                      data={"csrf_token": csrf_of(admin, "/staff/admin/partners")})
+    assert resp.status_code == 303
+    # her session ended; logged in again, she opens nothing
+    assert lawyer.get("/staff/partner").status_code in (302, 401)
+    lawyer = logged_in(app, world["lawyer"])
+    for path in ("/staff/partner", f"/staff/partner/reports/{report_id}/data"):
+        assert lawyer.get(path).status_code == 403, path
+    # and nothing more can be referred to it
+    state = mod.get(f"/staff/reports/{world['other']}/referral.json").get_json()
+    assert world["partner"].id not in {o["id"] for o in state["partners"]}

@@ -28,7 +28,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import delete, select
 
 from reporter import audit, db, envelope, notify
-from reporter.auth import allow, current_staff, hash_password, may_see_province
+from reporter.auth import allow, current_staff, hash_password, may_see_province, revoke_sessions
 from reporter.models import Attachment, CaseKey, KeyGrant, Report, Staff
 from reporter.partner_models import PARTNER_SCOPE, PartnerOrg, PartnerStaff, Referral
 from reporter.verify import bp
@@ -169,6 +169,28 @@ def partner_staff_create(partner_id: int) -> Response | tuple[str, int]:
     audit.record(sess, _me().id, "staff_create", f"{staff.login}:partner:{org.id}")
     sess.commit()
     return redirect(url_for("verify.partners_page", done="partner staff added"), code=303)
+
+
+@bp.post("/admin/partners/<int:partner_id>/disable")
+@allow("admin")
+def partner_disable(partner_id: int) -> Response:
+    """Disable (or enable again) an organisation: while disabled its staff open nothing, no
+    report can be referred to it, and its key cannot be granted. Existing referrals stay (so
+    enabling restores them); withdraw them one by one to remove the wrapped keys."""
+    sess = db.session()
+    org = sess.get(PartnerOrg, partner_id)
+    if org is None:
+        abort(404)
+    org.disabled = not org.disabled
+    for staff_id in sess.scalars(select(PartnerStaff.staff_id).where(
+            PartnerStaff.partner_id == org.id)):
+        revoke_sessions(sess, staff_id)  # their open sessions end now
+    audit.record(sess, _me().id, "staff_update",
+                 f"partner:{org.id}:{'disabled' if org.disabled else 'enabled'}")
+    sess.commit()
+    return redirect(url_for("verify.partners_page",
+                            done=f"{org.name} {'disabled' if org.disabled else 'enabled'}"),
+                    code=303)
 
 
 # --- referral by a moderator (re-sealed in her browser) --------------------------------------
