@@ -19,8 +19,9 @@ from reporter.published import AuditEvent
 from tests.intake_helpers import submit_plain
 from tests.staff_helpers import Member, csrf_of, fresh_code, grant, log_in, make_staff
 
-IDENTITIES = ("anonymous", "moderator", "moderator_other", "coordinator", "advocate", "admin",
-              "partner")
+# the partner before the admin: the admin's walk disables the partner organisation
+IDENTITIES = ("anonymous", "moderator", "moderator_other", "coordinator", "advocate", "partner",
+              "admin")
 
 
 @pytest.fixture()
