@@ -99,7 +99,8 @@ def mark_reviewed(cat: Catalog, reviewer: str, day: dt.date) -> None:
     if not reviewer:
         raise ValueError("the reviewer's name is empty")
     state = f"reviewed {day.isoformat()} by {reviewer}"
-    comment = cat.header_comment.replace("NOT yet reviewed by a native", "reviewed by a native")
+    comment = cat.header_comment.replace("# DRAFT: written", "# Written").replace(
+        "NOT yet reviewed by a native", "reviewed by a native")
     cat.header_comment = _header_with_state(comment, state)
     cat.last_translator = reviewer
 
