@@ -190,8 +190,8 @@ def leaflet_words(map_name: str, labels: dict[str, str]) -> str:
         return json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
 
     layers = js(labels.get("layers", "Layers"))
-    credit = js(f'<a href="https://leafletjs.com" title="'
-                f'{escape(labels.get("leaflet", "Leaflet"))}">Leaflet</a>')
+    # the credit names Leaflet without a link: no page of ours points to another host
+    credit = js(f'<span title="{escape(labels.get("leaflet", "Leaflet"))}">Leaflet</span>')
     return ("document.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (a) {"
             f" a.title = {layers}; a.setAttribute('aria-label', {layers}); }});\n"
             f"if ({map_name}.attributionControl) {{ {map_name}.attributionControl.setPrefix("
