@@ -95,8 +95,8 @@ def make_payload(*, categories: Iterable[str], perpetrators: Iterable[str], year
     text = (place_text or "").strip() or None
     payload: dict[str, Any] = {
         "v": VERSION,
-        "categories": list(categories),
-        "perpetrators": list(perpetrators),
+        "categories": list(dict.fromkeys(categories)),  # a form may send one twice
+        "perpetrators": list(dict.fromkeys(perpetrators)),
         "when": {"year": year, "month": month or None, "day": day},
         "province": province,
         "place": {"town_id": town_id, "town": town, "text": text},

@@ -45,6 +45,9 @@ def test_make_payload_builds_what_check_accepts_with_the_floor() -> None:
     plain = P.make_payload(categories=["extortion"], perpetrators=["saps"], year=2026,
                            month=3, province="KZN", narrative="short")
     assert "callback" not in plain and "channel" not in plain and "source" not in plain
+    twice = P.make_payload(categories=["extortion", "extortion"], perpetrators=["saps", "saps"],
+                           year=2026, month=3, province="KZN", narrative="")
+    assert twice["categories"] == ["extortion"] and twice["perpetrators"] == ["saps"]
     with pytest.raises(P.PayloadInvalid) as info:
         P.make_payload(categories=["nope"], perpetrators=[], year=2026, month=1,
                        province="GP", narrative="")
