@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 from flask import Flask
 from PIL import ExifTags, Image
@@ -511,13 +512,17 @@ def test_her_inbox_answer_is_sealed_on_her_phone(app: Flask, browser: Any) -> No
 
 
 def test_the_report_page_with_javascript_stays_light(app: Flask) -> None:
-    """Bytes as served to a phone that accepts gzip and brotli (the HTML, carrying a CSRF
-    token, is sent uncompressed; static assets compressed when set-up precompressed them)."""
+    """Bytes as served to a phone that accepts gzip and brotli: the empty form compressed on
+    the fly (it reflects nothing of the request, reporter/compress.py), static assets from the
+    files set-up precompressed. Headers are not counted here (bench/wire.py counts them)."""
     client = app.test_client()
     headers = {"Accept-Encoding": "gzip, br"}
     resp = client.get("/report", headers=headers)
-    html = resp.get_data()
-    sizes = {"/report": len(html)}
+    wire = resp.get_data()
+    assert resp.headers.get("Content-Encoding") in ("gzip", "br")
+    html = (gzip.decompress(wire) if resp.headers["Content-Encoding"] == "gzip"
+            else brotli.decompress(wire))
+    sizes = {"/report": len(wire)}
     resp.close()
     for src in re.findall(rb'(?:src|href)="(/static/[^"]+\.(?:js|css))"', html):
         asset = client.get(src.decode(), headers=headers)
@@ -527,11 +532,8 @@ def test_the_report_page_with_javascript_stays_light(app: Flask) -> None:
                                else len(gzip.compress(data, 9)))
         asset.close()
     served = sum(sizes.values())
-    # the HTML carries a CSRF token and is sent uncompressed (BREACH, reporter/compress.py);
-    # the budget is for the page as gzip would send it, the served figure is printed beside it
-    budget = served - sizes["/report"] + len(gzip.compress(html, 9))
-    print(f"report page with JS: {budget} bytes gzip, {served} bytes as served: {sizes}")
-    assert budget <= 35 * 1024, sizes
+    print(f"report page with JS: {served} bytes as served: {sizes}")
+    assert len(sizes) >= 5 and served <= 35 * 1024, sizes
 
 
 def test_without_javascript_her_photo_is_cleaned_on_the_server_and_exit_back_is_empty(
