@@ -100,10 +100,18 @@ def test_every_get_route_sends_the_security_headers(app: Flask, client: FlaskCli
         if resp.status_code == 200 and resp.mimetype == "text/html":
             # pages are never cached; only the public aggregate API may declare itself public
             assert resp.headers["Cache-Control"] == "no-store", path
-    static = client.get("/static/css/site.css")
+    static = client.get("/static/favicon.svg")  # an SVG can open as a document
     check_security_headers(static, "static")
     assert "no-store" not in static.headers["Cache-Control"]
     static.close()
+    # scripts and stylesheets are never documents: only the headers that act on them
+    for asset in ("/static/css/site.css", "/static/js/report.js"):
+        sub = client.get(asset)
+        assert sub.headers["X-Content-Type-Options"] == "nosniff", asset
+        assert sub.headers["Referrer-Policy"] == "no-referrer", asset
+        assert sub.headers["Cross-Origin-Resource-Policy"] == "same-origin", asset
+        assert "Content-Security-Policy" not in sub.headers, asset
+        sub.close()
 
 
 def test_onion_location_when_configured(database_url: str) -> None:
