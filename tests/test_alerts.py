@@ -479,3 +479,35 @@ def test_daily_and_global_caps_refuse_without_echoing_the_number(
     # fifth, then every code is refused (a fixed window: a day, so no boundary in the test)
     member_b, _ = member_client(app, code_b)
     assert [check(member_b, "082 555 0148").status_code for _ in range(3)] == [200, 429, 429]
+
+
+HOSTILE = ["", "0", "-1", "x" * 5000, "\x00", "'; DROP TABLE alert; --", "<script>1</script>",
+           "9" * 40, "2026-13", "+", "٠٨٢٥٥٥٠١٤٧", "\ud7ff", "GP", "99999999999999999999"]
+
+
+def test_alerts_endpoints_answer_hostile_input_without_a_500(on: Flask) -> None:
+    """Every alerts route, switched on, as a coordinator and as a member, with odd values in
+    every field it reads: never a 500 (and nothing stored from a refused draft)."""
+    w = world(on)
+    coordinator = staff_client(on, w.coordinator)
+    [(_c, code)] = issue_codes(coordinator, count=1)
+    member, _ = member_client(on, code)
+    alert_id = draft(on, staff_client(on, w.drafter), w.report_id)
+    fields = ("report_id", "kind", "severity", "province", "area", "month", "description",
+              "phones", "plates", "identifier", "verdict", "challenge_id", "card", "count",
+              "months", "reference", "granted_on", "confirm", "code", "query", "reason",
+              "number", "stop")
+    rules = [(r.rule, m) for r in on.url_map.iter_rules() if "alerts" in r.rule
+             for m in sorted((r.methods or set()) - {"HEAD", "OPTIONS"})]
+    for rule, method in rules:
+        client = coordinator if rule.startswith("/staff") else member
+        for value in HOSTILE:
+            path = rule.replace("<alert_id>", alert_id).replace("<province>", "GP")
+            token = csrf_of(client, "/staff/alerts" if rule.startswith("/staff") else "/alerts")
+            data = {name: value for name in fields}
+            data["report_id"] = w.report_id if value == "GP" else value
+            resp = client.get(path, query_string={"report": value}) if method == "GET" else \
+                client.post(path, data={**data, "csrf_token": token})
+            assert resp.status_code < 500, (rule, method, value, resp.status_code)
+        if rule == "/alerts/logout":
+            member, _ = member_client(on, code)

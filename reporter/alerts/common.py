@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 
-from flask import abort, current_app
+from flask import abort, current_app, request
 
 from reporter import db
 from reporter.alerts import index, store
@@ -44,3 +45,17 @@ def switched_on() -> bool:
 def require_on() -> None:
     if not switched_on():
         abort(404)
+
+
+_ID = re.compile(r"[0-9a-f]{20}")
+
+
+def valid_id(value: str) -> bool:
+    """Report and alert ids are 20 lowercase hex digits (reporter.modelbase.random_id)."""
+    return bool(_ID.fullmatch(value or ""))
+
+
+def refuse_nul() -> None:
+    """A NUL character cannot be stored in PostgreSQL text: refuse it in any field (400)."""
+    if any("\x00" in v for v in (*request.args.values(), *request.form.values())):
+        abort(400)

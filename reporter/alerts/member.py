@@ -32,6 +32,7 @@ from reporter.extensions import ensure_rate_token, global_key, limiter, on_rate_
 from reporter.vocabulary import PROVINCE_LABELS
 
 bp = Blueprint("alerts", __name__)
+bp.before_request(common.refuse_nul)
 
 SESSION_KEY = "member"
 MEMBER_MINUTES = 60
@@ -184,7 +185,7 @@ def challenge_page(alert_id: str) -> tuple[str, int] | Response:
 
 
 def _current_or_404(alert_id: str) -> Alert:
-    alert = db.session().get(Alert, alert_id)
+    alert = db.session().get(Alert, alert_id) if common.valid_id(alert_id) else None
     if alert is None or alert.status != "published" or alert.expires_on is None \
             or alert.expires_on < store.today():
         abort(404)

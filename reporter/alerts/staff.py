@@ -41,6 +41,7 @@ from reporter.vocabulary import PROVINCES
 
 bp = Blueprint("alerts_staff", __name__, url_prefix="/staff/alerts")
 guard(bp)
+bp.before_request(common.refuse_nul)
 
 CASEWORK = ("moderator", "coordinator", "admin")
 MANAGERS = ("coordinator", "admin")
@@ -53,7 +54,7 @@ def _staff() -> Staff:
 
 
 def _alert_or_404(alert_id: str) -> Alert:
-    alert = db.session().get(Alert, alert_id)
+    alert = db.session().get(Alert, alert_id) if common.valid_id(alert_id) else None
     if alert is None or not may_see_province(_staff(), alert.province):
         abort(404)
     return alert
@@ -94,7 +95,7 @@ def _draft_page(report: Report, form: dict[str, str] | None = None, error: str |
 
 
 def _report_or_404(report_id: str) -> Report:
-    report = db.session().get(Report, report_id or "")
+    report = db.session().get(Report, report_id) if common.valid_id(report_id) else None
     if report is None or not may_see_province(_staff(), report.province):
         abort(404)
     return report
@@ -255,7 +256,8 @@ def corroborate(alert_id: str) -> Response | tuple[str, int]:
     """A second report names the same number or plate: the mark needs a different receipt."""
     common.require_on()
     alert = _alert_or_404(alert_id)
-    report = db.session().get(Report, request.form.get("report_id", "").strip())
+    ref = request.form.get("report_id", "").strip()
+    report = db.session().get(Report, ref) if common.valid_id(ref) else None
     if report is None or not may_see_province(_staff(), report.province):
         abort(404)
     try:
@@ -277,7 +279,8 @@ def review_challenge(alert_id: str) -> Response:
     common.require_on()
     alert = _alert_or_404(alert_id)
     number = request.form.get("challenge_id", "")
-    challenge = db.session().get(AlertChallenge, int(number)) if number.isdigit() else None
+    challenge = (db.session().get(AlertChallenge, int(number))
+                 if number.isascii() and number.isdigit() and len(number) <= 9 else None)
     if challenge is None or challenge.alert_id != alert.id:
         abort(404)
     verdict = request.form.get("verdict")
@@ -334,8 +337,8 @@ def revoke() -> Response:
     sess = db.session()
     text = request.form.get("card", "").strip()
     row = None
-    if text.isdigit():
-        row = sess.get(MemberCode, int(text))
+    if text.isascii() and text.isdigit():
+        row = sess.get(MemberCode, int(text)) if len(text) <= 9 else None
     else:
         code = store.normalise_code(text)
         if code:
