@@ -128,6 +128,20 @@ def test_the_admin_page_shows_each_catalogs_state(app_factory: Callable[..., Fla
     assert "serves draft catalogs too" in body
 
 
+def test_a_site_serving_reviewed_catalogs_only_says_which_it_withheld(
+        app_factory: Callable[..., Flask]) -> None:
+    # SERVE_DRAFT_LANGUAGES off: production's default
+    strict = app_factory(LANGUAGES=",".join(AVAILABLE_LANGUAGES), SERVE_DRAFT_LANGUAGES="0")
+    assert strict.extensions["reporter.settings"].languages == ("en",)
+    assert strict.test_client().get("/zu/report").status_code == 404
+    admin = make_staff(strict, "admin", ["admin"], iterations=1000)
+    client = strict.test_client()
+    assert log_in(strict, client, admin).status_code == 303
+    body = client.get("/staff/admin").get_data(as_text=True)
+    assert "serves only reviewed catalogs" in body
+    assert body.count("a draft, withheld") == len(TRANSLATED)
+
+
 def test_staff_edited_text_has_a_version_per_language(app_factory: Callable[..., Flask]
                                                        ) -> None:
     app = app_factory(LANGUAGES=",".join(AVAILABLE_LANGUAGES))
