@@ -13,7 +13,15 @@ from reporter import db, envelope, receipts
 from reporter.config import AVAILABLE_LANGUAGES
 from reporter.gateway import ussd
 from reporter.models import Message, Receipt
-from tests.gateway_helpers import KEY, RECEIPT, Dial, gateway_app, open_report, reports
+from tests.gateway_helpers import (
+    KEY,
+    RECEIPT,
+    Dial,
+    gateway_app,
+    open_report,
+    option,
+    reports,
+)
 
 ALL = ",".join(AVAILABLE_LANGUAGES)
 
@@ -311,3 +319,46 @@ def test_receipts_drawn_ahead_open_like_any_other(gw: Flask) -> None:
     receipt, derived, _reply = drawn
     assert receipts.derive(receipt, intake.hashing(settings)) == derived
     assert pool.take() != drawn
+
+
+def pick(dial: Dial, screen: str, label: str) -> str:
+    """Page with "0 More" until `label` is listed, then choose it."""
+    for _page in range(5):
+        if label in screen:
+            return dial.send(option(screen, label))
+        screen = dial.send("0")
+    raise AssertionError(label)
+
+
+def test_other_paths_skip_the_town_choose_from_the_list_and_an_earlier_year(gw: Flask) -> None:
+    client = gw.test_client()
+    skip = Dial(client)
+    skip.start()
+    for answer in ("1", "1", "2"):
+        skip.send(answer)
+    pick(skip, skip.send("4"), "North West")
+    for answer in ("2", "7", "3", "0", "3"):
+        skip.send(answer)
+    end = skip.send("1")
+    assert RECEIPT.search(end), end
+    listed = Dial(client)
+    listed.start()
+    for answer in ("1", "1", "1"):
+        listed.send(answer)
+    pick(listed, listed.send("1"), "Western Cape")
+    towns = listed.send("1")
+    town = towns.splitlines()[1].split(" ", 1)[1]
+    listed.send("1")
+    listed.send("2")         # last month
+    listed.send("0")         # no text
+    listed.send("2")
+    assert RECEIPT.search(listed.send("1"))
+    by_place = {open_report(gw, r)["place"]["town"]: open_report(gw, r) for r in reports(gw)}
+    skipped = by_place[None]
+    assert skipped["place"] == {"town_id": None, "town": None, "text": None}
+    assert skipped["when"]["month"] is None and skipped["narrative"] == ""
+    assert skipped["consent"] == {"contact": False, "legal": True} and "callback" not in skipped
+    assert skipped["province"] == "NW"
+    chosen = by_place[town]
+    assert chosen["place"]["town_id"] is not None and chosen["province"] == "WC"
+    assert chosen["consent"]["contact"] is True and "callback" not in chosen

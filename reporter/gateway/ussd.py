@@ -108,8 +108,7 @@ class Menu:
             return _("Which town?"), [(str(t.id), t.name) for t in sorted(
                 towns, key=lambda t: t.name)]
         if step == "month":
-            return _("Which month?"), [*self._months(), ("earlier", _(
-                "Earlier, or I don't remember the month"))]
+            return _("Which month?"), [*self._months(), ("earlier", _("Earlier / not sure"))]
         if step == "year":
             year = self.ctx.today.year
             return _("Which year?"), [(str(y), str(y)) for y in range(year, year - YEARS_BACK, -1)]
