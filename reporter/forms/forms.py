@@ -18,7 +18,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from reporter import gazetteer
 from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCE_LABELS, PROVINCES
@@ -75,6 +75,11 @@ def _town_id(value: object) -> int | None:
         return -1  # refused by validate_town with a clear message
 
 
+def _day_of_month(form: object, field: IntegerField) -> None:
+    if field.data is not None and not 1 <= field.data <= 31:
+        raise ValidationError(_l("A day is a number from 1 to 31."))
+
+
 class ReportForm(FlaskForm):
     categories = CheckboxList(
         _l("What happened? Tick all that apply."),
@@ -100,8 +105,8 @@ class ReportForm(FlaskForm):
                             "Choose the month, or “I don't remember”."))],
                         invalid_choice_message=_l("Choose a month from the list."),
                         invalid_value_message=_l("Choose a month from the list."))
-    day = IntegerField(_l("Day (if you know it)"), validators=[
-        Optional(), NumberRange(1, 31, message=_l("A day is a number from 1 to 31."))],
+    # not NumberRange: its math.isnan() raises OverflowError on a 30-digit "day"
+    day = IntegerField(_l("Day (if you know it)"), validators=[Optional(), _day_of_month],
         invalid_value_message=_l("A day is a number from 1 to 31."))
     province = SelectField(
         _l("Province"),

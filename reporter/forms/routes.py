@@ -19,6 +19,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import BadRequest
 
 from reporter import db, envelope, receipts
 from reporter.config import Settings
@@ -180,7 +181,7 @@ def _csrf_expired(exc: CSRFError) -> Response | tuple[str, int]:
     message = _("The form had expired. Nothing was saved yet. Check your words and send again.")
     if request.endpoint == "forms.submit":
         try:
-            return _render_form(ReportForm(), 400, message)
+            return _render_form(_form_as_sent(), 400, message)
         except SQLAlchemyError:  # the form needs the keys; with the database down, say so
             db.discard_session()
             return render_error(503)
@@ -190,6 +191,15 @@ def _csrf_expired(exc: CSRFError) -> Response | tuple[str, int]:
     if request.endpoint == "forms.followup_login":
         return render_template("forms/followup.html", form=ReceiptForm(), notice=message), 400
     return render_error(400, message)
+
+
+def _form_as_sent() -> ReportForm:
+    """The form filled with what she sent; empty if the body cannot be read as a form (a JSON
+    body the parser refuses, e.g. a number of 5,000 digits)."""
+    try:
+        return ReportForm()
+    except BadRequest:
+        return ReportForm(formdata=None)
 
 
 def _pending() -> dict[str, str]:
