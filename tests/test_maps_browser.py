@@ -35,8 +35,8 @@ def test_map_draws_hexagons_under_the_csp_and_asks_no_other_host(demo_site: str)
         page = browser.new_page()
         watch = Watch.on(page)
         # When she opens the map
-        page.goto(demo_site + "/map")
-        page.wait_for_selector(HEXAGON, state="attached", timeout=15_000)
+        page.goto(demo_site + "/map", timeout=60_000)
+        page.wait_for_selector(HEXAGON, state="attached", timeout=60_000)
         # Then the hexagon layer is drawn, with the heat layer's canvas
         assert page.locator(HEXAGON).count() >= 1
         assert page.locator(".leaflet-heatmap-layer").count() == 1
@@ -47,12 +47,12 @@ def test_map_draws_hexagons_under_the_csp_and_asks_no_other_host(demo_site: str)
         # and filtering is a plain GET that keeps the page working
         page.select_option("#f-res", "5")
         page.click("form.map-filters button[type=submit]")
-        page.wait_for_url(lambda url: "res=5" in url, timeout=15_000)
+        page.wait_for_url(lambda url: "res=5" in url, timeout=60_000)
         # the coarser grid draws its hexagons, or says plainly that none reached k (the
         # displacement is random, so 1,000 demo incidents do not always fill an r5 hexagon
         # after complementary suppression)
         page.wait_for_selector(f"{HEXAGON}, p.muted:has-text('No area has at least')",
-                               state="attached", timeout=15_000)
+                               state="attached", timeout=60_000)
         assert not watch.csp_violations() and not watch.foreign_requests(demo_site)
 
 

@@ -251,7 +251,10 @@ def test_an_answer_typed_while_the_inbox_closed_is_kept_and_sent_after_the_recei
         phone = Phone(browser, base)
         receipt = sent_receipt(phone)
         phone.logs_in(receipt)
-        phone.page.fill("#message", "I took a long time to write this, it was hard")
+        phone.page.wait_for_load_state("load")
+        answer = "I took a long time to write this, it was hard"
+        phone.page.locator("#message").fill(answer)
+        assert phone.page.input_value("#message") == answer
         # Given her inbox closed while she wrote (15 minutes passed)
         with app.app_context():
             db.session().execute(delete(InboxSession))

@@ -109,6 +109,9 @@ def _show_receipt(shown: Shown | None) -> Response | tuple[str, int]:
 def submit() -> Response | tuple[str, int]:
     """Accept a report: sealed in the browser (JS) or sealed here on arrival (no JS)."""
     tokens = form_tokens()
+    if request.is_json:  # our pages send a form; a JSON body is refused, never parsed as one
+        return _render_form(ReportForm(formdata=None), 400, _(
+            "This form was not sent as a form. Nothing was saved yet. Send it again."))
     try:
         token = tokens.check(request.form.get(FORM_NONCE, ""))
     except FormTokenInvalid:
@@ -196,6 +199,8 @@ def _csrf_expired(exc: CSRFError) -> Response | tuple[str, int]:
 def _form_as_sent() -> ReportForm:
     """The form filled with what she sent; empty if the body cannot be read as a form (a JSON
     body the parser refuses, e.g. a number of 5,000 digits)."""
+    if request.is_json:  # never sent by our pages; a list or a number would break the form
+        return ReportForm(formdata=None)
     try:
         return ReportForm()
     except BadRequest:
