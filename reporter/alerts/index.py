@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
+from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
 from reporter.signing import KeyMissing
@@ -45,16 +46,6 @@ KEY_FILE = "alerts-index"
 
 class NotAnIdentifier(ValueError):
     """Neither a South African phone number nor at least 4 letters/digits of a plate."""
-
-
-class _raw:  # nacl encoder that returns bytes unchanged
-    @staticmethod
-    def encode(data: bytes) -> bytes:
-        return data
-
-    @staticmethod
-    def decode(data: bytes) -> bytes:
-        return data
 
 
 def index_key(instance_path: Path, *, create: bool = False) -> bytes:
@@ -84,12 +75,12 @@ def index_key(instance_path: Path, *, create: bool = False) -> bytes:
 
 def subkey(key: bytes, purpose: bytes) -> bytes:
     """A key for one purpose (index digests, member codes), derived from the index key."""
-    return blake2b(b"", key=key, person=purpose[:16], digest_size=32, encoder=_raw)
+    return blake2b(b"", key=key, person=purpose[:16], digest_size=32, encoder=RawEncoder)
 
 
 def digest(key: bytes, label: str, value: str) -> bytes:
     return blake2b(f"{label}:{value}".encode(), key=subkey(key, b"alerts-index"),
-                   digest_size=32, encoder=_raw)
+                   digest_size=32, encoder=RawEncoder)
 
 
 # --- normalising what people type ------------------------------------------------------------

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from nacl.encoding import RawEncoder
 from nacl.exceptions import CryptoError
 from nacl.hash import blake2b
 from nacl.secret import SecretBox
@@ -61,14 +62,10 @@ class Shown:
 
 
 def _key(secret_key: str, purpose: bytes) -> bytes:
-    from nacl.encoding import RawEncoder
-
     return blake2b(secret_key.encode(), person=purpose, digest_size=32, encoder=RawEncoder)
 
 
 def _mac(key: bytes, data: bytes) -> bytes:
-    from nacl.encoding import RawEncoder
-
     return blake2b(data, key=key, digest_size=16, encoder=RawEncoder)
 
 
@@ -112,9 +109,7 @@ class FormTokens:
         return blake2b(token.encode(), key=self._hash_key, digest_size=32).decode()
 
     def _box(self, token: str) -> SecretBox:
-        from nacl.encoding import RawEncoder
-
-        return SecretBox(blake2b(token.encode(), key=self._seal_key, digest_size=32,
+            return SecretBox(blake2b(token.encode(), key=self._seal_key, digest_size=32,
                                  encoder=RawEncoder))
 
     def row(self, token: str, shown: Shown) -> IntakeToken:
