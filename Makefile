@@ -4,7 +4,7 @@ VENV := .venv
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: setup demo test bench bench-load backup restore lint stop clean
+.PHONY: setup demo test bench bench-load backup restore lint lint-js stop clean
 
 setup:
 	bash scripts/setup.sh
@@ -45,6 +45,11 @@ restore:
 
 lint:
 	$(VENV)/bin/ruff check reporter tests bench
+
+# ESLint on our own scripts under reporter/static (eslint.config.js; vendor/ is ignored),
+# installed from package-lock.json by scripts/setup.sh
+lint-js:
+	node_modules/.bin/eslint reporter/static
 
 stop:
 	REPORTER_MODE=demo $(FLASK) db stop

@@ -41,6 +41,16 @@ if [ ! -f "$lockstamp" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   touch "$lockstamp"
 fi
+# 2b. ESLint for `make lint-js` (a devDependency, pinned by the same package-lock.json): a
+#     node_modules installed before it was added, or pruned of dev packages, gets it here
+if [ ! -x node_modules/.bin/eslint ]; then
+  if command -v npm >/dev/null; then
+    npm ci --no-audit --no-fund --loglevel=error
+    touch "$lockstamp"
+  else
+    echo "npm is missing, so ESLint is not installed and \`make lint-js\` cannot run: install Node.js and npm" >&2
+  fi
+fi
 .venv/bin/python scripts/vendor_assets.py
 
 # 3. PostGIS for the system's PostgreSQL (the private cluster uses the same binaries)

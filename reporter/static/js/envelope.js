@@ -292,12 +292,28 @@
     };
   }
 
+  // NaN and Infinity have no JSON spelling (JSON.stringify would write null): refused, as
+  // json.dumps(allow_nan=False) refuses them in Python. The replacer returns every value as it
+  // is, so what is written does not change.
+  function finiteOnly(key, value) {
+    if ((typeof value === 'number' || value instanceof Number) && !isFinite(value)) {
+      throw new RangeError('not a finite number');
+    }
+    return value;
+  }
+
   /** Seal a JSON object (compact, UTF-8) to every recipient public key (Uint8Array). */
   function seal(payload, pks, opts) {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       fail('The payload must be a JSON object.');
     }
-    return sealBytes(encoder.encode(JSON.stringify(payload)), pks, opts);
+    var text;
+    try {
+      text = JSON.stringify(payload, finiteOnly);
+    } catch (e) {  // NaN or Infinity, a cycle, a BigInt, too deep: as Python's TypeError/ValueError
+      fail('The payload cannot be written as JSON.');
+    }
+    return sealBytes(encoder.encode(text), pks, opts);
   }
 
   function openBytes(env, sk) {
@@ -440,7 +456,10 @@
     if (!isBytes(body) || !body.length || body.length % size) {
       fail('The attachment body has an invalid length.');
     }
-    var count = body.length / size, k = unwrapKey(p, sk), out = [], i, last, sealed, plain, n;
+    var count = body.length / size, k, out = [], i, last, sealed, plain, n;
+    // A chunk's index is a u32 in its nonce (as in Python's open_attachment).
+    if (count > 0xffffffff) fail('The attachment is too large.');
+    k = unwrapKey(p, sk);
     for (i = 0; i < count; i++) {
       last = i === count - 1;
       sealed = body.subarray(i * size, (i + 1) * size);

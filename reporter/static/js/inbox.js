@@ -60,7 +60,7 @@
       } else if (xhr.status >= 200 && xhr.status < 300) {  // e.g. "your inbox had closed": its page
         document.open(); document.write(xhr.responseText); document.close();
       } else {
-        var said = null;
+        var said;
         try {
           if (/json/.test(xhr.getResponseHeader("Content-Type") || "")) said = JSON.parse(xhr.responseText).error;
           else {

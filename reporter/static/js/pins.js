@@ -105,7 +105,7 @@
   var mine = document.getElementById("my-fingerprint");
   if (mine && mine.dataset.pk) {
     var note = document.getElementById("my-fingerprint-check");
-    var skB64 = null;
+    var skB64;
     try { skB64 = window.sessionStorage.getItem("staff.sk"); } catch (e) { skB64 = null; }
     if (!skB64) {
       if (note) note.textContent = "Unlock your key (on a report or on the keys page) and come back: the fingerprint is then taken from your own key in this browser.";

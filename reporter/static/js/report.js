@@ -194,7 +194,7 @@
   }
   // What the server said when it refused: JSON for us, or its HTML page (older servers).
   function refusal(xhr) {
-    var text = null, field = null, fresh = null;
+    var text, field = null, fresh = null;
     try {
       if (/json/.test(xhr.getResponseHeader("Content-Type") || "")) {
         var j = JSON.parse(xhr.responseText);
@@ -253,7 +253,7 @@
       clearTimeout(watchdog);
       window.removeEventListener("offline", lost);
       if (xhr.status >= 200 && xhr.status < 300) {
-        var here = new URL(form.action, location.href).href, next = null;
+        var here = new URL(form.action, location.href).href, next;
         try { next = JSON.parse(xhr.responseText).next; } catch (e) { next = null; }
         if (typeof next === "string" && next.charAt(0) === "/" && next.charAt(1) !== "/") {
           location.replace(next);  // the receipt page, fetched once
