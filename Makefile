@@ -16,9 +16,10 @@ demo: setup
 	REPORTER_MODE=demo PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app; \
 	  status=$$?; REPORTER_MODE=demo $(FLASK) db stop >/dev/null 2>&1; exit $$status
 
+# CI runs this: the set-up, every lint, then every test (browser, slow and load included)
 test:
 	bash scripts/setup.sh --browser
-	$(VENV)/bin/ruff check reporter tests bench
+	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # the browser set-up: the page figures are measured in Debian's Chromium (bench/wire.py) and
@@ -35,16 +36,20 @@ bench-load: setup
 # made by `keys init` or `keys backup-init`), into instance/backups/reporter-<UTC time>/ (or
 # BACKUP_DIR); run with the service's environment (DATABASE_URL, INSTANCE_PATH).
 backup:
-	$(VENV)/bin/python -m reporter.backup create $(if $(BACKUP_DIR),--out "$(BACKUP_DIR)")
+	$(VENV)/bin/python -m reporter.ops.backup create $(if $(BACKUP_DIR),--out "$(BACKUP_DIR)")
 
 # restore into an empty database: make restore BACKUP=instance/backups/reporter-...
 # asks for the backup secret (or reads BACKUP_SECRET_FILE, then BACKUP_SECRET)
 restore:
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<backup folder>" >&2; exit 2; }
-	$(VENV)/bin/python -m reporter.backup restore "$(BACKUP)"
+	$(VENV)/bin/python -m reporter.ops.backup restore "$(BACKUP)"
 
+# ruff, the import contracts of DESIGN.md section 3 (pyproject.toml, docs/architecture.md),
+# and ESLint on our JavaScript
 lint:
-	$(VENV)/bin/ruff check reporter tests bench
+	$(VENV)/bin/ruff check reporter tests bench wsgi.py
+	$(VENV)/bin/lint-imports --no-cache
+	$(MAKE) --no-print-directory lint-js
 
 # ESLint on our own scripts under reporter/static (eslint.config.js; vendor/ is ignored),
 # installed from package-lock.json by scripts/setup.sh

@@ -1,5 +1,5 @@
 """WSGI entry point: gunicorn 'wsgi:app', flask --app wsgi <command>."""
 
-from reporter import create_app
+from reporter.app import create_app
 
 app = create_app()

@@ -27,12 +27,13 @@ from sqlalchemy import Connection, create_engine, text
 
 from bench.common import bench_app
 from bench.pageweight import weigh
-from reporter import db, gazetteer
+from reporter.domain import gazetteer
+from reporter.domain.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES
 from reporter.maps.fuzz import SA_BBOX
 from reporter.maps.publish import refresh_aggregates
 from reporter.maps.query import parse_filters
 from reporter.maps.seed import seed_incidents
-from reporter.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES
+from reporter.models import db
 
 DEFAULT_INCIDENTS = 1_000_000
 API_REPEATS = 5

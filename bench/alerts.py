@@ -23,10 +23,10 @@ import time
 from typing import Any
 
 from bench.common import bench_app, bench_database
-from reporter import db
 from reporter.alerts import index, store
 from reporter.alerts.common import key as alerts_key
-from reporter.alerts.models import AlertAuthorisation
+from reporter.models import db
+from reporter.models.alerts import AlertAuthorisation
 
 DEFAULT_ALERTS = 100_000
 TARGET_MS = 50.0

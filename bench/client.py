@@ -20,8 +20,8 @@ from urllib.parse import urlencode, urlsplit
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from reporter import envelope
-from reporter.forms.intake import with_floor
+from reporter.crypto import envelope
+from reporter.services.intake import with_floor
 
 RECEIPT = re.compile(r'id="receipt">([0-9 ]{19})<')
 TITLE = re.compile(r"<h1>([^<]*)</h1>")

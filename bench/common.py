@@ -10,7 +10,8 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import create_engine
 
-from reporter import create_app, migrate, pgcluster
+from reporter.app import create_app
+from reporter.ops import migrate, pgcluster
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_INSTANCE = ROOT / "instance" / "bench"
@@ -36,8 +37,9 @@ def bench_app(url: str, **overrides: object) -> Flask:
         "RATELIMIT_STORAGE_URI": "memory://", "INSTANCE_PATH": str(BENCH_INSTANCE / "app"),
         **overrides,
     })
-    from reporter import db, keys
-    from reporter.models import CaseKey
+    from reporter.models import db
+    from reporter.models.private import CaseKey
+    from reporter.services import keys
 
     with app.app_context():
         if not db.session().query(CaseKey).count():

@@ -25,10 +25,10 @@ from sqlalchemy import Connection, create_engine, text
 from bench import aggregate
 from bench.common import bench_app, bench_database
 from bench.pageweight import weigh
-from reporter import db
 from reporter.maps import lattice
 from reporter.maps.release import cut_release, through_month
 from reporter.maps.seed import seed_incidents
+from reporter.models import db
 
 
 def run() -> dict[str, Any]:

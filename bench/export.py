@@ -34,11 +34,11 @@ from sqlalchemy import create_engine, func, select, text
 
 from bench.aggregate import DEFAULT_INCIDENTS, fill
 from bench.common import bench_app
-from reporter import db
 from reporter.export.bundle import csv_entry
 from reporter.export.filters import ExportFilters
 from reporter.export.rows import write_incidents_csv
-from reporter.published import Incident
+from reporter.models import db
+from reporter.models.public import Incident
 
 REPEATS = 3
 COPY_SQL = (

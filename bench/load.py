@@ -34,9 +34,10 @@ from sqlalchemy.orm import Session
 from bench.client import Answer, Visitor, browser_payload, plain_fields, sealed_submission
 from bench.common import BENCH_INSTANCE, bench_database
 from bench.server import app_instance, gunicorn, init_instance, redis_server, warm
-from reporter import envelope, pgcluster, receipts
-from reporter.keys import InitResult, pepper
-from reporter.models import Attachment, Receipt, Report
+from reporter.crypto import envelope, receipts
+from reporter.models.private import Attachment, Receipt, Report
+from reporter.ops import pgcluster
+from reporter.services.keys import InitResult, pepper
 
 DEFAULT_SECONDS = 60.0
 MAX_SUBMISSIONS = 20_000

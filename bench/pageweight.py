@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 from flask.testing import FlaskClient
 
-from reporter.i18n import COMPLETE_LANGUAGES
+from reporter.web.i18n import COMPLETE_LANGUAGES
 
 
 class _Assets(HTMLParser):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from bench.common import BENCH_INSTANCE, ROOT
-from reporter.keys import InitResult
+from reporter.services.keys import InitResult
 
 
 def free_port() -> int:
@@ -68,8 +68,9 @@ def init_instance(database_url: str, instance: Path) -> InitResult:
     """Create the platform's keys in the database and the pepper in `instance`."""
     import secrets
 
-    from reporter import create_app, db
-    from reporter.keys import init_keys
+    from reporter.app import create_app
+    from reporter.models import db
+    from reporter.services.keys import init_keys
 
     app = create_app({"REPORTER_MODE": "test", "SECRET_KEY": secrets.token_urlsafe(40),
                       "DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": "memory://",

@@ -42,10 +42,11 @@ def _served_once(base: str) -> float:
 
 def _measure(base: str, url: str, instance: Path, samples: int) -> dict[str, list[float]]:
     """Served and direct samples interleaved, so that drift (CPU clock, caches) hits both."""
-    from reporter import db, envelope, receipts
-    from reporter.forms import intake
-    from reporter.keys import load_keyring
-    from reporter.models import Receipt, Report
+    from reporter.crypto import envelope, receipts
+    from reporter.models import db
+    from reporter.models.private import Receipt, Report
+    from reporter.services import intake
+    from reporter.services.keys import load_keyring
 
     app = bench_app(url, INSTANCE_PATH=str(instance))
     settings = app.extensions["reporter.settings"]

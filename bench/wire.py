@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from bench.common import bench_app, bench_database
 from bench.server import app_instance, gunicorn, init_instance, warm
-from reporter.i18n import COMPLETE_LANGUAGES
+from reporter.web.i18n import COMPLETE_LANGUAGES
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -243,8 +243,8 @@ def missed(figures: dict[str, Any], targets: dict[str, str]) -> list[str]:
 
 
 def _seed(url: str, instance: Any) -> None:
-    from reporter import db
     from reporter.maps.seed import seed_incidents
+    from reporter.models import db
 
     app = bench_app(url, INSTANCE_PATH=str(instance))
     try:

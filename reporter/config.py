@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reporter.catalogs import review_state
+from reporter.domain.catalogs import review_state
 
 MODES = ("production", "demo", "test")
 # Languages with a catalog under reporter/translations (English is the source). A deployment
@@ -134,7 +134,7 @@ class Settings:
     alerts_enabled: bool = False
     alert_expiry_months: int = 6
     member_code_months: int = 12
-    # staff notifications (issue 17, reporter/notify.py): off unless SMTP_URL is set
+    # staff notifications (issue 17, reporter/services/notify.py): off unless SMTP_URL is set
     smtp_url: str | None = None
     notify_from: str = "reporter@localhost"
     digest_hour: int = 6

@@ -165,8 +165,8 @@ if [ -x "$PY" ]; then
   }
   (cd "$APP_DIR" && env -i PATH="$PATH" HOME="$TMP" LANGUAGES="$(setting LANGUAGES)" \
     QUICK_EXIT_URL="$(setting QUICK_EXIT_URL)" \
-    "$PY" -c 'import sys; from reporter.errors import main; sys.exit(main(sys.argv[1:]))' \
-    pages --out "$TMP/errors" >/dev/null)
+    "$PY" -c 'import sys; from reporter.__main__ import main; sys.exit(main(sys.argv[1:]))' \
+    error-pages --out "$TMP/errors" >/dev/null)
   CHANGED=0
   for page in "$TMP"/errors/*/*.html; do
     rel="${page#"$TMP/errors/"}"

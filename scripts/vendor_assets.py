@@ -1,6 +1,6 @@
 """Copy pinned front-end assets from node_modules and folium into reporter/static/vendor, then
 precompress every css/js/json/svg/html file under reporter/static (`<file>.gz`, `<file>.br`),
-which the app (reporter/compress.py) and nginx's gzip_static send to clients that accept them.
+which the app (reporter/web/compress.py) and nginx's gzip_static send to clients that accept them.
 
 The copies and the compressed files are git-ignored; package-lock.json pins the npm ones (with
 integrity hashes).
@@ -77,7 +77,7 @@ def precompress_static() -> None:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from reporter.compress import precompress
+    from reporter.web.compress import precompress
 
     precompress(ROOT / "reporter" / "static")
 

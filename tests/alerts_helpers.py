@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from reporter import db
-from reporter.alerts.models import AlertAuthorisation
-from reporter.models import Report
+from reporter.models import db
+from reporter.models.alerts import AlertAuthorisation
+from reporter.models.private import Report
 from tests.intake_helpers import receipt_of, submit_plain
 from tests.staff_helpers import Member, csrf_of, grant, log_in, make_staff
 

@@ -17,10 +17,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-import reporter.models  # noqa: F401  (registers every table)
-from reporter import create_app, migrate, pgcluster
-from reporter.keys import InitResult, init_keys
-from reporter.modelbase import Base
+from reporter.app import create_app
+from reporter.models import load_all
+from reporter.models.base import Base
+from reporter.ops import migrate, pgcluster
+from reporter.services.keys import InitResult, init_keys
+
+load_all()
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_INSTANCE = ROOT / "instance" / "test"
@@ -107,7 +110,7 @@ def truncate_all(url: str) -> None:
 def with_keys(application: Flask) -> InitResult:
     """Create the platform's keys; the secrets are returned to the test, never stored."""
     with application.app_context():
-        from reporter import db
+        from reporter.models import db
 
         result = init_keys(db.session(), application.extensions["reporter.settings"].instance_path)
     application.extensions["test.keys"] = result

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import h3
 from flask import Flask
 
-from reporter import db
+from reporter.crypto.signing import load_signing_key
 from reporter.export.bundle import build_bundle
 from reporter.export.filters import ExportFilters
 from reporter.maps.publish import publish_incident
-from reporter.signing import load_signing_key
+from reporter.models import db
 
 PLACES = {
     # name: (lat, lon, province, n, categories, perpetrators)

@@ -14,8 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.models import Report
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import Report
 
 KEY = "test-gateway-key-" + "k" * 24
 RECEIPT = re.compile(r"(\d{4} \d{4} \d{4} \d{4})")

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
-from reporter import envelope
+from reporter.crypto import envelope
 
 RECEIPT = re.compile(r'id="receipt">([0-9 ]{19})<')
 

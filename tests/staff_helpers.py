@@ -11,9 +11,11 @@ from flask.testing import FlaskClient
 from nacl.public import PrivateKey
 from sqlalchemy import update
 
-from reporter import db, envelope
-from reporter.auth import hash_password
-from reporter.models import CaseKey, KeyGrant, Staff
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import CaseKey, KeyGrant
+from reporter.models.staff import Staff
+from reporter.web.auth import hash_password
 
 PASSWORD = "correct horse battery staple"
 PASSPHRASE = "a long unlock passphrase for tests"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from reporter import db
 from reporter.config import AVAILABLE_LANGUAGES
 from reporter.maps.seed import seed_incidents
+from reporter.models import db
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.test_intake_browser import Reporter
 

@@ -13,10 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from reporter import db
 from reporter.alerts import index, store
-from reporter.alerts.models import Alert, AlertIdentifier, MemberCode
-from reporter.published import AuditEvent
+from reporter.models import db
+from reporter.models.alerts import Alert, AlertIdentifier, MemberCode
+from reporter.models.audit import AuditEvent
 from tests.alerts_helpers import (
     DESCRIPTION,
     SENTINEL_PHONE,
@@ -200,7 +200,7 @@ def test_expired_withdrawn_and_challenged_alerts_leave_the_members_pages(on: Fla
     home = coordinator.get("/staff/alerts").get_data(as_text=True)
     assert "The number or car now belongs to someone else" in home
     with on.app_context():
-        from reporter.alerts.models import AlertChallenge
+        from reporter.models.alerts import AlertChallenge
 
         challenge_id = db.session().scalars(select(AlertChallenge.id)).one()
     coordinator.post(f"/staff/alerts/{ids[2]}/challenges", data={
@@ -243,7 +243,7 @@ def test_corroborated_only_by_a_second_report_with_its_own_receipt(on: Flask) ->
     assert "not+corroborated" in corroborate(w.report_id, SENTINEL_PHONE)
     submit_plain(on.test_client(), narrative="the same man again")
     with on.app_context():
-        from reporter.models import Report
+        from reporter.models.private import Report
 
         second = db.session().scalars(select(Report.id).where(Report.id != w.report_id)).one()
     assert "not+corroborated" in corroborate(second, "082 555 9999")  # names another number

@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db
 from reporter.alerts import store
-from reporter.alerts.models import Alert
+from reporter.models import db
+from reporter.models.alerts import Alert
 from tests.alerts_helpers import (
     DESCRIPTION,
     PLACE,

@@ -21,12 +21,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.orm import Session
 
-import reporter.auth
-from reporter import db, envelope
-from reporter.auth import ACCOUNT_FREE, SESSION_FREE
+import reporter.web.auth
 from reporter.config import ConfigError, build_settings, read_environment
-from reporter.models import Incident, Report, Staff
-from reporter.published import AuditEvent
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.private import Report
+from reporter.models.public import Incident
+from reporter.models.staff import Staff
+from reporter.web.auth import ACCOUNT_FREE, SESSION_FREE
 from tests.conftest import make_app, table_dump
 from tests.intake_helpers import submit_plain
 from tests.staff_helpers import PASSWORD, Member, csrf_of, fresh_code, log_in, make_staff
@@ -205,9 +208,9 @@ def test_2_sessions_have_an_absolute_lifetime(app_factory: Callable[..., Flask],
     member = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
     client = _logged_in(app, member)
     start = time.time()
-    monkeypatch.setattr(reporter.auth.time, "time", lambda: start + 4 * 3600)
+    monkeypatch.setattr(reporter.web.auth.time, "time", lambda: start + 4 * 3600)
     assert client.get("/staff/queue").status_code == 200  # active, within 8 hours
-    monkeypatch.setattr(reporter.auth.time, "time", lambda: start + 8 * 3600 + 60)
+    monkeypatch.setattr(reporter.web.auth.time, "time", lambda: start + 8 * 3600 + 60)
     assert client.get("/staff/queue").status_code in (302, 401)  # active, but too old
 
 
@@ -327,7 +330,7 @@ def _one_report(app: Flask) -> str:
 
 
 def _publish_form(token: str) -> dict[str, object]:
-    from reporter import gazetteer
+    from reporter.domain import gazetteer
 
     town = next(t for t in gazetteer.towns_in("GP") if t.name == "Johannesburg")
     return {"csrf_token": token, "categories": ["extortion"], "perpetrators": "saps",
@@ -337,7 +340,7 @@ def _publish_form(token: str) -> dict[str, object]:
 
 
 def _national_count(app: Flask) -> int:
-    from reporter.published import IncidentCount
+    from reporter.models.counts import IncidentCount
 
     with app.app_context():
         return int(db.session().scalars(select(IncidentCount.count).where(
@@ -420,7 +423,7 @@ def test_1_withdraw_command(app: Flask, mod: Member) -> None:
 
 
 def test_1_the_public_incident_table_names_no_report(app: Flask, mod: Member) -> None:
-    from reporter.published import Incident as PublicIncident
+    from reporter.models.public import Incident as PublicIncident
 
     columns = {c.name for c in PublicIncident.__table__.columns}
     assert not {c for c in columns if "report" in c}
@@ -434,7 +437,7 @@ def test_1_the_public_incident_table_names_no_report(app: Flask, mod: Member) ->
 
 
 def test_1_migration_links_old_publications_and_withdraws_repeats(cluster) -> None:  # type: ignore[no-untyped-def]
-    from reporter import migrate, pgcluster
+    from reporter.ops import migrate, pgcluster
     from tests.conftest import fresh_database
 
     name, url = fresh_database(cluster)
@@ -689,7 +692,7 @@ def test_totp_secrets_are_sealed_at_rest(app: Flask, mod: Member, database_url: 
 
 
 def test_totp_secret_of_another_key_fails_closed(app: Flask, mod: Member) -> None:
-    from reporter import totpseal
+    from reporter.models import sealed as totpseal
 
     with app.app_context():
         db.session().execute(text("UPDATE staff SET totp_secret = :s WHERE id = :i"), {
@@ -699,7 +702,8 @@ def test_totp_secret_of_another_key_fails_closed(app: Flask, mod: Member) -> Non
 
 
 def test_totp_migration_seals_existing_rows(cluster, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from reporter import migrate, pgcluster, totpseal
+    from reporter.models import sealed as totpseal
+    from reporter.ops import migrate, pgcluster
     from tests.conftest import fresh_database
 
     pepper = bytes(range(32))
@@ -732,7 +736,7 @@ def test_totp_migration_seals_existing_rows(cluster, monkeypatch: pytest.MonkeyP
 
 
 def test_concurrent_grants_leave_one_grant(app: Flask, mod: Member, admin: Member) -> None:
-    from reporter.models import KeyGrant
+    from reporter.models.private import KeyGrant
 
     n = 4
     clients = [_logged_in(app, admin) for _ in range(n)]

@@ -21,8 +21,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from reporter import backup, db, envelope, keys, pgcluster
-from reporter.models import CaseKey, KeyGrant, Report, Staff
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import CaseKey, KeyGrant, Report
+from reporter.models.staff import Staff
+from reporter.ops import backup, pgcluster
+from reporter.services import keys
 from tests.conftest import fresh_database, make_app
 from tests.intake_helpers import hidden, receipt_of, submit_plain
 from tests.staff_helpers import PASSPHRASE, grant, make_staff
@@ -209,11 +213,11 @@ def test_no_backup_without_a_backup_key(app: Flask, database_url: str, instance:
 
 def test_make_backup_and_restore_commands(app: Flask, database_url: str, cluster: Path,
                                           instance: Path, tmp_path: Path) -> None:
-    # `make backup` runs `python -m reporter.backup create` with the service's environment
+    # `make backup` runs `python -m reporter.ops.backup create` with the service's environment
     env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
     env.pop("BACKUP_SECRET", None)
     env.pop("BACKUP_SECRET_FILE", None)
-    out = subprocess.run([sys.executable, "-m", "reporter.backup",
+    out = subprocess.run([sys.executable, "-m", "reporter.ops.backup",
                           "create", "--out", str(tmp_path / "made")],
                          check=False, capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.returncode == 0, out.stderr
@@ -224,7 +228,7 @@ def test_make_backup_and_restore_commands(app: Flask, database_url: str, cluster
     name, fresh_url = fresh_database(cluster)
     try:
         env2 = {**env, "DATABASE_URL": fresh_url, "INSTANCE_PATH": str(tmp_path / "r")}
-        out = subprocess.run([sys.executable, "-m", "reporter.backup", "restore", str(made)],
+        out = subprocess.run([sys.executable, "-m", "reporter.ops.backup", "restore", str(made)],
                              check=False, capture_output=True, text=True, env=env2, cwd=ROOT,
                              stdin=subprocess.DEVNULL)
         assert out.returncode == 1 and "BACKUP_SECRET_FILE" in out.stderr
@@ -270,7 +274,7 @@ def test_keys_init_prints_the_backup_secret_once_and_keeps_only_its_public_half(
         cluster: Path, tmp_path: Path) -> None:
     from nacl.public import PrivateKey
 
-    from reporter import migrate
+    from reporter.ops import migrate
 
     name, url = fresh_database(cluster)
     engine = create_engine(url)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from bench import export
 from bench.aggregate import fill
-from reporter import migrate, pgcluster
+from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, VOCABULARY_VERSION
 from reporter.export import rows
 from reporter.export.filters import ExportFilters
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, VOCABULARY_VERSION
+from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database
 
 

@@ -14,7 +14,7 @@ import brotli
 import pytest
 from flask import Flask
 
-from reporter import compress
+from reporter.web import compress
 from tests.browser import live_server
 from tests.intake_helpers import hidden, plain_fields
 

@@ -8,9 +8,12 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
-from reporter import db, envelope
-from reporter.demo import DEMO_STAFF
-from reporter.models import Incident, KeyGrant, Report, Staff
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import KeyGrant, Report
+from reporter.models.public import Incident
+from reporter.models.staff import Staff
+from reporter.ops.demo import DEMO_STAFF
 
 
 def test_demo_seed_is_refused_outside_demo_mode(app: Flask) -> None:
@@ -20,7 +23,7 @@ def test_demo_seed_is_refused_outside_demo_mode(app: Flask) -> None:
 
 def test_demo_seed_makes_staff_reports_and_incidents(app_factory: Callable[..., Flask],
                                                      tmp_path: Path) -> None:
-    from reporter.models import CaseKey
+    from reporter.models.private import CaseKey
     from tests.conftest import truncate_all
 
     demo = app_factory(REPORTER_MODE="demo", INSTANCE_PATH=str(tmp_path))

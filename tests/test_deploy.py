@@ -37,8 +37,8 @@ from sqlalchemy import create_engine
 
 from bench.client import RECEIPT, Visitor, encode_form, plain_fields
 from bench.server import Gunicorn, app_instance, free_port, gunicorn, init_instance
-from reporter import migrate, pgcluster
 from reporter.config import build_settings
+from reporter.ops import migrate, pgcluster
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import TEST_INSTANCE, fresh_database
 
@@ -402,8 +402,8 @@ def stack(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
             errors = folder / "errors"
             pages = subprocess.run(
                 [str(ROOT / ".venv/bin/python"), "-c",
-                 "import sys; from reporter.errors import main; sys.exit(main(sys.argv[1:]))",
-                 "pages", "--out", str(errors)], cwd=ROOT, capture_output=True, text=True,
+                 "import sys; from reporter.__main__ import main; sys.exit(main(sys.argv[1:]))",
+                 "error-pages", "--out", str(errors)], cwd=ROOT, capture_output=True, text=True,
                 env={**os.environ, "LANGUAGES": LANGUAGES}, timeout=120, check=False)
             assert pages.returncode == 0, pages.stdout + pages.stderr
             # two workers on this 2-core machine (the default is 3), gunicorn.conf.py as shipped

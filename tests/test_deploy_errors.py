@@ -15,8 +15,9 @@ from flask import Flask
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import EnvironBuilder, encode_multipart
 
-from reporter import db, errors
 from reporter.config import AVAILABLE_LANGUAGES
+from reporter.models import db
+from reporter.web import errors
 
 LANGS = "en,zu,xh,af,st"
 H1 = re.compile(r"<h1>([^<]*)</h1>")

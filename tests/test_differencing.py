@@ -40,13 +40,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from reporter import db
+from reporter.domain.vocabulary import PROVINCES
 from reporter.maps import lattice
 from reporter.maps.lattice import ANY, NOT, Node, Period
 from reporter.maps.publish import publish_incident
 from reporter.maps.release import cut_release, through_month
-from reporter.published import Incident
-from reporter.vocabulary import PROVINCES
+from reporter.models import db
+from reporter.models.public import Incident
 
 K = 5
 CATS = ["extortion", "unlawful_arrest", "threats"]
@@ -461,7 +461,7 @@ def harness(app: Flask, seed: int = 12, bundles: bool = True) -> dict[str, Any]:
 
 
 def _released_labels() -> list[str]:
-    from reporter.published import ReleasePeriod
+    from reporter.models.counts import ReleasePeriod
 
     return list(db.session().scalars(select(ReleasePeriod.period)))
 
@@ -471,7 +471,7 @@ def run(cluster: Any) -> Iterator[dict[str, Any]]:
     """The harness once for the module, on a database of its own (1 m radius)."""
     from sqlalchemy import create_engine
 
-    from reporter import migrate, pgcluster
+    from reporter.ops import migrate, pgcluster
     from tests.conftest import fresh_database, make_app, with_keys
 
     name, url = fresh_database(cluster)

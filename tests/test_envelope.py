@@ -1,6 +1,6 @@
 """The Python envelope against the shared vectors (DESIGN.md section 5), plus its refusals.
 
-No database, no app: reporter.envelope is pure functions over bytes and dicts.
+No database, no app: reporter.crypto.envelope is pure functions over bytes and dicts.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from nacl.public import PrivateKey
 from nacl.secret import SecretBox
 
-from reporter import envelope as E
-from reporter.envelope import (
+from reporter.crypto import envelope as E
+from reporter.crypto.envelope import (
     AttachmentSealer,
     EnvelopeError,
     EnvelopeInvalid,
@@ -552,13 +552,13 @@ def test_wrap_refusals() -> None:
 
 
 def test_envelope_module_imports_nothing_from_flask_or_the_database() -> None:
-    tree = ast.parse((ROOT / "reporter" / "envelope.py").read_text())
+    tree = ast.parse((ROOT / "reporter" / "crypto" / "envelope.py").read_text())
     modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "relative import in reporter/envelope.py"
+            assert node.level == 0, "relative import in reporter/crypto/envelope.py"
             assert node.module is not None
             modules.add(node.module)
     top = {name.split(".")[0] for name in modules}

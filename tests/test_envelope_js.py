@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from nacl.public import PrivateKey
 
-from reporter.envelope import (
+from reporter.crypto.envelope import (
     EnvelopeError,
     EnvelopeInvalid,
     b64d,
@@ -233,7 +233,7 @@ def test_js_add_recipient_opens_in_python() -> None:
 
     from nacl.public import PrivateKey
 
-    from reporter import envelope as E
+    from reporter.crypto import envelope as E
 
     node = shutil.which("node")
     if node is None:

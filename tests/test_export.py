@@ -27,14 +27,16 @@ from sqlalchemy import create_engine, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from reporter import db, migrate, pgcluster
+from reporter.crypto.signing import fingerprint, load_signing_key
+from reporter.domain.vocabulary import CATEGORIES
 from reporter.export.bundle import CASEWORK_FILES, MEDIA_FILES
 from reporter.export.filters import ExportFilters, ExportInvalid, parse_export_filters
 from reporter.export.images import HEIGHT, WIDTH
 from reporter.export.verify import BundleTooLarge, verify_bundle
-from reporter.published import AuditEvent, Incident
-from reporter.signing import fingerprint, load_signing_key
-from reporter.vocabulary import CATEGORIES
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.public import Incident
+from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database, make_app, with_keys
 from tests.export_helpers import PLACES, Built, build, members, months_back, rezip, seed
 from tests.staff_helpers import Member, csrf_of, log_in, make_staff

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from reporter.crypto.signing import load_signing_key
 from reporter.export.verify import verify_bundle
 from reporter.maps.render import COLOURS
-from reporter.signing import load_signing_key
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.export_helpers import build, members, seed
 from tests.staff_helpers import log_in, make_staff

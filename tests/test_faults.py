@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session
 
 from bench.client import Visitor, encode_form, plain_fields
 from bench.server import app_instance, free_port, gunicorn, init_instance
-from reporter import envelope, migrate, pgcluster
-from reporter.errors import MESSAGES
-from reporter.extensions import limiter
-from reporter.forms import intake
-from reporter.models import Attachment, Receipt, Report
+from reporter.crypto import envelope
+from reporter.models.private import Attachment, Receipt, Report
+from reporter.ops import migrate, pgcluster
+from reporter.services import intake
+from reporter.web.errors import MESSAGES
+from reporter.web.extensions import limiter
 from tests.conftest import TEST_INSTANCE, fresh_database, make_app, with_keys
 from tests.intake_helpers import RECEIPT, receipt_of, submit_plain
 
@@ -207,7 +208,7 @@ def test_connection_lost_after_the_page_was_rendered_keeps_the_answer(
 
     @app.after_request
     def _restart_now(resp):  # type: ignore[no-untyped-def]
-        from reporter import db
+        from reporter.models import db
 
         pid = db.session().connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with killer.begin() as conn:

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
-from reporter import envelope
-from reporter.errors import MESSAGES
-from reporter.forms.intake import safe_name
-from reporter.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES, PROVINCES
+from reporter.crypto import envelope
+from reporter.domain.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES, PROVINCES
+from reporter.services.intake import safe_name
+from reporter.web.errors import MESSAGES
 from tests.intake_helpers import (
     hidden,
     keyring_json,
@@ -410,8 +410,8 @@ def test_traversal_names_are_stored_as_their_last_component_only(app: Flask,
                                (b"%PDF-1.4 x", "..\\..\\boot.ini", "application/pdf")],
                         keep_original="y")  # not a real photo: sent as it is
     assert resp.status_code == 200
-    from reporter import db
-    from reporter.models import Report
+    from reporter.models import db
+    from reporter.models.private import Report
 
     with app.app_context():
         report = db.session().query(Report).one()

@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 
 from bench import pageweight
 from reporter.config import AVAILABLE_LANGUAGES, ConfigError, build_settings
-from reporter.i18n import COMPLETE_LANGUAGES, LANGUAGE_NAMES
+from reporter.web.i18n import COMPLETE_LANGUAGES, LANGUAGE_NAMES
 from tests.i18n_helpers import TRANSLATIONS, catalog, html_lang, t
 from tests.intake_helpers import open_form, plain_fields, receipt_of
 

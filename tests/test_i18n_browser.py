@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from reporter.config import AVAILABLE_LANGUAGES
-from reporter.i18n import LANGUAGE_NAMES
+from reporter.web.i18n import LANGUAGE_NAMES
 from tests.browser import CHROMIUM, chromium, live_server
 from tests.i18n_helpers import t
 from tests.test_intake_browser import Reporter

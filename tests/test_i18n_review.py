@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from reporter import catalogs, db
 from reporter.config import AVAILABLE_LANGUAGES, build_settings
-from reporter.models import SiteContent
+from reporter.domain import catalogs
+from reporter.models import db
+from reporter.models.public import SiteContent
 from tests.staff_helpers import csrf_of, log_in, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent

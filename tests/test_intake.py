@@ -16,8 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from reporter import db, envelope, pgcluster, receipts
-from reporter.models import Attachment, Message, Receipt, Report
+from reporter.crypto import envelope, receipts
+from reporter.models import db
+from reporter.models.private import Attachment, Message, Receipt, Report
+from reporter.ops import pgcluster
 from tests.conftest import TEST_INSTANCE, make_app, table_dump
 from tests.intake_helpers import (
     browser_payload,
@@ -220,7 +222,7 @@ def test_nojs_validation_messages(client: FlaskClient, change: dict, message: st
 
 
 def test_town_must_be_in_the_province(client: FlaskClient) -> None:
-    from reporter import gazetteer
+    from reporter.domain import gazetteer
 
     durban = next(t for t in gazetteer.towns() if t.name == "Durban")
     resp = submit_plain(client, town=str(durban.id), province="GP")

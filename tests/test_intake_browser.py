@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.models import Attachment, Report
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import Attachment, Report
 from tests.browser import Watch, chromium, live_server
 from tests.intake_helpers import secrets_of
 

@@ -21,8 +21,10 @@ from flask import Flask
 from nacl.public import PrivateKey
 from sqlalchemy import select, update
 
-from reporter import db, envelope
-from reporter.models import CaseKey, KeyGrant, Message, Report, Staff
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import CaseKey, KeyGrant, Message, Report
+from reporter.models.staff import Staff
 from reporter.verify.password import fingerprint
 from tests.browser import Watch, chromium, live_server
 from tests.intake_helpers import submit_plain

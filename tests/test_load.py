@@ -11,7 +11,7 @@ import pytest
 
 from bench import load
 from bench.common import BENCH_INSTANCE
-from reporter import pgcluster
+from reporter.ops import pgcluster
 
 pytestmark = pytest.mark.skipif(not load.redis_available(), reason="redis-server not installed")
 

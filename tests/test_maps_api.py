@@ -14,10 +14,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from reporter import db
 from reporter.maps import lattice
 from reporter.maps.publish import publish_incident, withdraw_incident
 from reporter.maps.release import cut_release
+from reporter.models import db
 from tests.conftest import make_app, truncate_all
 
 # Points at the centre of res-7 cells: with a 1 m privacy radius an incident never leaves its

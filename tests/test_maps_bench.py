@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 
 from bench import differencing
-from reporter import migrate, pgcluster
+from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database
 
 KEYS = {

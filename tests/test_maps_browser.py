@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from reporter import db
 from reporter.maps.render import COLOURS
 from reporter.maps.seed import seed_incidents
+from reporter.models import db
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")

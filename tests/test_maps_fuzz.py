@@ -13,7 +13,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from reporter import db
 from reporter.maps import fuzz
 from reporter.maps.publish import (
     IncidentUnknown,
@@ -23,7 +22,8 @@ from reporter.maps.publish import (
     refresh_aggregates,
     withdraw_incident,
 )
-from reporter.published import Incident
+from reporter.models import db
+from reporter.models.public import Incident
 from tests.conftest import table_dump
 
 DRAWS = 20_000

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from reporter import db
 from reporter.maps import lattice
 from reporter.maps.publish import publish_incident
 from reporter.maps.release import cut_release
-from reporter.published import Incident
+from reporter.models import db
+from reporter.models.public import Incident
 from tests.conftest import make_app, truncate_all
 
 K = 5

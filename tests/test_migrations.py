@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 
-from reporter import migrate, pgcluster
-from reporter.models import Base
+from reporter.models.base import Base
+from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database
 
 REVISIONS = sorted(p.name.split("_")[0] for p in

@@ -17,10 +17,12 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, notify
-from reporter.models import Message, Report, Staff
-from reporter.partner_models import StaffNotify
-from reporter.vocabulary import PROVINCES
+from reporter.domain.vocabulary import PROVINCES
+from reporter.models import db
+from reporter.models.partners import StaffNotify
+from reporter.models.private import Message, Report
+from reporter.models.staff import Staff
+from reporter.services import notify
 from tests.intake_helpers import submit_plain
 from tests.staff_helpers import csrf_of, grant, make_staff
 from tests.test_deploy import systemd_verify, unit_problems

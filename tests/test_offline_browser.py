@@ -17,8 +17,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.models import Attachment, Report
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import Attachment, Report
 from tests.browser import CHROMIUM, chromium, live_server
 from tests.intake_helpers import secrets_of
 from tests.test_intake_browser import record_posts

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from reporter.openapi import document
+from reporter.maps.openapi import document
 
 EXAMPLES = 30
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -10,11 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.keys import load_keyring
+from reporter.crypto import envelope
 from reporter.maps.publish import publish_incident
-from reporter.models import Report
-from reporter.partner_models import CaseOutcome
+from reporter.models import db
+from reporter.models.partners import CaseOutcome
+from reporter.models.private import Report
+from reporter.services.keys import load_keyring
 from reporter.verify import publication
 from reporter.verify.outcomes import outcome_counts, parse_month
 from tests.conftest import table_dump

@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.partner_models import CaseOutcome
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.partners import CaseOutcome
 from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
 from tests.intake_helpers import secrets_of

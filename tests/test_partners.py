@@ -14,10 +14,11 @@ from flask.testing import FlaskClient
 from nacl.public import PrivateKey
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.models import Attachment, CaseKey, KeyGrant, Report
-from reporter.partner_models import PartnerOrg, PartnerStaff, Referral
-from reporter.published import AuditEvent
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.partners import PartnerOrg, PartnerStaff, Referral
+from reporter.models.private import Attachment, CaseKey, KeyGrant, Report
 from reporter.verify.partners import CANNOT_UNREAD, NO_CONSENT
 from tests.intake_helpers import secrets_of, submit_plain
 from tests.staff_helpers import Member, csrf_of, grant, log_in, make_staff

@@ -15,9 +15,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db
-from reporter.models import Report, Staff
-from reporter.partner_models import PartnerOrg, Referral
+from reporter.models import db
+from reporter.models.partners import PartnerOrg, Referral
+from reporter.models.private import Report
+from reporter.models.staff import Staff
 from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
 from tests.intake_helpers import submit_plain

@@ -14,8 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from reporter import db
-from reporter.models import AuditEvent, Staff
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.staff import Staff
 from tests.staff_helpers import PASSWORD, csrf_of, fresh_code, log_in, make_staff
 
 NEW = "a brand new password of mine"

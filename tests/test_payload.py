@@ -1,4 +1,4 @@
-"""The report payload schema (reporter/payload.py) against the shared vectors."""
+"""The report payload schema (reporter/domain/payload.py) against the shared vectors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reporter import payload as P
-from reporter.models import CHANNELS
+from reporter.domain import payload as P
+from reporter.models.private import CHANNELS
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "payload-v1.json").read_text())
 
@@ -65,7 +65,7 @@ def test_constants_agree_with_the_models_and_forms() -> None:
 
 def test_the_module_imports_no_flask_and_no_database() -> None:
     code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location("
-            "'payload', 'reporter/payload.py'); m = importlib.util.module_from_spec(spec); "
+            "'payload', 'reporter/domain/payload.py'); m = importlib.util.module_from_spec(spec); "
             "sys.modules['payload'] = m; spec.loader.exec_module(m); "
             "bad = [n for n in sys.modules if n.split('.')[0] in "
             "('flask', 'flask_babel', 'sqlalchemy', 'psycopg', 'reporter')]; "
@@ -77,6 +77,6 @@ def test_the_module_imports_no_flask_and_no_database() -> None:
 def test_the_no_js_path_builds_its_payload_here() -> None:
     import inspect
 
-    from reporter.forms import intake
+    from reporter.services import intake
 
     assert "make_payload(" in inspect.getsource(intake.build_payload)

@@ -1,6 +1,6 @@
 """The JavaScript payload twin (reporter/static/js/payload.js) under node: every shared vector of
 tests/data/payload-v1.json gives the same verdict and the same refusal reason as
-reporter/payload.py, and make() builds byte for byte what make_payload builds."""
+reporter/domain/payload.py, and make() builds byte for byte what make_payload builds."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from reporter import payload as P
-from reporter import vocabulary
+from reporter.domain import payload as P
+from reporter.domain import vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = ROOT / "tests" / "js" / "payload_check.js"

@@ -10,9 +10,10 @@ from flask import Flask
 from PIL import ExifTags, Image
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.forms.photos import PhotoUnreadable, strip_metadata
-from reporter.models import Attachment, Report
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import Attachment, Report
+from reporter.services.photos import PhotoUnreadable, strip_metadata
 from tests.intake_helpers import secrets_of, submit_plain
 
 PHONE = "SM-A045F-Sentinel"

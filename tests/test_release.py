@@ -15,7 +15,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from reporter import db
 from reporter.config import ConfigError
 from reporter.maps import lattice
 from reporter.maps.lattice import ANY, NATIONAL
@@ -27,7 +26,10 @@ from reporter.maps.release import (
     next_due,
     through_month,
 )
-from reporter.published import AuditEvent, Incident, Release, ReleasePeriod
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.counts import Release, ReleasePeriod
+from reporter.models.public import Incident
 from tests.conftest import make_app
 
 K = 5

@@ -22,8 +22,9 @@ from flask import Flask
 from PIL import ExifTags, Image
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.models import Attachment, Message, Report
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import Attachment, Message, Report
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.intake_helpers import receipt_of, secrets_of, submit_plain
 from tests.test_intake_browser import record_posts
@@ -513,7 +514,7 @@ def test_her_inbox_answer_is_sealed_on_her_phone(app: Flask, browser: Any) -> No
 
 def test_the_report_page_with_javascript_stays_light(app: Flask) -> None:
     """Bytes as served to a phone that accepts gzip and brotli: the empty form compressed on
-    the fly (it reflects nothing of the request, reporter/compress.py), static assets from the
+    the fly (it reflects nothing of the request, reporter/web/compress.py), static assets from the
     files set-up precompressed. Headers are not counted here (bench/wire.py counts them)."""
     client = app.test_client()
     headers = {"Accept-Encoding": "gzip, br"}

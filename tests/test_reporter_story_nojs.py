@@ -17,9 +17,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, select
 
-from reporter import db, envelope
-from reporter.keys import load_keyring
-from reporter.models import InboxSession, Message, Receipt, Report
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import InboxSession, Message, Receipt, Report
+from reporter.services.keys import load_keyring
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.intake_helpers import secrets_of
 

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from bench.client import Visitor, plain_fields
 from bench.load import redis_available
 from bench.server import Gunicorn, app_instance, gunicorns, init_instance, redis_server
-from reporter import migrate, pgcluster
+from reporter.ops import migrate, pgcluster
 from tests.conftest import TEST_INSTANCE, fresh_database
 
 pytestmark = pytest.mark.skipif(not redis_available(), reason="redis-server not installed")

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from reporter import db, receipts
-from reporter.forms import inbox, intake
+from reporter.crypto import receipts
+from reporter.models import db
+from reporter.services import inbox, intake
 from tests.gateway_helpers import KEY, RECEIPT, StubGateway, gateway_app, open_report, reports
 from tests.gateway_helpers import sentinel_phone as new_phone
 

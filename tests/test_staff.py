@@ -13,9 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text, update
 
-from reporter import db, envelope
-from reporter.models import Incident, Report, SiteContent, Staff
-from reporter.published import AuditEvent
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.private import Report
+from reporter.models.public import Incident, SiteContent
+from reporter.models.staff import Staff
 from tests.intake_helpers import submit_plain
 from tests.staff_helpers import Member, csrf_of, fresh_code, grant, log_in, make_staff
 
@@ -156,7 +159,7 @@ def test_throttling_slows_one_account_not_others(app: Flask, world: dict) -> Non
 
 def test_first_login_requires_enrolment_with_a_valid_code(app: Flask) -> None:
     with app.app_context():
-        from reporter.auth import hash_password
+        from reporter.web.auth import hash_password
 
         db.session().add(Staff(login="new", password_hash=hash_password("a long first password"),
                                roles=["admin"], provinces=[]))
@@ -323,7 +326,7 @@ def test_forged_ids_and_missing_csrf(app: Flask, world: dict) -> None:
 
 
 def test_publish_stores_only_coarse_values(app: Flask, world: dict) -> None:
-    from reporter import gazetteer
+    from reporter.domain import gazetteer
 
     mod = client_for(app, world, "moderator")
     rid = world["report"]
@@ -401,7 +404,7 @@ def test_grant_checks_the_sealed_key_is_for_her(app: Flask, world: dict) -> None
 
 
 def test_key_reset_drops_key_and_grants(app: Flask, world: dict) -> None:
-    from reporter.models import KeyGrant
+    from reporter.models.private import KeyGrant
 
     mod: Member = world["people"]["moderator"]  # type: ignore[index]
     grant(app, mod, "GP")
@@ -472,7 +475,7 @@ def test_staff_login_has_a_global_cap(app_factory: Callable[..., Flask]) -> None
 
 def test_audit_head_in_signed_exports_detects_removal_of_the_newest_events(
         app: Flask, world: dict, database_url: str) -> None:
-    from reporter import audit
+    from reporter.models import audit
     from tests.export_helpers import build, members
 
     audit_actions(app, world)

@@ -13,9 +13,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, envelope, gazetteer, vocabulary
-from reporter.auth import hash_password
-from reporter.models import Incident, Report, Staff
+from reporter.crypto import envelope
+from reporter.domain import gazetteer, vocabulary
+from reporter.models import db
+from reporter.models.private import Report
+from reporter.models.public import Incident
+from reporter.models.staff import Staff
+from reporter.web.auth import hash_password
 from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
 from tests.intake_helpers import secrets_of
@@ -208,7 +212,7 @@ def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
         assert not watch.csp_violations() and not watch.foreign_requests(base)
         ctx.close()
     # Then the moderator's grant opens, with her own key, to the Gauteng case key
-    from reporter.models import KeyGrant
+    from reporter.models.private import KeyGrant
 
     with app.app_context():
         grants = db.session().scalars(select(KeyGrant).where(

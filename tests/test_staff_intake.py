@@ -14,9 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.models import AuditEvent, Report
-from reporter.payload import make_payload
+from reporter.crypto import envelope
+from reporter.domain.payload import make_payload
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.private import Report
 from tests.intake_helpers import keyring_json, recipients, secrets_of
 from tests.staff_helpers import Member, log_in, make_staff
 

@@ -15,8 +15,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.models import AuditEvent, Report
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.private import Report
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.intake_helpers import secrets_of
 from tests.staff_helpers import PASSPHRASE, fresh_code, grant, make_staff

@@ -20,9 +20,10 @@ from flask.testing import FlaskClient
 from nacl.public import PrivateKey
 from sqlalchemy import select
 
-from reporter import db, envelope
-from reporter.keys import load_keyring
-from reporter.models import Message, Receipt, Report
+from reporter.crypto import envelope
+from reporter.models import db
+from reporter.models.private import Message, Receipt, Report
+from reporter.services.keys import load_keyring
 from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
 from tests.intake_helpers import secrets_of, submit_plain

@@ -18,8 +18,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from reporter import db, envelope, vocabulary
-from reporter.models import AuditEvent, Incident, Message, Report, Staff
+from reporter.crypto import envelope
+from reporter.domain import vocabulary
+from reporter.models import db
+from reporter.models.audit import AuditEvent
+from reporter.models.private import Message, Report
+from reporter.models.public import Incident
+from reporter.models.staff import Staff
 from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
 from tests.intake_helpers import secrets_of

@@ -7,7 +7,7 @@ import os
 import pytest
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from reporter.forms.upload import PIECE, SealedSpool
+from reporter.web.upload import PIECE, SealedSpool
 
 
 @pytest.mark.parametrize("size", [0, 1, PIECE - 1, PIECE, PIECE + 1, 3 * PIECE + 17])

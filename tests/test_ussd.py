@@ -9,10 +9,11 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale
 
-from reporter import db, envelope, receipts
 from reporter.config import AVAILABLE_LANGUAGES
+from reporter.crypto import envelope, receipts
 from reporter.gateway import ussd
-from reporter.models import Message, Receipt
+from reporter.models import db
+from reporter.models.private import Message, Receipt
 from tests.gateway_helpers import (
     KEY,
     RECEIPT,
@@ -304,8 +305,8 @@ def test_the_moderators_queue_shows_ussd_sms_and_call_backs_like_the_others(gw: 
 
 
 def test_receipts_drawn_ahead_open_like_any_other(gw: Flask) -> None:
-    from reporter.forms import intake
     from reporter.gateway.pool import ReceiptPool
+    from reporter.services import intake
 
     settings = gw.extensions["reporter.settings"]
     pool = ReceiptPool(intake.hashing(settings), size=2)

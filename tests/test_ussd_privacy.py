@@ -12,7 +12,7 @@ from flask import Flask
 
 from bench.load import redis_available
 from bench.server import Redis, redis_server
-from reporter import pgcluster
+from reporter.ops import pgcluster
 from tests.conftest import TEST_INSTANCE, make_app, table_dump
 from tests.gateway_helpers import (
     KEY,

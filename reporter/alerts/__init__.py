@@ -2,6 +2,6 @@
 only, and "check a number" before a booking. Off by default (ALERTS_ENABLED) and until an admin
 records the Information Regulator's prior authorisation (POPIA section 57(1)(b)).
 
-Kept import-free: reporter/models.py imports reporter.alerts.models, so the blueprints live in
+Kept import-free: reporter.models.load_all imports reporter.models.alerts, so the blueprints live in
 reporter/alerts/staff.py and reporter/alerts/member.py (docs/alerts.md).
 """

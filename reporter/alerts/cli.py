@@ -32,9 +32,9 @@ def init_sms_key() -> None:
 @group.command("send-sms")
 def send_sms() -> None:
     """Send newly approved alerts to the members of their province who asked for SMS."""
-    from reporter import db
     from reporter.alerts import sms
-    from reporter.gateway.adapters import AfricasTalkingSender
+    from reporter.models import db
+    from reporter.services.gateways import AfricasTalkingSender
 
     settings = current_app.extensions["reporter.settings"]
     g = settings.gateway

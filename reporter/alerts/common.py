@@ -7,10 +7,10 @@ import re
 
 from flask import abort, current_app, request
 
-from reporter import db
 from reporter.alerts import index, store
 from reporter.config import Settings
-from reporter.signing import KeyMissing
+from reporter.crypto.signing import KeyMissing
+from reporter.models import db
 
 log = logging.getLogger(__name__)
 DESCRIPTION_MAX = 500
@@ -51,7 +51,7 @@ _ID = re.compile(r"[0-9a-f]{20}")
 
 
 def valid_id(value: str) -> bool:
-    """Report and alert ids are 20 lowercase hex digits (reporter.modelbase.random_id)."""
+    """Report and alert ids are 20 lowercase hex digits (reporter.models.base.random_id)."""
     return bool(_ID.fullmatch(value or ""))
 
 

@@ -32,7 +32,7 @@ import phonenumbers
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
-from reporter.signing import KeyMissing
+from reporter.crypto.signing import KeyMissing
 
 GRAM = 4
 MIN_PLATE = 4

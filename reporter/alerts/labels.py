@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from reporter.alerts.models import CHALLENGE_REASONS, EXTRA_KINDS, SEVERITIES
-from reporter.vocabulary import CATEGORIES
+from reporter.domain.vocabulary import CATEGORIES
+from reporter.models.alerts import CHALLENGE_REASONS, EXTRA_KINDS, SEVERITIES
 
 KINDS: dict[str, object] = {t.value: t.label for t in CATEGORIES}
 KINDS.update({"time_waster": _l("Time-waster"), "non_payment": _l("Did not pay")})

@@ -24,12 +24,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from reporter import db
 from reporter.alerts import common, index, store
 from reporter.alerts.labels import KINDS, REASON_LABELS, SEVERITY_LABELS
-from reporter.alerts.models import CHALLENGE_REASONS, Alert, AlertChallenge, MemberCode
-from reporter.extensions import ensure_rate_token, global_key, limiter, on_rate_limited
-from reporter.vocabulary import PROVINCE_LABELS
+from reporter.domain.vocabulary import PROVINCE_LABELS
+from reporter.models import db
+from reporter.models.alerts import CHALLENGE_REASONS, Alert, AlertChallenge, MemberCode
+from reporter.web.extensions import ensure_rate_token, global_key, limiter, on_rate_limited
 
 bp = Blueprint("alerts", __name__)
 bp.before_request(common.refuse_nul)

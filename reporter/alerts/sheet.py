@@ -17,7 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from reporter.alerts.labels import KINDS, SEVERITY_LABELS
-from reporter.alerts.models import Alert
+from reporter.models.alerts import Alert
 
 
 def render_sheet(province_name: str, alerts: list[Alert], today: dt.date) -> bytes:

@@ -1,5 +1,5 @@
 """Alerts by SMS to members who opted in (issue 16), through the gateways' outbound sender
-(reporter/gateway/adapters.py, Africa's Talking).
+(reporter/services/gateways.py, Africa's Talking).
 
 Her number is normalised (`phonenumbers`) and sealed in the web request to the alerts-SMS
 public key (instance/keys/alerts-sms.pub); the web app never needs the secret. The sending
@@ -24,11 +24,11 @@ from nacl.public import PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import envelope
 from reporter.alerts import index, store
 from reporter.alerts.labels import KINDS, SEVERITY_LABELS
-from reporter.alerts.models import Alert, AlertSmsSubscription, MemberCode
-from reporter.signing import KeyMissing
+from reporter.crypto import envelope
+from reporter.crypto.signing import KeyMissing
+from reporter.models.alerts import Alert, AlertSmsSubscription, MemberCode
 
 log = logging.getLogger(__name__)
 PUBLIC_FILE, SECRET_FILE = "alerts-sms.pub", "alerts-sms.key"

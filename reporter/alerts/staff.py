@@ -24,10 +24,11 @@ from flask import (
 )
 from sqlalchemy import select
 
-from reporter import audit, db
 from reporter.alerts import common, index, store
 from reporter.alerts.labels import KINDS, REASON_LABELS, SEVERITY_LABELS
-from reporter.alerts.models import (
+from reporter.domain.vocabulary import PROVINCES
+from reporter.models import audit, db
+from reporter.models.alerts import (
     SEVERITIES,
     Alert,
     AlertAuthorisation,
@@ -35,9 +36,9 @@ from reporter.alerts.models import (
     AlertSource,
     MemberCode,
 )
-from reporter.auth import allow, guard, may_see_province
-from reporter.models import Report, Staff
-from reporter.vocabulary import PROVINCES
+from reporter.models.private import Report
+from reporter.models.staff import Staff
+from reporter.web.auth import allow, guard, may_see_province
 
 bp = Blueprint("alerts_staff", __name__, url_prefix="/staff/alerts")
 guard(bp)

@@ -13,14 +13,14 @@ from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from reporter.alerts import index
-from reporter.alerts.models import (
+from reporter.models.alerts import (
     Alert,
     AlertAuthorisation,
     AlertIdentifier,
     AlertSource,
     MemberCode,
 )
-from reporter.models import Receipt
+from reporter.models.private import Receipt
 
 # member codes: 12 symbols of Crockford's base32 (no I, L, O, U: nothing to misread on a card),
 # 60 random bits, printed in three groups of four
@@ -113,7 +113,7 @@ def current(province: str | None = None, on: dt.date | None = None):  # type: ig
 def corroborate(session: Session, key: bytes, alert: Alert, report_id: str,
                 identifier: str) -> None:
     """A second report (from a different receipt) names the same number or plate."""
-    from reporter.models import Report
+    from reporter.models.private import Report
 
     if session.get(Report, report_id) is None:
         raise NotCorroborating("no such report")

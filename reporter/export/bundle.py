@@ -28,14 +28,15 @@ from flask_babel import force_locale
 from nacl.signing import SigningKey
 from sqlalchemy.orm import Session
 
-from reporter import __version__, audit
+from reporter import __version__
 from reporter.config import Settings
+from reporter.crypto.signing import fingerprint, public_key_b64
+from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES, VOCABULARY_VERSION
 from reporter.export import counts, images, rows, standalone
 from reporter.export.filters import ExportFilters
 from reporter.maps import lattice
 from reporter.maps.render import cells_geojson
-from reporter.signing import fingerprint, public_key_b64
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES, VOCABULARY_VERSION
+from reporter.models import audit
 
 ORGANISATION = "Sisonke"
 TITLE = "Verified incidents of abuse against sex workers in South Africa"

@@ -10,11 +10,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from reporter import audit, db
+from reporter.crypto.signing import KeyMissing, fingerprint, load_signing_key, parse_public_key
 from reporter.export.bundle import audit_object, build_bundle
 from reporter.export.filters import KINDS, ExportInvalid, parse_export_filters
 from reporter.export.verify import BundleRefused, verify_bundle
-from reporter.signing import KeyMissing, fingerprint, load_signing_key, parse_public_key
+from reporter.models import audit, db
 
 export_cli = AppGroup("export", help="Signed bundles of aggregates (and casework rows).")
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from reporter.config import Settings
 from reporter.export.filters import ExportFilters, ExportInvalid
 from reporter.maps import query
-from reporter.published import Incident
+from reporter.models.public import Incident
 
 
 @dataclass(frozen=True)

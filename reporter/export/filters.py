@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 from reporter.maps import lattice
 from reporter.maps.lattice import Period
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 
 KINDS = ("media", "casework")
 RESOLUTIONS = lattice.RESOLUTIONS

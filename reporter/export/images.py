@@ -35,11 +35,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reporter import gazetteer, vocabulary
+from reporter.domain import gazetteer, vocabulary
+from reporter.domain.vocabulary import CATEGORIES, PROVINCES
 from reporter.export.counts import Tables
 from reporter.maps.fuzz import SA_BBOX
 from reporter.maps.render import TOWN_COLOUR, class_of, count_classes
-from reporter.vocabulary import CATEGORIES, PROVINCES
 
 WIDTH, HEIGHT = 1600, 1200
 SS = 2  # supersampling factor

@@ -11,10 +11,9 @@ from flask import Response, current_app, render_template, request
 from nacl.signing import VerifyKey
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
-from reporter import audit, db
-from reporter.auth import allow, current_staff, guard, public
 from reporter.config import Settings
-from reporter.errors import render_error
+from reporter.crypto.signing import KeyMissing, fingerprint, load_signing_key, public_key_b64
+from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 from reporter.export import bp
 from reporter.export.bundle import audit_object, build_bundle
 from reporter.export.filters import ExportFilters, ExportInvalid, parse_export_filters
@@ -25,10 +24,11 @@ from reporter.export.verify import (
     read_manifest,
     verify_bundle,
 )
-from reporter.extensions import global_key, limiter
 from reporter.maps import query
-from reporter.signing import KeyMissing, fingerprint, load_signing_key, public_key_b64
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+from reporter.models import audit, db
+from reporter.web.auth import allow, current_staff, guard, public
+from reporter.web.errors import render_error
+from reporter.web.extensions import global_key, limiter
 
 guard(bp)
 
@@ -143,7 +143,7 @@ def _verify_page(status: int = 200, **context: Any) -> tuple[str, int]:
 
 
 def _pieces(stream: Any) -> Iterator[bytes]:
-    """The upload's bytes: from the app's sealed in-memory spool (reporter/forms/upload.py)
+    """The upload's bytes: from the app's sealed in-memory spool (reporter/web/upload.py)
     through its plaintext() reader, else by plain reads."""
     reader = getattr(stream, "plaintext", None)
     if reader is not None:
@@ -174,7 +174,7 @@ def _upload_limit() -> int:
 
 @bp.route("/verify", methods=["GET", "POST"])
 # each check unpacks and hashes a zip: limited per session (never per address), and a
-# global cap at what the CPU can do, split fresh/seen (reporter.extensions)
+# global cap at what the CPU can do, split fresh/seen (reporter.web.extensions)
 @limiter.limit(lambda: _settings().extra.get("X_VERIFY_LIMIT", "10 per 10 minutes"),
                methods=["POST"])
 @limiter.limit(lambda: _settings().extra.get("X_VERIFY_GLOBAL_LIMIT", "60 per minute"),

@@ -33,10 +33,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, VOCABULARY_VERSION, Term
 from reporter.export.counts import conditions
 from reporter.export.filters import ExportFilters
-from reporter.published import Incident
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, VOCABULARY_VERSION, Term
+from reporter.models.public import Incident
 
 COLUMNS = (
     "id", "month", "province", "cell_r5", "categories", "category_codes", "perpetrators",

@@ -20,18 +20,20 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from reporter import gazetteer
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCE_LABELS, PROVINCES
+from reporter.domain import gazetteer
+from reporter.domain.vocabulary import (
+    CATEGORIES,
+    MONTH_NAMES,
+    PERPETRATORS,
+    PROVINCE_LABELS,
+    PROVINCES,
+)
 
 NARRATIVE_MAX = 20_000
 DETAILS_MAX = 2_000
 PLACE_MAX = 200
 MIN_TOWN_POPULATION = 20_000
 
-MONTH_NAMES = (
-    _l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"),
-    _l("July"), _l("August"), _l("September"), _l("October"), _l("November"), _l("December"),
-)
 # no month is chosen for her (a default of January would be saved unnoticed); 0 is "I don't
 # remember", sealed as month null
 MONTH_UNKNOWN = 0

@@ -21,13 +21,16 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest
 
-from reporter import db, envelope, receipts
 from reporter.config import Settings
-from reporter.errors import render_error
-from reporter.extensions import ensure_rate_token, global_key, limiter, on_rate_limited
-from reporter.forms import bp, inbox, intake
+from reporter.crypto import envelope, receipts
+from reporter.domain.vocabulary import PROVINCES
+from reporter.forms import bp
 from reporter.forms.forms import NARRATIVE_MAX, ReceiptForm, ReplyForm, ReportForm
-from reporter.forms.tokens import (
+from reporter.models import db
+from reporter.models.private import IntakeToken
+from reporter.services import inbox, intake
+from reporter.services.keys import KeyMissing, load_keyring
+from reporter.services.tokens import (
     RECEIPT_SHOWN_MINUTES,
     SHOWN_KEY,
     AlreadyAccepted,
@@ -36,9 +39,8 @@ from reporter.forms.tokens import (
     Shown,
     tidy,
 )
-from reporter.keys import KeyMissing, load_keyring
-from reporter.models import IntakeToken
-from reporter.vocabulary import PROVINCES
+from reporter.web.errors import render_error
+from reporter.web.extensions import ensure_rate_token, global_key, limiter, on_rate_limited
 
 log = logging.getLogger(__name__)
 FORM_NONCE = "form_id"
@@ -342,7 +344,7 @@ def _reply_limited() -> tuple[str, int]:
 @bp.get("/api/v1/towns")
 def towns() -> Response | tuple[Response, int]:
     """Towns of one province from the offline gazetteer (for the optional map pin)."""
-    from reporter import gazetteer
+    from reporter.domain import gazetteer
 
     province = request.args.get("province", "")
     if province not in PROVINCES:

@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 
-from reporter import receipts
+from reporter.crypto import receipts
 
 Drawn = tuple[str, receipts.Derived, receipts.ReplyKey]
 

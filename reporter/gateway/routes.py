@@ -10,17 +10,18 @@ from flask import Response, current_app, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from reporter import db, envelope, receipts
 from reporter.config import Settings
-from reporter.extensions import csrf, limiter, on_rate_limited
-from reporter.forms import inbox, intake
+from reporter.crypto import envelope, receipts
+from reporter.domain.payload import make_payload
 from reporter.gateway import bp, gateway_view, sms
-from reporter.gateway.adapters import AfricasTalking, AfricasTalkingSender, Screen
 from reporter.gateway.pool import ReceiptPool
 from reporter.gateway.store import DatabaseStore, RedisStore, SessionState, session_key
 from reporter.gateway.ussd import SCREEN_MAX, Context, callback_number, run
-from reporter.keys import load_keyring
-from reporter.payload import make_payload
+from reporter.models import db
+from reporter.services import inbox, intake
+from reporter.services.gateways import AfricasTalking, AfricasTalkingSender, Screen
+from reporter.services.keys import load_keyring
+from reporter.web.extensions import csrf, limiter, on_rate_limited
 
 log = logging.getLogger(__name__)
 ADAPTER = AfricasTalking

@@ -18,9 +18,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from reporter.config import Settings
-from reporter.gateway.adapters import AfricasTalkingSender, InboundSms, SmsSendFailed
+from reporter.domain.vocabulary import PROVINCES
 from reporter.gateway.ussd import callback_number
-from reporter.vocabulary import PROVINCES
+from reporter.services.gateways import AfricasTalkingSender, InboundSms, SmsSendFailed
 
 log = logging.getLogger(__name__)
 SMS_NARRATIVE_MAX = 1_600

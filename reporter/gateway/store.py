@@ -19,22 +19,15 @@ from typing import Any, Protocol
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 from nacl.utils import random as random_bytes
-from sqlalchemy import DateTime, LargeBinary, String, delete, text
+from sqlalchemy import delete, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from reporter.modelbase import Base, utcnow
+from reporter.models.base import utcnow
+from reporter.models.private import GatewaySession
 
 SESSION_SECONDS = 180
 PURGE_EVERY = 10
-
-
-class GatewaySession(Base):
-    __tablename__ = "gateway_session"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    box: Mapped[bytes] = mapped_column(LargeBinary)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 def _derive(secret: str, label: bytes, session_id: str) -> bytes:

@@ -22,11 +22,10 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from reporter import gazetteer
-from reporter.forms.forms import MONTH_NAMES
-from reporter.gateway.adapters import Screen
-from reporter.i18n import LANGUAGE_NAMES
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCE_LABELS
+from reporter.domain import gazetteer
+from reporter.domain.vocabulary import CATEGORIES, MONTH_NAMES, PERPETRATORS, PROVINCE_LABELS
+from reporter.services.gateways import Screen
+from reporter.web.i18n import LANGUAGE_NAMES
 
 SCREEN_MAX = 182  # characters of the whole answer, "CON " or "END " included
 BODY_MAX = SCREEN_MAX - 4

@@ -22,15 +22,16 @@ from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from reporter.maps import fuzz
-from reporter.published import AggregateState, Incident, IncidentCount
-from reporter.vocabulary import (
+from reporter.domain.vocabulary import (
     CATEGORY_VALUES,
     PERPETRATOR_VALUES,
     PROVINCES,
     SOURCE_TYPES,
     VERIFICATION_LEVELS,
 )
+from reporter.maps import fuzz
+from reporter.models.counts import AggregateState, IncidentCount
+from reporter.models.public import Incident
 
 ANY = "*"
 RESOLUTIONS = (5, 6, 7)

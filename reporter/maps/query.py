@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter.config import Settings
+from reporter.domain.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES, PROVINCES
 from reporter.maps import lattice
 from reporter.maps.lattice import ANY, Period
-from reporter.published import Release, ReleaseBin, ReleasePeriod
-from reporter.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES, PROVINCES
+from reporter.models.counts import Release, ReleaseBin, ReleasePeriod
 
 RESOLUTIONS = lattice.RESOLUTIONS
 DEFAULT_RES = 6

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from reporter.config import Settings
 from reporter.maps import lattice
 from reporter.maps.lattice import Geo, Node, Period
-from reporter.published import Incident, Release, ReleaseBin, ReleasePeriod
+from reporter.models.counts import Release, ReleaseBin, ReleasePeriod
+from reporter.models.public import Incident
 
 FIRST_MONTH = dt.date(2000, 1, 1)  # fixed, never the first month with data (that would tell)
 LOCK_KEY = 0x7265_6C65  # "rele": one release cut at a time, in any process
@@ -230,7 +231,7 @@ release_cli = AppGroup("release", help="Releases of the public aggregates (docs/
 @click.option("--force", is_flag=True, help="Record a release even when nothing new is due.")
 def create_command(force: bool) -> None:
     """Cut the release that is due now: freeze the months (and quarters, years) it covers."""
-    from reporter import audit, db
+    from reporter.models import audit, db
 
     settings = current_app.extensions["reporter.settings"]
     session = db.session()
@@ -254,7 +255,7 @@ def create_command(force: bool) -> None:
 @release_cli.command("show")
 def show_command() -> None:
     """The current release and when the next is due."""
-    from reporter import db
+    from reporter.models import db
 
     settings = current_app.extensions["reporter.settings"]
     current = latest(db.session())

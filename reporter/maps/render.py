@@ -20,8 +20,8 @@ from folium.plugins import HeatMap
 from folium.template import Template
 from markupsafe import Markup, escape
 
-from reporter import gazetteer
 from reporter.config import Settings
+from reporter.domain import gazetteer
 from reporter.maps.fuzz import SA_BBOX
 
 # Colour classes for counts (YlOrRd, readable with the common colour-vision deficiencies).

@@ -10,12 +10,8 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from reporter import db
 from reporter.config import Settings
-from reporter.maps import bp, query, release, render, svg
-from reporter.maps.query import FilterInvalid, Filters, ResponseCache
-from reporter.security import csp_nonce
-from reporter.vocabulary import (
+from reporter.domain.vocabulary import (
     CATEGORIES,
     PERPETRATORS,
     PROVINCE_LABELS,
@@ -23,6 +19,10 @@ from reporter.vocabulary import (
     category,
     perpetrator,
 )
+from reporter.maps import bp, query, release, render, svg
+from reporter.maps.query import FilterInvalid, Filters, ResponseCache
+from reporter.models import db
+from reporter.web.security import csp_nonce
 
 CACHE_SECONDS = 300
 CACHE_KEY = "reporter.maps.cache"

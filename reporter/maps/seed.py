@@ -11,10 +11,10 @@ import random
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from reporter.domain.vocabulary import SOURCE_TYPES, VERIFICATION_LEVELS
 from reporter.maps.fuzz import inside_bbox
 from reporter.maps.publish import publish_incident
-from reporter.published import Incident
-from reporter.vocabulary import SOURCE_TYPES, VERIFICATION_LEVELS
+from reporter.models.public import Incident
 
 # (name, lat, lon, province, share of incidents, spread in km): the hotspots where street-based
 # sex work and police raids are reported (Hillbrow for Johannesburg).

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 
 import h3
 
-from reporter import gazetteer
+from reporter.domain import gazetteer
 from reporter.maps.fuzz import SA_BBOX
 from reporter.maps.render import TOWN_COLOUR, class_of, count_classes
 

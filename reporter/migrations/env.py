@@ -5,8 +5,10 @@ from __future__ import annotations
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
-import reporter.models  # noqa: F401  (registers every table on Base.metadata)
-from reporter.modelbase import Base
+from reporter.models import load_all
+from reporter.models.base import Base
+
+load_all()
 
 config = context.config
 connection = config.attributes["connection"]

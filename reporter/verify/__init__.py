@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from reporter.auth import guard
+from reporter.web.auth import guard
 
 bp = Blueprint("verify", __name__, url_prefix="/staff")
 guard(bp)

@@ -23,8 +23,13 @@ from flask import (
 from markupsafe import Markup
 from sqlalchemy import or_, select, update
 
-from reporter import audit, db, envelope
-from reporter.auth import (
+from reporter.crypto import envelope
+from reporter.models import audit, db
+from reporter.models.private import CaseKey, KeyGrant
+from reporter.models.staff import Staff
+from reporter.verify import bp
+from reporter.verify.forms import CodeForm, LoginForm
+from reporter.web.auth import (
     ACCOUNT_FREE,
     account_wait,
     allow,
@@ -40,10 +45,7 @@ from reporter.auth import (
     revoke_sessions,
     session_wait,
 )
-from reporter.extensions import global_key, limiter
-from reporter.models import CaseKey, KeyGrant, Staff
-from reporter.verify import bp
-from reporter.verify.forms import CodeForm, LoginForm
+from reporter.web.extensions import global_key, limiter
 
 ENROL = "enrol"
 ALL = ("moderator", "coordinator", "advocate", "admin", "partner")
@@ -121,7 +123,7 @@ def _refuse(form: LoginForm, error: str = REFUSED) -> tuple[str, int]:
 def login() -> Any:
     """Staff log-in: name, password and a TOTP code. Every refusal gives the same answer;
     repeated failures slow down (per session, and per account from unknown browsers) but
-    never lock her out (reporter.auth)."""
+    never lock her out (reporter.web.auth)."""
     form = LoginForm()
     if request.method == "GET" or not form.validate():
         return render_template("verify/login.html", form=form), 200 if request.method == "GET" \

@@ -8,13 +8,17 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from reporter import audit, content, db, envelope, i18n
-from reporter.auth import allow, current_staff, hash_password, revoke_sessions
-from reporter.models import Attachment, CaseKey, KeyGrant, Message, Report, SiteContent, Staff
+from reporter.crypto import envelope
+from reporter.domain.vocabulary import PROVINCES
+from reporter.models import audit, db
+from reporter.models.private import Attachment, CaseKey, KeyGrant, Message, Report
+from reporter.models.public import SiteContent
+from reporter.models.staff import Staff
 from reporter.verify import bp
 from reporter.verify.account import json_body, json_error
 from reporter.verify.forms import ContentForm, StaffForm
-from reporter.vocabulary import PROVINCES
+from reporter.web import content, i18n
+from reporter.web.auth import allow, current_staff, hash_password, revoke_sessions
 
 SCOPES = ("national", "recovery", *PROVINCES)
 
@@ -338,7 +342,7 @@ def rewrap() -> tuple[Response, int] | Response:
 @allow("admin")
 def audit_page() -> str:
     """The audit log and whether its chain holds."""
-    from reporter.published import AuditEvent
+    from reporter.models.audit import AuditEvent
 
     sess = db.session()
     verdict = audit.verify(sess)

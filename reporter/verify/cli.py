@@ -8,10 +8,11 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from reporter import audit, db, envelope
-from reporter.auth import ROLES, hash_password
-from reporter.models import Staff
-from reporter.vocabulary import PROVINCES
+from reporter.crypto import envelope
+from reporter.domain.vocabulary import PROVINCES
+from reporter.models import audit, db
+from reporter.models.staff import Staff
+from reporter.web.auth import ROLES, hash_password
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
@@ -68,7 +69,7 @@ def recovery_open(report_id: str) -> None:
     """Open a report offline with the recovery key's secret (typed at the prompt), for when
     every passphrase is lost. Prints the report as JSON on stdout; run it on a trusted
     machine, never on the server in normal operation."""
-    from reporter.models import Report
+    from reporter.models.private import Report
 
     secret = click.prompt("Recovery secret", hide_input=True)
     try:

@@ -18,15 +18,15 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from reporter.auth import ROLES
-from reporter.i18n import LANGUAGE_NAMES
-from reporter.vocabulary import (
+from reporter.domain.vocabulary import (
     CATEGORIES,
     PERPETRATORS,
     PROVINCES,
     SOURCE_TYPES,
     VERIFICATION_LEVELS,
 )
+from reporter.web.auth import ROLES
+from reporter.web.i18n import LANGUAGE_NAMES
 
 
 class Checkboxes(SelectMultipleField):

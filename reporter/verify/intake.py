@@ -13,22 +13,24 @@ import datetime as dt
 from flask import Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import generate_csrf
 
-from reporter import audit, db, gazetteer, receipts
-from reporter.auth import allow, current_staff, may_see_province
 from reporter.config import Settings
-from reporter.extensions import limiter
+from reporter.crypto import receipts
+from reporter.domain import gazetteer
+from reporter.domain.payload import STAFF_SOURCES
+from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+from reporter.models import audit, db
+from reporter.models.private import IntakeToken
 
 # The public intake's storage and single-use form ids: one accept() for every channel
 # (the USSD gateway uses it too). They move below both blueprints with issue 14's services.
-from reporter.forms.intake import SubmissionRefused, accept, check_sealed
-from reporter.forms.tokens import AlreadyAccepted, FormTokenInvalid, FormTokens, Shown, tidy
-from reporter.i18n import LANGUAGE_NAMES
-from reporter.keys import KeyMissing, load_keyring
-from reporter.models import IntakeToken
-from reporter.payload import STAFF_SOURCES
+from reporter.services.intake import SubmissionRefused, accept, check_sealed
+from reporter.services.keys import KeyMissing, load_keyring
+from reporter.services.tokens import AlreadyAccepted, FormTokenInvalid, FormTokens, Shown, tidy
 from reporter.verify import bp
 from reporter.verify.account import json_error
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+from reporter.web.auth import allow, current_staff, may_see_province
+from reporter.web.extensions import limiter
+from reporter.web.i18n import LANGUAGE_NAMES
 
 TAKERS = ("moderator", "coordinator")
 SOURCE_LABELS = {"helpline": "Helpline call", "outreach": "Outreach", "meeting": "Meeting",

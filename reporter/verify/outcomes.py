@@ -1,6 +1,6 @@
 """Case outcomes (issue 17): what happened next with a verified report, and k-anonymous counts.
 
-An outcome is one coarse, typed step (OUTCOMES in reporter/partner_models.py) with a month; the
+An outcome is one coarse, typed step (OUTCOMES in reporter/models/partners.py) with a month; the
 case number and court details are sealed in the moderator's browser to the report's case keys
 (the server checks the recipients and cannot read them).
 
@@ -25,16 +25,17 @@ from flask import Response, current_app, jsonify, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import audit, db, envelope
-from reporter.auth import allow, current_staff
-from reporter.keys import KeyMissing, load_keyring
-from reporter.models import ReportPublication
-from reporter.partner_models import OUTCOMES, CaseOutcome
-from reporter.published import Incident
+from reporter.crypto import envelope
+from reporter.domain.vocabulary import CATEGORIES, PROVINCES
+from reporter.models import audit, db
+from reporter.models.partners import OUTCOMES, CaseOutcome
+from reporter.models.private import ReportPublication
+from reporter.models.public import Incident
+from reporter.services.keys import KeyMissing, load_keyring
 from reporter.verify import bp
 from reporter.verify.account import json_body, json_error
 from reporter.verify.partners import _report_for_casework
-from reporter.vocabulary import CATEGORIES, PROVINCES
+from reporter.web.auth import allow, current_staff
 
 CASEWORK = ("moderator", "coordinator", "admin")
 VIEWERS = ("advocate", "coordinator", "admin")

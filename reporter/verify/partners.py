@@ -27,14 +27,17 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, select
 
-from reporter import audit, db, envelope, notify
-from reporter.auth import allow, current_staff, hash_password, may_see_province, revoke_sessions
-from reporter.models import Attachment, CaseKey, KeyGrant, Report, Staff
-from reporter.partner_models import PARTNER_SCOPE, PartnerOrg, PartnerStaff, Referral
+from reporter.crypto import envelope
+from reporter.domain.vocabulary import PROVINCES
+from reporter.models import audit, db
+from reporter.models.partners import PARTNER_SCOPE, PartnerOrg, PartnerStaff, Referral
+from reporter.models.private import Attachment, CaseKey, KeyGrant, Report
+from reporter.models.staff import Staff
+from reporter.services import notify
 from reporter.verify import bp
 from reporter.verify.account import json_body, json_error
 from reporter.verify.forms import StaffForm
-from reporter.vocabulary import PROVINCES
+from reporter.web.auth import allow, current_staff, hash_password, may_see_province, revoke_sessions
 
 CASEWORK = ("moderator", "coordinator", "admin")
 
@@ -450,7 +453,7 @@ def _templates() -> dict[str, Any]:
     return {"referrals_of": referrals_of}
 
 
-# --- notification choices (reporter/notify.py) -----------------------------------------------
+# --- notification choices (reporter/services/notify.py) ------------------------------------
 
 ALL_STAFF = ("moderator", "coordinator", "advocate", "admin", "partner")
 
@@ -460,7 +463,7 @@ ALL_STAFF = ("moderator", "coordinator", "advocate", "admin", "partner")
 def notifications() -> Any:
     """Her email address (stored sealed) and what she gets: a daily message always, only on
     days with something new, or none; and notices of assignments, answers and referrals."""
-    from reporter.partner_models import DIGEST_CHOICES, StaffNotify
+    from reporter.models.partners import DIGEST_CHOICES, StaffNotify
 
     sess = db.session()
     me = _me()

@@ -3,8 +3,8 @@ password change), the forced password change at the first log-in of an account a
 and the admin's audited TOTP reset.
 
 - A change needs the current password; the new one at least 12 characters (as when an admin
-  makes the account), hashed with Argon2id like every password (reporter.auth.hash_password).
-  Every other session of hers ends (reporter.auth.revoke_sessions); this one goes on with a
+  makes the account), hashed with Argon2id like every password (reporter.web.auth.hash_password).
+  Every other session of hers ends (reporter.web.auth.revoke_sessions); this one goes on with a
   fresh cookie.
 - An account made on the admin page carries `password_change_required`: after the password and
   her first TOTP code (enrolment) she gets only a short-lived "choose your password" state, no
@@ -24,8 +24,12 @@ from sqlalchemy import update
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from reporter import audit, db, envelope
-from reporter.auth import (
+from reporter.crypto import envelope
+from reporter.models import audit, db
+from reporter.models.staff import Staff
+from reporter.verify import bp
+from reporter.verify.account import ALL
+from reporter.web.auth import (
     allow,
     check_password,
     current_staff,
@@ -36,9 +40,6 @@ from reporter.auth import (
     revoke_sessions,
     session_wait,
 )
-from reporter.models import Staff
-from reporter.verify import bp
-from reporter.verify.account import ALL
 
 FORCED = "pwchange"
 FORCED_SECONDS = 600

@@ -18,11 +18,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import audit, db
-from reporter.auth import allow, current_staff, may_see_province
-from reporter.models import Report, ReportPublication
-from reporter.published import Incident
+from reporter.models import audit, db
+from reporter.models.private import Report, ReportPublication
+from reporter.models.public import Incident
 from reporter.verify import bp
+from reporter.web.auth import allow, current_staff, may_see_province
 
 CASEWORK = ("moderator", "coordinator", "admin")
 ALREADY = ("This report is already published (as {public_id}{withdrawn}). A report is published "

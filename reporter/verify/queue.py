@@ -9,22 +9,24 @@ from typing import Any
 from flask import Response, abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from reporter import audit, db, envelope, gazetteer
-from reporter.auth import allow, current_staff, may_see_province
-from reporter.keys import KeyMissing, load_keyring
-from reporter.models import (
+from reporter.crypto import envelope
+from reporter.domain import gazetteer
+from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+from reporter.models import audit, db
+from reporter.models.private import (
     FINAL_STATUSES,
     REPORT_STATUSES,
     Attachment,
     Message,
     Receipt,
     Report,
-    Staff,
 )
+from reporter.models.staff import Staff
+from reporter.services.keys import KeyMissing, load_keyring
 from reporter.verify import bp
 from reporter.verify.account import json_body, json_error
 from reporter.verify.forms import DuplicateForm, PublishForm, ReasonForm
-from reporter.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
+from reporter.web.auth import allow, current_staff, may_see_province
 
 CASEWORK = ("moderator", "coordinator", "admin")
 SORTS = {"received": Report.received_on, "province": Report.province, "status": Report.status}

@@ -4,7 +4,7 @@ Revision ID: 0007
 Revises: 0006
 
 `staff.totp_secret` becomes `v1:` + base64(secretbox(secret)) under a key derived from the
-receipt pepper (reporter/totpseal.py). Existing rows are sealed here, with the pepper of the
+receipt pepper (reporter/models/sealed.py). Existing rows are sealed here, with the pepper of the
 instance being migrated: the app's when run by `flask --app wsgi db upgrade` (or at start-up),
 else RECEIPT_PEPPER or $INSTANCE_PATH/keys/pepper (default ./instance). Without the pepper and
 with rows to seal, the migration stops and says so (nothing is changed).
@@ -25,8 +25,8 @@ depends_on = None
 
 
 def _key() -> bytes:
-    from reporter import totpseal
-    from reporter.signing import KeyMissing
+    from reporter.crypto.signing import KeyMissing
+    from reporter.models import sealed as totpseal
 
     try:
         from flask import current_app
@@ -43,7 +43,7 @@ def _key() -> bytes:
 
 
 def upgrade() -> None:
-    from reporter import totpseal
+    from reporter.models import sealed as totpseal
 
     op.alter_column("staff", "totp_secret", type_=sa.String(length=255),
                     existing_type=sa.String(length=64), existing_nullable=True)
@@ -60,7 +60,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from reporter import totpseal
+    from reporter.models import sealed as totpseal
 
     conn = op.get_bind()
     rows = conn.execute(sa.text(

@@ -1,0 +1,1 @@
+"""Operations: the command line, the demo, backups, the private database cluster, migrations."""

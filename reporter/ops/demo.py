@@ -1,0 +1,118 @@
+"""Demo data, refused outside demo mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from reporter.crypto import envelope
+from reporter.domain.vocabulary import PROVINCES
+from reporter.models import db
+from reporter.models.private import CaseKey, Report
+from reporter.services import keys
+
+demo_cli = AppGroup("demo", help="Demo data (demo mode only).")
+
+DEMO_REPORTS = [
+    ("GP", ["extortion", "confiscation"], ["saps"],
+     "Two officers stopped me near the taxi rank, took R300 and my condoms as 'evidence', "
+     "and let me go without a charge."),
+    ("WC", ["physical_assault"], ["client"], "A client beat me and refused to pay."),
+    ("KZN", ["complaint_refused"], ["saps"],
+     "I went to the station to open a case and they laughed and told me to leave."),
+    ("EC", ["unlawful_arrest", "sexual_assault"], ["metro_police"],
+     "Held overnight in a van; one officer demanded sex to let me go."),
+]
+
+
+def _require_demo() -> None:
+    if current_app.extensions["reporter.settings"].mode != "demo":
+        raise click.ClickException("demo data is only for REPORTER_MODE=demo")
+
+
+@demo_cli.command("seed")
+def seed() -> None:
+    """Seed demo keys, reports and published incidents (idempotent)."""
+    _require_demo()
+    settings = current_app.extensions["reporter.settings"]
+    sess = db.session()
+    if sess.scalar(select(func.count()).select_from(CaseKey)) == 0:
+        result = keys.init_keys(sess, settings.instance_path, demo=True)
+        click.echo("demo keys created (secrets in instance/keys/demo-secrets.json, demo only)")
+        del result
+    if sess.scalar(select(func.count()).select_from(Report)) == 0:
+        from reporter.services import intake
+
+        ring = keys.load_keyring(sess)
+        for province, cats, perps, text in DEMO_REPORTS:
+            payload = {"v": 1, "categories": cats, "perpetrators": perps,
+                       "when": {"year": 2026, "month": 10, "day": None}, "province": province,
+                       "place": {"town_id": None, "town": None, "text": None}, "pin": None,
+                       "narrative": text, "perpetrator_details": "",
+                       "consent": {"contact": True, "legal": False}, "attachments": [],
+                       "language": "en"}
+            sub = intake.Submission(province, "web-nojs",
+                                    envelope.seal(payload, ring.recipients(province)))
+            receipt = intake.accept(sess, sub, settings)
+            click.echo(f"demo report in {province}: receipt {receipt}")
+    seed_staff(sess, settings.instance_path)
+    from reporter.maps.seed import seed_incidents
+
+    made = seed_incidents(sess)
+    sess.commit()
+    if made:
+        click.echo(f"demo incidents published: {made}")
+    click.echo("demo data ready; demo staff logins are listed in README.md")
+    click.echo("USSD and SMS callbacks: POST /gateway/ussd?key=demo-gateway-key and "
+               "/gateway/sms?key=demo-gateway-key (docs/channels.md)")
+
+
+# Documented in README.md. Refused outside demo mode: these secrets are public.
+DEMO_STAFF = (
+    # login, roles, provinces, password, TOTP secret, unlock passphrase
+    ("admin", ["admin"], [], "demo-admin-password", "JBSWY3DPEHPK3PXPADMINAAA",
+     "demo admin passphrase"),
+    ("coordinator", ["coordinator"], [], "demo-coordinator-password",
+     "JBSWY3DPEHPK3PXPCOORDAAA", "demo coordinator passphrase"),
+    ("moderator", ["moderator"], ["GP", "KZN"], "demo-moderator-password",
+     "JBSWY3DPEHPK3PXPMODERAAA", "demo moderator passphrase"),
+    ("advocate", ["advocate"], [], "demo-advocate-password", "JBSWY3DPEHPK3PXPADVOCAAA",
+     "demo advocate passphrase"),
+)
+
+
+def seed_staff(sess: Session, instance_path: Path) -> None:
+    """One staff member per role with a key pair (wrapped under her demo passphrase) and the
+    case keys her role needs, granted from the demo-only secrets file."""
+    from nacl.public import PrivateKey
+
+    from reporter.models.private import CaseKey, KeyGrant
+    from reporter.models.staff import Staff
+    from reporter.web.auth import hash_password
+
+    if sess.scalar(select(func.count()).select_from(Staff)):
+        return
+    secrets = keys.demo_secrets(instance_path)
+    case_keys = {k.scope: k for k in sess.scalars(select(CaseKey).where(CaseKey.active))}
+    for login, roles, provinces, password, totp, passphrase in DEMO_STAFF:
+        sk = PrivateKey.generate()
+        staff = Staff(login=login, password_hash=hash_password(password), roles=roles,
+                      provinces=provinces, totp_secret=totp, totp_confirmed=True,
+                      public_key=envelope.b64e(bytes(sk.public_key)),
+                      wrapped_secret_key=envelope.wrap_secret_key(bytes(sk), passphrase))
+        sess.add(staff)
+        sess.flush()
+        scopes = [] if roles == ["advocate"] else (
+            provinces if roles == ["moderator"] else ["national", *PROVINCES])
+        for scope in scopes:
+            sealed = envelope.seal({"scope": scope, "sk": envelope.b64e(secrets[scope])},
+                                   [bytes(sk.public_key)])
+            sess.add(KeyGrant(case_key_id=case_keys[scope].id, staff_id=staff.id,
+                              sealed_key=sealed))
+    sess.commit()
+    click.echo("demo staff created: " + ", ".join(s[0] for s in DEMO_STAFF))

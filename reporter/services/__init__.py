@@ -1,0 +1,1 @@
+"""What views, the command line and the demo all call: keys, staffing, notifications."""
