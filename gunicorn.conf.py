@@ -16,7 +16,7 @@ import os
 
 from gunicorn.http import wsgi as _gunicorn_wsgi
 
-from reporter import logfilters as _logfilters
+from reporter.web import logfilters as _logfilters
 
 # gunicorn's own lines without the client's address or request text (issue 13 audit 12)
 _logfilters.install()
@@ -76,7 +76,7 @@ if getattr(_default_headers, "__name__", "") != "_without_server_banner":
 
 
 def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    from reporter import gazetteer
+    from reporter.domain import gazetteer
 
     gazetteer.towns()
 
@@ -84,4 +84,4 @@ def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
 def post_fork(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
     import wsgi
 
-    wsgi.app.extensions["reporter.db"].engine.dispose(close=False)
+    wsgi.app.extensions["reporter.models.db"].engine.dispose(close=False)
