@@ -84,4 +84,4 @@ def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
 def post_fork(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
     import wsgi
 
-    wsgi.app.extensions["reporter.models.db"].engine.dispose(close=False)
+    wsgi.app.extensions["reporter.db"].engine.dispose(close=False)
