@@ -583,6 +583,25 @@ def wrap_secret_key(
     }
 
 
+def check_key_wrap(wrap: object, pk: bytes, *, min_iterations: int = ITERATIONS) -> dict[str, Any]:
+    """Check a new staff key wrap without opening it (the server never has the passphrase):
+    the fields and their sizes, an iteration count of at least `min_iterations` (new wraps;
+    `unwrap_secret_key` still opens older ones down to MIN_ITERATIONS) and a kid that names
+    `pk`. One check, the same bounds as the twins use when they open a wrap."""
+    obj = _fields(wrap, _WRAP_FIELDS, "key wrap")
+    if obj["kdf"] != KDF:
+        raise EnvelopeInvalid("The key wrap uses an unsupported key derivation.")
+    iterations = _check_iterations(obj["iter"])
+    if iterations < min_iterations:
+        raise EnvelopeInvalid(f"The key wrap needs at least {min_iterations} iterations.")
+    b64d(obj["salt"], 16, field="key wrap field 'salt'")
+    b64d(obj["nonce"], NONCE_BYTES, field="key wrap field 'nonce'")
+    b64d(obj["wsk"], KEY_BYTES + MAC_BYTES, field="key wrap field 'wsk'")
+    if _check_kid(obj["kid"], "key wrap") != kid(_key32(pk, "public key")):
+        raise EnvelopeInvalid("The wrapped key does not belong to this public key.")
+    return obj
+
+
 def unwrap_secret_key(wrap: dict[str, Any], passphrase: str) -> bytes:
     """Recover a staff secret key; a wrong passphrase and a damaged wrap look the same."""
     obj = _fields(wrap, _WRAP_FIELDS, "key wrap")

@@ -49,8 +49,6 @@ from reporter.web.extensions import global_key, limiter
 
 ENROL = "enrol"
 ALL = ("moderator", "coordinator", "advocate", "admin", "partner")
-WRAP_FIELDS = {"v", "kdf", "iter", "salt", "nonce", "wsk", "kid"}
-MIN_ITERATIONS = 600_000
 
 
 def totp_step_ok(staff: Staff, code: str) -> int | None:
@@ -257,21 +255,6 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-def _check_wrap(wrap: object, pk: bytes) -> dict[str, Any]:
-    if not isinstance(wrap, dict) or set(wrap) != WRAP_FIELDS:
-        raise ValueError("The wrapped key has the wrong fields.")
-    if wrap["v"] != 1 or wrap["kdf"] != "pbkdf2-sha256":
-        raise ValueError("Unknown key wrap version.")
-    if not isinstance(wrap["iter"], int) or wrap["iter"] < MIN_ITERATIONS:
-        raise ValueError(f"The key wrap needs at least {MIN_ITERATIONS} iterations.")
-    envelope.b64d(wrap["salt"], 16)
-    envelope.b64d(wrap["nonce"], 24)
-    envelope.b64d(wrap["wsk"], 48)
-    if wrap["kid"] != envelope.kid(pk):
-        raise ValueError("The wrapped key does not belong to this public key.")
-    return wrap
-
-
 @bp.post("/keys/setup")
 @allow(*ALL)
 def key_setup_save() -> Any:
@@ -284,7 +267,7 @@ def key_setup_save() -> Any:
     data = json_body()
     try:
         pk = envelope.b64d(str(data.get("public_key", "")), 32)
-        wrap = _check_wrap(data.get("wrap"), pk)
+        wrap = envelope.check_key_wrap(data.get("wrap"), pk)
     except (ValueError, envelope.EnvelopeError) as exc:
         return json_error(str(exc))
     staff.public_key = envelope.b64e(pk)
