@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -46,16 +47,16 @@ def seed() -> None:
         click.echo("demo keys created (secrets in instance/keys/demo-secrets.json, demo only)")
         del result
     if sess.scalar(select(func.count()).select_from(Report)) == 0:
+        from reporter.domain.payload import make_payload
         from reporter.services import intake
 
         ring = keys.load_keyring(sess)
+        last = (dt.date.today().replace(day=1) - dt.timedelta(days=1))  # last month
         for province, cats, perps, text in DEMO_REPORTS:
-            payload = {"v": 1, "categories": cats, "perpetrators": perps,
-                       "when": {"year": 2026, "month": 10, "day": None}, "province": province,
-                       "place": {"town_id": None, "town": None, "text": None}, "pin": None,
-                       "narrative": text, "perpetrator_details": "",
-                       "consent": {"contact": True, "legal": False}, "attachments": [],
-                       "language": "en"}
+            # the same payload builder as every channel (domain/payload.py): checked, padded
+            payload = make_payload(categories=cats, perpetrators=perps, year=last.year,
+                                   month=last.month, province=province, narrative=text,
+                                   consent_contact=True, channel="web-nojs")
             sub = intake.Submission(province, "web-nojs",
                                     envelope.seal(payload, ring.recipients(province)))
             receipt = intake.accept(sess, sub, settings)
