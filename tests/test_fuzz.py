@@ -26,8 +26,8 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
 from reporter.crypto import envelope
+from reporter.domain.payload import attachment_name as safe_name
 from reporter.domain.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES, PROVINCES
-from reporter.services.intake import safe_name
 from reporter.web.errors import MESSAGES
 from tests.intake_helpers import (
     hidden,

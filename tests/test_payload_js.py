@@ -112,3 +112,13 @@ def test_the_pages_build_their_payloads_through_payload_js() -> None:
         source = (js_dir / name).read_text()
         assert "ReporterPayload.make(" in source or "P.make(" in source, name
         assert "withFloor(" not in source.replace("P.withFloor(", ""), name
+
+
+def test_both_twins_keep_an_attachment_name_and_type_alike(js: dict[str, Any]) -> None:
+    # the same path stripping, printable filter, trimming and first-100 rule in both twins
+    names = VECTORS["attachment_names"]
+    assert js["names"] == [c["name"] for c in names] == [P.attachment_name(c["in"]) for c in names]
+    types = VECTORS["attachment_types"]
+    assert js["types"] == [c["type"] for c in types] == [P.attachment_type(c["in"]) for c in types]
+    assert all(len(n) <= 100 for n in js["names"])
+

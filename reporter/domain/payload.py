@@ -80,6 +80,21 @@ def with_floor(payload: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def attachment_name(name: str | None) -> str:
+    """An attachment's name as the payload keeps it (both twins: payload.js attachmentName):
+    the last path component only, printable characters, no leading or trailing dots or
+    spaces, the first 100 characters; "attachment" when nothing is left. The name is
+    evidence, never a path."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip(". ")
+    return base[:100] or "attachment"
+
+
+def attachment_type(kind: str | None) -> str:
+    """An attachment's media type as the payload keeps it: lowercased, at most 100 characters."""
+    return (kind or "").strip().lower()[:100]
+
+
 def make_payload(*, categories: Iterable[str], perpetrators: Iterable[str], year: int,
                  month: int | None, day: int | None = None, province: str,
                  town_id: int | None = None, town: str | None = None,

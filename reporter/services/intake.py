@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 
 from reporter.config import Settings
 from reporter.crypto import envelope, receipts
-from reporter.domain.payload import make_payload
+from reporter.domain.payload import attachment_name, attachment_type, make_payload
 from reporter.models.private import Attachment, IntakeToken, Receipt, Report
 from reporter.services import photos
 from reporter.services.keys import Keyring, pepper
@@ -49,13 +48,6 @@ def hashing(settings: Settings) -> receipts.Hashing:
                             settings.receipt_argon2_memory_kib)
 
 
-def safe_name(name: str | None) -> str:
-    """Only the last path component, printable, short: the name is evidence, not a path."""
-    base = posixpath.basename((name or "").replace("\\", "/"))
-    base = "".join(ch for ch in base if ch.isprintable() and ch not in "/\\\x00").strip(". ")
-    return base[:100] or "attachment"
-
-
 def seal_uploads(files: list[FileStorage], recipients: list[bytes], settings: Settings,
                  keep_original: bool = False) -> tuple[list[SealedFile], list[dict[str, Any]]]:
     """Re-seal each upload (held in a SealedSpool) to the report's recipients.
@@ -70,7 +62,7 @@ def seal_uploads(files: list[FileStorage], recipients: list[bytes], settings: Se
     sealed: list[SealedFile] = []
     described: list[dict[str, Any]] = []
     for index, upload in enumerate(files):
-        kind = (upload.mimetype or "").lower()
+        kind = attachment_type(upload.mimetype)
         if not kind.startswith(ALLOWED_TYPES):
             raise SubmissionRefused(
                 _("Only photos, PDF documents and voice notes can be attached."))
@@ -97,7 +89,7 @@ def seal_uploads(files: list[FileStorage], recipients: list[bytes], settings: Se
         header = sealer.header()
         sealed.append(SealedFile(header, bytes(body)))
         # the header's key commitment binds each file to this report's sealed payload
-        described.append({"index": index, "name": safe_name(upload.filename), "type": kind,
+        described.append({"index": index, "name": attachment_name(upload.filename), "type": kind,
                           "size": size, "kc": header["kc"],
                           "metadata_removed": not keep_original and kind.startswith("image/")})
     return sealed, described

@@ -31,6 +31,8 @@ var out = {
       return { reason: e.reason };
     }
   }),
+  names: (input.vectors.attachment_names || []).map(function (c) { return P.attachmentName(c.in); }),
+  types: (input.vectors.attachment_types || []).map(function (c) { return P.attachmentType(c.in); }),
   sizes: (input.make || []).map(function (f) {
     try { return P.compactSize(P.make(f, vocab)); } catch (e) { return null; }
   })

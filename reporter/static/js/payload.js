@@ -137,6 +137,21 @@
   }
 
   // The vocabulary a form offers: its checkboxes and its province list.
+  // An attachment's name and type as the payload keeps them (the Python twin:
+  // domain/payload.py attachment_name, attachment_type): the last path component, printable
+  // characters only (Python's str.isprintable), no leading or trailing dots or spaces, the
+  // first 100 characters (code points, not UTF-16 units); "attachment" when nothing is left.
+  var UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u;
+  function attachmentName(name) {
+    var parts = String(name || "").replace(/\\/g, "/").split("/");
+    var kept = Array.from(parts[parts.length - 1]).filter(function (ch) { return !UNPRINTABLE.test(ch); });
+    var base = kept.join("").replace(/^[. ]+|[. ]+$/g, "");
+    return Array.from(base).slice(0, 100).join("") || "attachment";
+  }
+  function attachmentType(kind) {
+    return Array.from(String(kind || "").trim().toLowerCase()).slice(0, 100).join("");
+  }
+
   function vocabularyOf(form) {
     function values(sel) { return Array.prototype.map.call(form.querySelectorAll(sel), function (el) { return el.value; }).filter(Boolean); }
     return { categories: values("input[name=categories]"), perpetrators: values("input[name=perpetrators]"),
@@ -144,6 +159,7 @@
   }
 
   var api = { make: make, check: check, withFloor: withFloor, compactSize: size, vocabularyOf: vocabularyOf,
+              attachmentName: attachmentName, attachmentType: attachmentType,
               FLOOR: FLOOR, CHANNELS: CHANNELS, SOURCES: SOURCES };
   if (typeof module === "object" && module.exports) module.exports = api;
   else root.ReporterPayload = api;

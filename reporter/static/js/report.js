@@ -170,7 +170,7 @@
         perpetrator_details: val("perpetrator_details"),
         consent_contact: form.elements.consent_contact.checked, consent_legal: form.elements.consent_legal.checked,
         attachments: files.map(function (f, i) {
-          return { index: i, name: f.name.slice(-100), type: f.type, size: contents[i].length,
+          return { index: i, name: P.attachmentName(f.name), type: P.attachmentType(f.type), size: contents[i].length,
                    kc: sealedFiles[i].header.kc, metadata_removed: f.cleaned };
         }),
         language: document.documentElement.lang || "en", channel: "web-js"

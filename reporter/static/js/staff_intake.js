@@ -53,7 +53,7 @@
         place_text: val("place"), pin: null, narrative: val("narrative"), perpetrator_details: val("perpetrator_details"),
         consent_contact: form.elements.consent_contact.checked, consent_legal: form.elements.consent_legal.checked,
         attachments: files().map(function (f, i) {
-          return { index: i, name: f.name.slice(0, 100) || "attachment", type: (f.type || "").toLowerCase(),
+          return { index: i, name: P.attachmentName(f.name), type: P.attachmentType(f.type),
                    size: contents[i].length, kc: sealed[i].header.kc, metadata_removed: false };
         }),
         language: val("language") || "en", channel: source, source: source, callback_phone: phone || null
