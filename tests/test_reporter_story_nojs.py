@@ -252,7 +252,9 @@ def test_an_answer_typed_while_the_inbox_closed_is_kept_and_sent_after_the_recei
         phone = Phone(browser, base)
         receipt = sent_receipt(phone)
         phone.logs_in(receipt)
-        phone.page.wait_for_load_state("load")
+        # the whole inbox page has arrived over 2G before she types (a field filled while
+        # the page is still streaming in can be cut short by the rest of the document)
+        phone.page.wait_for_load_state("networkidle")
         answer = "I took a long time to write this, it was hard"
         phone.page.locator("#message").fill(answer)
         assert phone.page.input_value("#message") == answer
@@ -260,7 +262,8 @@ def test_an_answer_typed_while_the_inbox_closed_is_kept_and_sent_after_the_recei
         with app.app_context():
             db.session().execute(delete(InboxSession))
             db.session().commit()
-        # When she taps Send
+        # When she taps Send (her words still all there)
+        assert phone.page.input_value("#message") == answer
         phone.page.click("#reply-send")
         # Then she is asked for her receipt and her words are still on the page
         phone.page.wait_for_selector("#pending")
