@@ -4,7 +4,7 @@ VENV := .venv
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: setup demo test bench bench-load backup restore lint lint-js stop clean
+.PHONY: setup demo test test-fast bench bench-load backup restore lint lint-js stop clean
 
 setup:
 	bash scripts/setup.sh
@@ -21,6 +21,11 @@ test:
 	bash scripts/setup.sh --browser
 	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# the quick run while working: no database, no browser, nothing slow (under 30 s); the markers
+# are in pyproject.toml, `db` is added by tests/conftest.py to every test that needs PostgreSQL
+test-fast:
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not browser and not slow and not load and not db" $(PYTEST_ARGS)
 
 # the browser set-up: the page figures are measured in Debian's Chromium (bench/wire.py) and
 # the load run starts its own redis-server
@@ -58,6 +63,18 @@ lint-js:
 
 stop:
 	REPORTER_MODE=demo $(FLASK) db stop
+
+# what the tools and the set-up make again: the caches (__pycache__, .pytest_cache, .hypothesis,
+# ruff's, mypy's, import-linter's), the precompressed static files (.gz, .br) and the compiled
+# catalogs (.mo), both remade by scripts/setup.sh (`make setup`, `make translations` for the .mo).
+# It keeps .venv, node_modules and reporter/static/vendor, and never touches instance/ (keys,
+# the private database, backups).
+clean:
+	find . \( -path ./.venv -o -path ./node_modules -o -path ./instance -o -path ./.git \) -prune \
+	  -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -rf .pytest_cache .hypothesis .ruff_cache .mypy_cache .import_linter_cache
+	find reporter/static \( -name '*.gz' -o -name '*.br' \) -type f -delete
+	find reporter/translations -name '*.mo' -type f -delete
 
 # Catalogs of the public pages (docs/translations.md): extract the strings from babel.cfg's
 # sources into messages.pot, merge them into every language's messages.po (a changed string

@@ -1,4 +1,5 @@
 """Fixtures: a fresh PostgreSQL + PostGIS database per test session, the app, its client.
+The cluster starts only when a test asks for a database (`app`, `client`, `database_url` ...).
 
 Costs: the session's private cluster starts once (about 2 s, plus initdb about 3 s on the very
 first run) and the migrations run once; each test then gets a fresh app and empty tables.
@@ -35,6 +36,20 @@ FAST = {
     "PASSWORD_ARGON2_TIME_COST": 1,
     "PASSWORD_ARGON2_MEMORY_KIB": 8192,
 }
+
+
+# Fixtures that start or reach PostgreSQL: every test whose fixtures lead to one of these gets the
+# `db` marker (so `make test-fast` can leave them out); the cluster starts on first use only.
+DB_FIXTURES = {"cluster", "own_cluster"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if DB_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.db)
+        if "browser" in fixtures and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)  # a Chromium fixture, should a mark be forgotten
 
 
 def _live_users(folder: Path) -> list[Path]:

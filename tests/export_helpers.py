@@ -21,6 +21,7 @@ from reporter.export.bundle import build_bundle
 from reporter.export.filters import ExportFilters
 from reporter.maps.publish import publish_incident
 from reporter.models import db
+from tests.support.dates import months_ago
 
 PLACES = {
     # name: (lat, lon, province, n, categories, perpetrators)
@@ -30,10 +31,7 @@ PLACES = {
 }
 
 
-def months_back(n: int) -> dt.date:
-    today = dt.date.today()
-    index = today.year * 12 + today.month - 1 - n
-    return dt.date(index // 12, index % 12 + 1, 1)
+months_back = months_ago
 
 
 def seed_months() -> list[dt.date]:

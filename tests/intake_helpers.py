@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
 from reporter.crypto import envelope
+from tests.support.dates import REPORTED
 
 RECEIPT = re.compile(r'id="receipt">([0-9 ]{19})<')
 
@@ -32,7 +33,8 @@ def open_form(client: FlaskClient) -> dict[str, str]:
 def plain_fields(narrative: str = "They took my money.", **extra: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "categories": ["extortion", "confiscation"], "perpetrators": ["saps"],
-        "year": "2026", "month": "10", "day": "", "province": "GP", "town": "",
+        "year": str(REPORTED.year), "month": str(REPORTED.month), "day": "", "province": "GP",
+        "town": "",
         "place": "", "narrative": narrative, "perpetrator_details": "",
         "consent_contact": "y", "website": "",
     }
@@ -64,7 +66,8 @@ def post_multipart(client: FlaskClient, data: dict[str, Any]) -> TestResponse:
 
 def browser_payload(narrative: str, province: str = "GP", **extra: Any) -> dict[str, Any]:
     payload = {"v": 1, "categories": ["extortion"], "perpetrators": ["saps"],
-               "when": {"year": 2026, "month": 10, "day": None}, "province": province,
+               "when": {"year": REPORTED.year, "month": REPORTED.month, "day": None},
+               "province": province,
                "place": {"town_id": None, "town": None, "text": None}, "pin": None,
                "narrative": narrative, "perpetrator_details": "",
                "consent": {"contact": True, "legal": False}, "attachments": [],

@@ -22,7 +22,8 @@ from reporter.models import db
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.test_intake_browser import Reporter
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+              pytest.mark.browser, pytest.mark.slow]
 
 ALL_LANGUAGES = ",".join(AVAILABLE_LANGUAGES)
 AXE = "/static/vendor/axe.min.js"

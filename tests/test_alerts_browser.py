@@ -37,6 +37,8 @@ PAGE_LIMIT = 15 * 1024
 TWO_G = {"offline": False, "latency": 300, "downloadThroughput": 250 * 1024 / 8,
          "uploadThroughput": 50 * 1024 / 8}
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:

@@ -18,7 +18,8 @@ from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.export_helpers import build, members, seed
 from tests.staff_helpers import log_in, make_staff
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+              pytest.mark.browser]
 
 AXE = "/static/vendor/axe.min.js"
 HEXAGON = ", ".join(f'.leaflet-overlay-pane path[fill="{c}"]' for c in COLOURS)

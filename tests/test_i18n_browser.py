@@ -16,7 +16,8 @@ from tests.browser import CHROMIUM, chromium, live_server
 from tests.i18n_helpers import t
 from tests.test_intake_browser import Reporter
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+              pytest.mark.browser]
 
 
 class ReaderOfIsiZulu(Reporter):

@@ -16,9 +16,12 @@ from reporter.models import db
 from reporter.models.private import Attachment, Report
 from tests.browser import Watch, chromium, live_server
 from tests.intake_helpers import secrets_of
+from tests.support.dates import REPORTED
 
 SENTINEL = "SENTINEL-Browser-5k2p"
 FILE_BYTES = b"\x89PNG\r\n\x1a\n SENTINEL-Browser-5k2p-photo"
+
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +70,8 @@ class Reporter:
         p.check("input[name=categories][value=extortion]")
         p.check("input[name=categories][value=confiscation]")
         p.check("input[name=perpetrators][value=saps]")
-        p.select_option("#month", "10")
-        p.select_option("#year", "2026")
+        p.select_option("#month", str(REPORTED.month))
+        p.select_option("#year", str(REPORTED.year))
         p.select_option("#province", "GP")
         p.fill("#place", f"near the rank {SENTINEL}")
         p.fill("#narrative", narrative)

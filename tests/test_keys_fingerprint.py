@@ -61,6 +61,7 @@ def _grants_to(app: Flask, staff_id: int) -> list[KeyGrant]:
         return list(db.session().scalars(select(KeyGrant).where(KeyGrant.staff_id == staff_id)))
 
 
+@pytest.mark.browser
 def test_a_grant_needs_the_fingerprint_read_out_of_band(app: Flask, browser: Any) -> None:
     boss = make_staff(app, "boss", ["coordinator"], iterations=1000)
     grant(app, boss, "GP")
@@ -138,6 +139,7 @@ def test_a_grant_needs_the_fingerprint_read_out_of_band(app: Flask, browser: Any
         ctx.close()
 
 
+@pytest.mark.browser
 def test_the_staff_page_pins_case_keys_and_seals_nothing_to_a_swapped_one(
         app: Flask, browser: Any) -> None:
     mod = make_staff(app, "thandi", ["moderator"], ["GP"], iterations=1000)

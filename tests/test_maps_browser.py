@@ -13,7 +13,8 @@ from reporter.maps.seed import seed_incidents
 from reporter.models import db
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+              pytest.mark.browser]
 
 HEXAGON = ", ".join(f'.leaflet-overlay-pane path[fill="{c}"]' for c in COLOURS)
 

@@ -25,7 +25,8 @@ from tests.intake_helpers import secrets_of
 from tests.test_intake_browser import record_posts
 from tests.test_reporter_story_js import Phone
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+              pytest.mark.browser]
 
 SENTINEL = "SENTINEL-Offline-q7x2"
 PIN = "480913"

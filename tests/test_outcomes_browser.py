@@ -25,6 +25,8 @@ from tests.test_staff_browser import Moderator
 
 CASE = "SENTINEL-case CAS 77/03/2026 Hillbrow, Johannesburg Magistrate court 4"
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:

@@ -33,6 +33,8 @@ FILE_TWO = b"%PDF-1.4 SENTINEL-referral-file-two second page"
 OWN_PASSWORD = "SENTINEL-own lawyer password 42"
 LAWYER_PASSPHRASE = "SENTINEL-lawyer passphrase blue heron river"
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:

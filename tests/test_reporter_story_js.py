@@ -27,9 +27,11 @@ from reporter.models import db
 from reporter.models.private import Attachment, Message, Report
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.intake_helpers import receipt_of, secrets_of, submit_plain
+from tests.support.dates import REPORTED
 from tests.test_intake_browser import record_posts
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+              pytest.mark.browser]
 
 SENTINEL = "SENTINEL-Story-8w3j"
 PHONE = "SM-A045F-Story"
@@ -102,8 +104,8 @@ class Phone:
         p = self.page
         p.check("input[name=categories][value=extortion]")
         p.check("input[name=perpetrators][value=saps]")
-        p.select_option("#month", "10")
-        p.select_option("#year", "2026")
+        p.select_option("#month", str(REPORTED.month))
+        p.select_option("#year", str(REPORTED.year))
         p.select_option("#province", "GP")
         p.fill("#narrative", narrative)
         p.fill("#perpetrator_details", f"badge {SENTINEL}")
@@ -549,8 +551,8 @@ def test_without_javascript_her_photo_is_cleaned_on_the_server_and_exit_back_is_
             page.goto(base + "/report")
             page.check("input[name=categories][value=extortion]")
             page.check("input[name=perpetrators][value=saps]")
-            page.select_option("#month", "10")
-            page.select_option("#year", "2026")
+            page.select_option("#month", str(REPORTED.month))
+            page.select_option("#year", str(REPORTED.year))
             page.select_option("#province", "GP")
             page.fill("#narrative", f"{SENTINEL} sent from Tor Browser")
             page.set_input_files("#attachments", files=[

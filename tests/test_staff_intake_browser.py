@@ -22,10 +22,12 @@ from reporter.models.private import Report
 from tests.browser import CHROMIUM, Watch, chromium, live_server
 from tests.intake_helpers import secrets_of
 from tests.staff_helpers import PASSPHRASE, fresh_code, grant, make_staff
+from tests.support.dates import REPORTED
 from tests.test_intake_browser import record_posts
 from tests.test_staff_browser import Moderator
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+              pytest.mark.browser]
 
 SENTINEL = "SENTINEL-Helpline-p4m9"
 CALLBACK = "+27825550199"
@@ -54,7 +56,8 @@ class Taker(Moderator):
         p.select_option("#language", "zu")
         p.check("input[name=categories][value=extortion]")
         p.check("input[name=perpetrators][value=saps]")
-        p.select_option("#month", "10")
+        p.select_option("#month", str(REPORTED.month))
+        p.select_option("#year", str(REPORTED.year))
         p.select_option("#province", "GP")
         p.fill("#place", "the taxi rank")
         p.fill("#narrative", narrative)

@@ -54,6 +54,7 @@ def _notes(app: Flask, report_id: str) -> list[Message]:
             Message.report_id == report_id, Message.direction == "staff_note")))
 
 
+@pytest.mark.browser
 def test_a_reason_is_sealed_in_her_browser_and_never_sent_in_clear(
         app: Flask, browser: Any, database_url: str) -> None:
     member = make_staff(app, "thandi", ["moderator"], ["GP"], iterations=1000)

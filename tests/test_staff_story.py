@@ -29,6 +29,7 @@ from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
 from tests.intake_helpers import secrets_of
 from tests.staff_helpers import PASSPHRASE, fresh_code, grant, make_staff
+from tests.support.dates import REPORTED
 from tests.test_intake_browser import Reporter
 from tests.test_staff_browser import Moderator
 
@@ -111,6 +112,7 @@ def inbox_status(reporter: Reporter, receipt: str) -> tuple[str, str]:
     return p.inner_text("#status"), p.inner_text("main")
 
 
+@pytest.mark.browser
 def test_moderator_story_from_queue_to_publish_and_reject(app: Flask, browser: Any,
                                                           database_url: str) -> None:
     moderator = make_staff(app, "thandi", ["moderator"], ["GP"], iterations=1000)
@@ -213,7 +215,7 @@ def test_moderator_story_from_queue_to_publish_and_reject(app: Flask, browser: A
         page.goto(f"{base}/staff/reports/{id_a}")
         desk.unlocks()
         assert page.is_checked("input[name=categories][value=extortion]")  # prefilled
-        assert page.input_value("#month") == "2026-10"
+        assert page.input_value("#month") == f"{REPORTED:%Y-%m}"  # the month she chose
         page.fill("#month", "October 2026")
         # and finds the town by typing part of its name (no id typed, nothing downloaded)
         found = desk.searches_town("johannes")
@@ -290,6 +292,7 @@ def test_moderator_story_from_queue_to_publish_and_reject(app: Flask, browser: A
     assert REASON not in table_dump(database_url)
 
 
+@pytest.mark.browser
 def test_reused_totp_code_says_wait_for_the_next(app: Flask, browser: Any) -> None:
     member = make_staff(app, "naledi", ["moderator"], ["GP"], iterations=1000)
     with live_server(app) as base:
@@ -313,6 +316,7 @@ def test_reused_totp_code_says_wait_for_the_next(app: Flask, browser: Any) -> No
         page.close()
 
 
+@pytest.mark.browser
 def test_exports_page_has_no_command_line_and_verify_names_only_bundle_files(
         app: Flask, browser: Any) -> None:
     from reporter.export.bundle import CASEWORK_FILES, MANIFEST, SIGNATURE
