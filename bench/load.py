@@ -31,12 +31,18 @@ from typing import Any
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from bench.client import Answer, Visitor, browser_payload, plain_fields, sealed_submission
 from bench.common import BENCH_INSTANCE, bench_database
-from bench.server import app_instance, gunicorn, init_instance, redis_server, warm
 from reporter.crypto import envelope, receipts
 from reporter.models.private import Attachment, Receipt, Report
 from reporter.ops import pgcluster
+from reporter.ops.servers import (
+    app_instance,
+    gunicorn,
+    init_instance,
+    redis_server,
+    warm,
+)
+from reporter.ops.visitor import Answer, Visitor, browser_payload, plain_fields, sealed_submission
 from reporter.services.keys import InitResult, pepper
 
 DEFAULT_SECONDS = 60.0
@@ -129,12 +135,6 @@ def _faults(seconds: float, redis: Any, events: dict[str, float], stop: threadin
     redis.start()
     events["redis_restart_at_s"] = round(t - started, 1)
     events["redis_down_s"] = round(time.monotonic() - t, 2)
-
-
-def redis_available() -> bool:
-    import shutil
-
-    return shutil.which("redis-server") is not None
 
 
 def _redis_keys(port: int) -> int:
@@ -261,7 +261,8 @@ def run(seconds: float | None = None, *, concurrency: int = 8, workers: int = 4,
               if fast_argon2 else (3, 65536))
     events: dict[str, float] = {}
     tally = Tally()
-    with bench_database() as url, app_instance(settings) as instance, redis_server() as redis:
+    with bench_database() as url, app_instance(settings, BENCH_INSTANCE) as instance, \
+            redis_server() as redis:
         keys = init_instance(url, instance)
         with gunicorn(url, instance, workers=workers, storage=redis.url) as server:
             public = json.loads(Visitor(server.base).request("GET", "/keys.json").body)
@@ -309,4 +310,5 @@ def run(seconds: float | None = None, *, concurrency: int = 8, workers: int = 4,
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(), sort_keys=True))
+    print(json.dumps(run(fast_argon2=os.environ.get("BENCH_LOAD_FAST_ARGON2") == "1"),
+                     sort_keys=True))

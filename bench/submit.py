@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.client import Visitor, plain_fields
-from bench.common import bench_app, bench_database
-from bench.server import app_instance, gunicorn, init_instance, warm
+from bench.common import BENCH_INSTANCE, bench_app, bench_database
+from reporter.ops.servers import app_instance, gunicorn, init_instance, warm
+from reporter.ops.visitor import Visitor, plain_fields
 
 WARMUP = 5
 SAMPLES = 30
@@ -94,7 +94,7 @@ def _measure(base: str, url: str, instance: Path, samples: int) -> dict[str, lis
 
 
 def run(samples: int = SAMPLES) -> dict[str, float]:
-    with bench_database() as url, app_instance(LIMITS) as instance:
+    with bench_database() as url, app_instance(LIMITS, BENCH_INSTANCE) as instance:
         init_instance(url, instance)
         with gunicorn(url, instance, workers=2) as server:
             warm(server.base, 2)

@@ -25,9 +25,14 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bench.common import bench_database
-from bench.load import redis_available
-from bench.server import app_instance, gunicorn, init_instance, redis_server
+from bench.common import BENCH_INSTANCE, bench_database
+from reporter.ops.servers import (
+    app_instance,
+    gunicorn,
+    init_instance,
+    redis_available,
+    redis_server,
+)
 
 KEY = "bench-gateway-key-" + "b" * 24
 SESSIONS = 20
@@ -86,7 +91,8 @@ def run() -> dict[str, object]:
     times: list[float] = []
     errors: list[str] = []
     length = (len(PATH) + 1) * THINK  # one session, about
-    with bench_database() as url, app_instance(SETTINGS) as instance, _store() as redis_url:
+    with bench_database() as url, app_instance(SETTINGS, BENCH_INSTANCE) as instance, \
+            _store() as redis_url:
         init_instance(url, instance)
         env = {"REDIS_URL": redis_url} if redis_url else {}
         with gunicorn(url, instance, workers=2, storage=redis_url or "memory://",

@@ -1,6 +1,7 @@
 """Page weight and time as served, in a real browser on 2G (issue 11, DESIGN.md section 7).
 
-The site runs under real gunicorn with the project's gunicorn.conf.py (bench/server.py), on a
+The site runs under real gunicorn with the project's gunicorn.conf.py (reporter/ops/servers.py),
+on a
 fresh database with the 400 demo incidents on the map. Debian's Chromium (never a downloaded
 browser), driven by Playwright, opens each page at a phone's 360x640 viewport, in a fresh
 context (first visit: nothing cached, no cookie), with 2G emulated through the DevTools
@@ -33,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import bench_app, bench_database
-from bench.server import app_instance, gunicorn, init_instance, warm
+from bench.common import BENCH_INSTANCE, bench_app, bench_database
+from reporter.ops.servers import app_instance, gunicorn, init_instance, warm
 from reporter.web.i18n import COMPLETE_LANGUAGES
 
 CHROMIUM = "/usr/bin/chromium"
@@ -260,7 +261,7 @@ def run(languages: tuple[str, ...] = COMPLETE_LANGUAGES, repeats: int = REPEATS
     from playwright.sync_api import sync_playwright
 
     by_language: dict[str, dict[str, Any]] = {}
-    with bench_database() as url, app_instance(LIMITS) as instance:
+    with bench_database() as url, app_instance(LIMITS, BENCH_INSTANCE) as instance:
         init_instance(url, instance)
         _seed(url, instance)
         with gunicorn(url, instance, workers=2,

@@ -35,10 +35,10 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import create_engine
 
-from bench.client import RECEIPT, Visitor, encode_form, plain_fields
-from bench.server import Gunicorn, app_instance, free_port, gunicorn, init_instance
 from reporter.config import build_settings
 from reporter.ops import migrate, pgcluster
+from reporter.ops.servers import Gunicorn, app_instance, free_port, gunicorn, init_instance
+from reporter.ops.visitor import RECEIPT, Visitor, encode_form, plain_fields
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import TEST_INSTANCE, fresh_database
 
@@ -473,6 +473,8 @@ def translated(lang: str, text: str) -> str:
     return Translations.load(str(ROOT / "reporter" / "translations"), [lang]).gettext(text)
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_https_through_nginx_in_chromium(stack: Stack, browser: Any, tmp_path: Path) -> None:
     """The app's headers arrive through nginx; no banner; pages never compressed by nginx,
     static files precompressed; a missing page is our page in her language."""
@@ -520,6 +522,8 @@ def test_https_through_nginx_in_chromium(stack: Stack, browser: Any, tmp_path: P
         context.close()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_oversized_upload_gets_our_413_page_through_nginx(stack: Stack, browser: Any,
                                                            tmp_path: Path) -> None:
     """36 MiB, over the 35 MiB limit: nginx refuses it before reading it, with our page in the
@@ -554,6 +558,7 @@ def test_oversized_upload_gets_our_413_page_through_nginx(stack: Stack, browser:
     assert not any((stack.folder / "body").rglob("*.*"))  # nothing spilled to disk
 
 
+@pytest.mark.slow
 def test_gunicorn_sends_no_banner(stack: Stack) -> None:
     """Audit 19: no `Server: gunicorn` (gunicorn.conf.py filters gunicorn's header lines)."""
     status, headers, _ = fetch(stack.app.base, "/")
@@ -561,6 +566,7 @@ def test_gunicorn_sends_no_banner(stack: Stack) -> None:
     assert "content-security-policy" in headers  # the app's headers are all still there
 
 
+@pytest.mark.slow
 def test_onion_server_serves_the_site_without_tls(stack: Stack) -> None:
     status, headers, body = fetch(stack.onion, "/", headers={"Accept-Encoding": "gzip"})
     assert status == 200 and "content-security-policy" in headers
@@ -577,6 +583,7 @@ def test_onion_server_serves_the_site_without_tls(stack: Stack) -> None:
 # --- slow uploads: the demo's gunicorn and the deployment's nginx, at once -------------------
 
 
+@pytest.mark.slow
 def test_the_direct_report_gets_its_receipt_at_full_speed(stack: Stack) -> None:
     """The slow test's direct sender, quickly: what it posts is a valid report."""
     result: dict[str, Any] = {}
@@ -742,6 +749,7 @@ def test_slow_uploads_succeed_and_slow_sockets_leave_the_site_up(stack: Stack,
 # --- last, because it stops gunicorn: nginx's own 502 page, and nothing in nginx's logs -------
 
 
+@pytest.mark.slow
 def test_app_down_gives_our_502_page_and_nginx_logged_nobody(stack: Stack) -> None:
     stack.app.proc.terminate()
     stack.app.proc.wait(timeout=30)

@@ -26,11 +26,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 
-from bench.client import Visitor, encode_form, plain_fields
-from bench.server import app_instance, free_port, gunicorn, init_instance
 from reporter.crypto import envelope
 from reporter.models.private import Attachment, Receipt, Report
 from reporter.ops import migrate, pgcluster
+from reporter.ops.servers import app_instance, free_port, gunicorn, init_instance
+from reporter.ops.visitor import Visitor, encode_form, plain_fields
 from reporter.services import intake
 from reporter.web.errors import MESSAGES
 from reporter.web.extensions import limiter
@@ -357,6 +357,7 @@ def _other_backends(url: str) -> int:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_worker_killed_while_the_upload_streams_in(served) -> None:  # type: ignore[no-untyped-def]
     url, server, secrets_ = served
     worker = server.worker_pids()[0]
@@ -390,6 +391,7 @@ def test_worker_killed_while_the_upload_streams_in(served) -> None:  # type: ign
     assert _counts(url) == (0, 0)
 
 
+@pytest.mark.slow
 def test_worker_killed_between_insert_and_commit(served) -> None:  # type: ignore[no-untyped-def]
     url, server, secrets_ = served
     worker = server.worker_pids()[0]
@@ -444,6 +446,7 @@ def test_worker_killed_between_insert_and_commit(served) -> None:  # type: ignor
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_submissions_wait_for_nothing_after_the_kill(served) -> None:  # type: ignore[no-untyped-def]
     """The form is served at once after a respawn: the master preloads the app (gazetteer)."""
     url, server, _ = served

@@ -14,13 +14,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from bench.client import Visitor, plain_fields
-from bench.load import redis_available
-from bench.server import Gunicorn, app_instance, gunicorns, init_instance, redis_server
 from reporter.ops import migrate, pgcluster
+from reporter.ops.servers import (
+    Gunicorn,
+    app_instance,
+    gunicorns,
+    init_instance,
+    redis_available,
+    redis_server,
+)
+from reporter.ops.visitor import Visitor, plain_fields
 from tests.conftest import TEST_INSTANCE, fresh_database
 
-pytestmark = pytest.mark.skipif(not redis_available(), reason="redis-server not installed")
+pytestmark = [pytest.mark.skipif(not redis_available(), reason="redis-server not installed"),
+              pytest.mark.slow]
 GLOBAL = 4
 
 

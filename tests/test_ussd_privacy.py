@@ -10,9 +10,8 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from bench.load import redis_available
-from bench.server import Redis, redis_server
 from reporter.ops import pgcluster
+from reporter.ops.servers import Redis, redis_available, redis_server
 from tests.conftest import TEST_INSTANCE, make_app, table_dump
 from tests.gateway_helpers import (
     KEY,

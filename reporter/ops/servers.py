@@ -1,5 +1,6 @@
-"""Real servers for the benchmarks and the fault tests: the app under gunicorn (with the
-project's gunicorn.conf.py), a private `redis-server`, and an instance folder with keys.
+"""Real servers on this machine, for the benchmarks (bench/) and the tests that need them (faults,
+deploy, scale-out): the app under gunicorn (with the project's gunicorn.conf.py), a private
+`redis-server`, and an instance folder with keys. Not used by the running site.
 
 Everything listens on 127.0.0.1 and a free port, and everything started here is stopped by
 the context manager that started it, by process id.
@@ -23,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from bench.common import BENCH_INSTANCE, ROOT
 from reporter.services.keys import InitResult
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: gunicorn.conf.py and wsgi.py
 
 
 def free_port() -> int:
@@ -46,14 +48,12 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def app_instance(settings: dict[str, object] | None = None,
-                 parent: Path | None = None) -> Iterator[Path]:
-    """A throwaway instance folder (0700) under instance/bench, with an optional config.py.
+def app_instance(settings: dict[str, object] | None, parent: Path) -> Iterator[Path]:
+    """A throwaway instance folder (0700) under `parent`, with an optional config.py.
 
     The app reads `instance/config.py` for settings that have no environment variable, such as
     the X_* limits and the Argon2 parameters.
     """
-    parent = parent or BENCH_INSTANCE
     parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="app-", dir=parent))
     lines = [f"{name} = {value!r}\n" for name, value in (settings or {}).items()]
@@ -66,20 +66,21 @@ def app_instance(settings: dict[str, object] | None = None,
 
 def init_instance(database_url: str, instance: Path) -> InitResult:
     """Create the platform's keys in the database and the pepper in `instance`."""
-    import secrets
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
 
-    from reporter.app import create_app
-    from reporter.models import db
     from reporter.services.keys import init_keys
 
-    app = create_app({"REPORTER_MODE": "test", "SECRET_KEY": secrets.token_urlsafe(40),
-                      "DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": "memory://",
-                      "INSTANCE_PATH": str(instance)})
+    engine = create_engine(database_url)
     try:
-        with app.app_context():
-            return init_keys(db.session(), instance)
+        with Session(engine) as session:
+            return init_keys(session, instance)
     finally:
-        app.extensions["reporter.db"].engine.dispose()
+        engine.dispose()
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None
 
 
 @dataclass

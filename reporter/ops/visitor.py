@@ -1,4 +1,5 @@
 """A reporter's visit over real HTTP (loopback only): open the form, send it, read the answer.
+Used by the benchmarks (bench/) and by the tests against real servers (reporter/ops/servers.py).
 
 Standard library only (http.client), one connection per request like a phone on 2G, with the
 session cookie carried by hand. Both paths: the no-JavaScript form, and envelopes sealed in
