@@ -422,6 +422,40 @@ def test_1_withdraw_command(app: Flask, mod: Member) -> None:
     assert runner.invoke(args=["withdraw", "0" * 20]).exit_code != 0
 
 
+def test_1_incidents_withdraw_command_by_public_id(app: Flask, mod: Member) -> None:
+    """`flask incidents withdraw <public_id>`: a report's incident through withdraw_report
+    (as the staff route), an incident without a report alone; audited, idempotent."""
+    from reporter.maps.publish import publish_incident
+    from reporter.models.private import ReportPublication
+
+    rid = _one_report(app)
+    client = _logged_in(app, mod)
+    client.post(f"/staff/reports/{rid}/publish",
+                data=_publish_form(csrf_of(client, f"/staff/reports/{rid}")))
+    with app.app_context():
+        linked = db.session().scalars(select(Incident.public_id)).one()
+        alone = publish_incident(
+            db.session(), categories=["extortion"], perpetrators=["saps"],
+            month=dt.date(2026, 10, 1), province="GP", lat=-26.2, lon=28.04, people_affected=1,
+            verification_level="reported", source_type="self").public_id
+        db.session().commit()
+    assert _national_count(app) == 2
+    runner = app.test_cli_runner()
+    for public_id in (linked, alone, linked):  # the second time changes nothing
+        result = runner.invoke(args=["incidents", "withdraw", public_id])
+        assert result.exit_code == 0, result.output
+        assert f"withdrawn: incident {public_id}" in result.output
+    assert _national_count(app) == 0
+    with app.app_context():
+        sess = db.session()
+        assert set(sess.scalars(select(Incident.withdrawn))) == {True}
+        assert sess.scalars(select(ReportPublication.report_id)).one() == rid
+        withdrawals = sess.scalars(select(AuditEvent.object).where(
+            AuditEvent.action == "withdraw").order_by(AuditEvent.id)).all()
+    assert withdrawals == [f"{rid}->{linked}", f"(no report)->{alone}"]
+    assert runner.invoke(args=["incidents", "withdraw", "nope"]).exit_code != 0
+
+
 def test_1_the_public_incident_table_names_no_report(app: Flask, mod: Member) -> None:
     from reporter.models.public import Incident as PublicIncident
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
@@ -107,14 +109,15 @@ def purge() -> None:
     (RETENTION_DAYS, default 180) after a final status; published incidents stay."""
     import datetime as dt
 
-    from sqlalchemy import delete, update
+    from sqlalchemy import CursorResult, delete, update
 
     from reporter.models import audit
     from reporter.models.private import FINAL_STATUSES, Attachment, Message, Receipt, Report
 
     settings = current_app.extensions["reporter.settings"]
     sess = db.session()
-    gone = sess.execute(delete(Receipt).where(Receipt.expires_on < dt.date.today())).rowcount
+    gone = cast(CursorResult[Any], sess.execute(
+        delete(Receipt).where(Receipt.expires_on < dt.date.today()))).rowcount
     cutoff = dt.date.today() - dt.timedelta(days=settings.retention_days)
     old = select(Report.id).where(Report.status.in_(FINAL_STATUSES), Report.final_on <= cutoff,
                                   Report.purged.is_(False))
@@ -139,9 +142,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(recovery_open)
-    from reporter.verify.publication import withdraw_cli
+    from reporter.verify.publication import incidents_cli, withdraw_cli
 
     app.cli.add_command(withdraw_cli)
+    app.cli.add_command(incidents_cli)
     from reporter.ops import demo
 
     app.cli.add_command(demo.demo_cli)

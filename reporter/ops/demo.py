@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reporter.crypto import envelope
-from reporter.domain.vocabulary import PROVINCES
 from reporter.models import db
 from reporter.models.private import CaseKey, Report
-from reporter.services import keys
+from reporter.models.staff import Staff
+from reporter.services import keys, staffing
 
 demo_cli = AppGroup("demo", help="Demo data (demo mode only).")
 
@@ -74,7 +74,7 @@ def seed() -> None:
 
 
 # Documented in README.md. Refused outside demo mode: these secrets are public.
-DEMO_STAFF = (
+DEMO_STAFF: tuple[tuple[str, list[str], list[str], str, str, str], ...] = (
     # login, roles, provinces, password, TOTP secret, unlock passphrase
     ("admin", ["admin"], [], "demo-admin-password", "JBSWY3DPEHPK3PXPADMINAAA",
      "demo admin passphrase"),
@@ -89,31 +89,31 @@ DEMO_STAFF = (
 
 def seed_staff(sess: Session, instance_path: Path) -> None:
     """One staff member per role with a key pair (wrapped under her demo passphrase) and the
-    case keys her role needs, granted from the demo-only secrets file."""
-    from nacl.public import PrivateKey
-
-    from reporter.models.private import CaseKey, KeyGrant
-    from reporter.models.staff import Staff
-    from reporter.web.auth import hash_password
-
+    case keys her role needs, granted from the demo-only secrets file. Accounts and grants go
+    through the admin's rules (reporter/services/staffing.py), audited like hers."""
     if sess.scalar(select(func.count()).select_from(Staff)):
         return
     secrets = keys.demo_secrets(instance_path)
     case_keys = {k.scope: k for k in sess.scalars(select(CaseKey).where(CaseKey.active))}
     for login, roles, provinces, password, totp, passphrase in DEMO_STAFF:
-        sk = PrivateKey.generate()
-        staff = Staff(login=login, password_hash=hash_password(password), roles=roles,
-                      provinces=provinces, totp_secret=totp, totp_confirmed=True,
-                      public_key=envelope.b64e(bytes(sk.public_key)),
-                      wrapped_secret_key=envelope.wrap_secret_key(bytes(sk), passphrase))
-        sess.add(staff)
-        sess.flush()
-        scopes = [] if roles == ["advocate"] else (
-            provinces if roles == ["moderator"] else ["national", *PROVINCES])
-        for scope in scopes:
-            sealed = envelope.seal({"scope": scope, "sk": envelope.b64e(secrets[scope])},
-                                   [bytes(sk.public_key)])
-            sess.add(KeyGrant(case_key_id=case_keys[scope].id, staff_id=staff.id,
-                              sealed_key=sealed))
+        staff, pk = _demo_account(sess, login, roles, provinces, password, totp, passphrase)
+        for scope in sorted(staffing.scopes_allowed(sess, staff) & set(case_keys)):
+            sealed = envelope.seal({"scope": scope, "sk": envelope.b64e(secrets[scope])}, [pk])
+            staffing.grant(sess, case_keys[scope], staff, sealed, None)
     sess.commit()
     click.echo("demo staff created: " + ", ".join(s[0] for s in DEMO_STAFF))
+
+
+def _demo_account(sess: Session, login: str, roles: list[str], provinces: list[str],
+                  password: str, totp: str, passphrase: str) -> tuple[Staff, bytes]:
+    """Her account, with her authenticator confirmed and her key set up (demo only: these
+    secrets are public), and her public key."""
+    from nacl.public import PrivateKey
+
+    sk = PrivateKey.generate()
+    staff = staffing.create_staff(
+        sess, login=login, roles=roles, provinces=provinces, password=password, actor_id=None,
+        change_password=False, totp_secret=totp, totp_confirmed=True,
+        public_key=envelope.b64e(bytes(sk.public_key)),
+        wrapped_secret_key=envelope.wrap_secret_key(bytes(sk), passphrase))
+    return staff, bytes(sk.public_key)

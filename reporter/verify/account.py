@@ -8,12 +8,10 @@ from typing import Any
 import pyotp
 import segno
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -22,6 +20,7 @@ from flask import (
 )
 from markupsafe import Markup
 from sqlalchemy import or_, select, update
+from werkzeug.wrappers import Response
 
 from reporter.crypto import envelope
 from reporter.models import audit, db
@@ -46,6 +45,7 @@ from reporter.web.auth import (
     session_wait,
 )
 from reporter.web.extensions import global_key, limiter
+from reporter.web.json import json_body, json_error
 
 ENROL = "enrol"
 ALL = ("moderator", "coordinator", "advocate", "admin", "partner")
@@ -114,9 +114,8 @@ def _refuse(form: LoginForm, error: str = REFUSED) -> tuple[str, int]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.extensions["reporter.settings"].extra.get(
-    "X_STAFF_LOGIN_LIMIT", "120 per minute"), key_func=global_key, scope="staff-login",
-    methods=["POST"])
+@limiter.limit(lambda: current_app.extensions["reporter.settings"].staff_login_limit,
+               key_func=global_key, scope="staff-login", methods=["POST"])
 @public
 def login() -> Any:
     """Staff log-in: name, password and a TOTP code. Every refusal gives the same answer;
@@ -238,21 +237,6 @@ def logout() -> Response:
 def key_setup() -> str:
     """Choose an unlock passphrase; the browser makes the key pair and wraps the secret."""
     return render_template("verify/key_setup.html", staff=current_staff())
-
-
-def json_error(message: str, code: int = 400) -> tuple[Response, int]:
-    return jsonify(error=message), code
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 with a clear message."""
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # absurdly deep nesting
-        data = None
-    if not isinstance(data, dict):
-        abort(make_response(jsonify(error="Send a JSON object."), 400))
-    return data
 
 
 @bp.post("/keys/setup")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from werkzeug.wrappers import Response
 
 from reporter.crypto import envelope
 from reporter.domain.vocabulary import PROVINCES
@@ -14,11 +14,12 @@ from reporter.models import audit, db
 from reporter.models.private import Attachment, CaseKey, KeyGrant, Message, Report
 from reporter.models.public import SiteContent
 from reporter.models.staff import Staff
+from reporter.services import staffing
 from reporter.verify import bp
-from reporter.verify.account import json_body, json_error
 from reporter.verify.forms import ContentForm, StaffForm
 from reporter.web import content, i18n
-from reporter.web.auth import allow, current_staff, hash_password, revoke_sessions
+from reporter.web.auth import allow, current_staff
+from reporter.web.json import json_body, json_error
 
 SCOPES = ("national", "recovery", *PROVINCES)
 
@@ -39,21 +40,13 @@ def admin() -> Any:
     error = None
     if request.method == "POST":
         if request.form.get("what") == "staff" and form.validate():
-            if sess.scalars(select(Staff).where(Staff.login == form.login.data)).first():
-                error = "That name is taken."
-            elif "partner" in form.roles.data:
-                error = "Add a partner organisation's staff on the Partners page."
-            elif "moderator" in form.roles.data and not form.provinces.data:
-                error = "A moderator needs at least one province."
+            try:  # she chooses her own password at her first log-in
+                staffing.create_staff(sess, login=form.login.data, roles=form.roles.data,
+                                      provinces=form.provinces.data,
+                                      password=form.password.data, actor_id=_me().id)
+            except staffing.StaffRefused as exc:
+                error = str(exc)
             else:
-                staff = Staff(login=form.login.data, password_hash=hash_password(
-                    form.password.data), roles=form.roles.data,
-                    provinces=form.provinces.data,
-                    password_change_required=True)  # she chooses her own at first log-in
-                sess.add(staff)
-                sess.flush()
-                audit.record(sess, _me().id, "staff_create",
-                             f"{staff.login}:{','.join(staff.roles)}")
                 sess.commit()
                 return redirect(url_for("verify.admin", done="staff"), code=303)
         elif request.form.get("what") == "content" and content_form.validate():
@@ -84,12 +77,10 @@ def disable_staff(staff_id: int) -> Response:
     staff = db.session().get(Staff, staff_id)
     if staff is None:
         abort(404)
-    if staff.id == _me().id:
+    try:  # her open sessions end now, and stay ended
+        staffing.toggle_disabled(db.session(), staff, _me().id)
+    except staffing.StaffRefused:
         abort(400)
-    staff.disabled = not staff.disabled
-    revoke_sessions(db.session(), staff.id)  # her open sessions end now, and stay ended
-    audit.record(db.session(), _me().id, "staff_update",
-                 f"{staff.login}:{'disabled' if staff.disabled else 'enabled'}")
     db.session().commit()
     return redirect(url_for("verify.admin"), code=303)
 
@@ -99,17 +90,11 @@ def disable_staff(staff_id: int) -> Response:
 def reset_key(staff_id: int) -> Response:
     """For a lost passphrase: drop her key and grants; she makes a new key at next log-in and
     a coordinator grants her case keys again. Reports stay readable (other holders, recovery)."""
-    from sqlalchemy import delete
-
     sess = db.session()
     staff = sess.get(Staff, staff_id)
     if staff is None:
         abort(404)
-    staff.public_key = None
-    staff.wrapped_secret_key = None
-    sess.execute(delete(KeyGrant).where(KeyGrant.staff_id == staff.id))
-    revoke_sessions(sess, staff.id)
-    audit.record(sess, _me().id, "staff_update", f"{staff.login}:key-reset")
+    staffing.reset_key(sess, staff, _me().id)
     sess.commit()
     return redirect(url_for("verify.admin", done="key reset"), code=303)
 
@@ -133,26 +118,10 @@ def keys_state() -> Response:
         case_keys=[{"id": k.id, "scope": k.scope, "kid": k.kid, "pk": k.public_key,
                     "active": k.active, "sealed_secret": k.sealed_secret} for k in keys],
         staff=[{"id": s.id, "login": s.login, "roles": s.roles, "provinces": s.provinces,
-                "public_key": s.public_key, "may_hold": sorted(scopes_allowed(s))}
+                "public_key": s.public_key, "may_hold": sorted(staffing.scopes_allowed(sess, s))}
                for s in people],
         grants=[{"id": g.id, "case_key_id": g.case_key_id, "staff_id": g.staff_id}
                 for g in grants])
-
-
-def scopes_allowed(staff: Staff) -> set[str]:
-    """The case keys she may hold, by role: coordinators and admins every scope (national
-    included), moderators only their provinces' keys, advocates none (finding 13.3: the
-    server cannot see what a grant seals, so it must refuse by the key's scope). A partner's
-    staff hold only their organisation's key; coordinators and admins may hold those too."""
-    from reporter.verify.partners import all_partner_scopes, partner_scopes_allowed
-
-    if "partner" in staff.roles:
-        return partner_scopes_allowed(staff)
-    if {"coordinator", "admin"} & set(staff.roles):
-        return {"national", *PROVINCES, *all_partner_scopes()}
-    if "moderator" in staff.roles:
-        return {p for p in (staff.provinces or []) if p in PROVINCES}
-    return set()
 
 
 @bp.post("/admin/grants")
@@ -168,30 +137,10 @@ def grant() -> tuple[Response, int] | Response:
         return json_error("staff_id and case_key_id must be numbers.")
     if target is None or key is None:
         return json_error("No such staff member or case key.", 404)
-    if target.public_key is None:
-        return json_error("She has not set up her key yet.", 409)
-    if key.scope == "recovery":
-        return json_error("The recovery key is never granted; it stays on paper.")
-    if set(target.roles) <= {"advocate"}:
-        return json_error("Advocates work with aggregates only; they get no case keys.", 403)
-    if key.scope not in scopes_allowed(target):
-        if key.scope == "national":
-            return json_error("The national key opens every report of every province: only "
-                              "coordinators and admins may hold it, never a moderator of "
-                              "some provinces.", 403)
-        return json_error("A moderator gets only her provinces' keys.", 403)
-    try:
-        sealed = envelope.validate(data.get("sealed"),
-                                   {envelope.kid(envelope.b64d(target.public_key, 32))})
-    except envelope.EnvelopeError as exc:
-        return json_error(f"The sealed key was refused: {exc}")
-    # one statement: concurrent grants of one key to one person leave one grant
-    stmt = pg_insert(KeyGrant).values(case_key_id=key.id, staff_id=target.id,
-                                      sealed_key=sealed, granted_by=_me().id)
-    sess.execute(stmt.on_conflict_do_update(
-        index_elements=[KeyGrant.case_key_id, KeyGrant.staff_id],
-        set_={"sealed_key": stmt.excluded.sealed_key, "granted_by": stmt.excluded.granted_by}))
-    audit.record(sess, _me().id, "grant", f"{key.scope}:{key.kid}->{target.login}")
+    try:  # the same rules as every grant (the demo's too)
+        staffing.grant(sess, key, target, data.get("sealed"), _me().id)
+    except staffing.StaffRefused as exc:
+        return json_error(str(exc), exc.status)
     sess.commit()
     return jsonify(ok=True)
 

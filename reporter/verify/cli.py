@@ -6,13 +6,12 @@ import json
 
 import click
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
 
 from reporter.crypto import envelope
 from reporter.domain.vocabulary import PROVINCES
 from reporter.models import audit, db
-from reporter.models.staff import Staff
-from reporter.web.auth import ROLES, hash_password
+from reporter.services import staffing
+from reporter.web.auth import ROLES
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
@@ -26,19 +25,15 @@ audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 @click.password_option(help="Her first password (prompted for, never echoed).")
 def staff_create(login: str, roles: tuple[str, ...], provinces: tuple[str, ...],
                  password: str) -> None:
-    """Create a staff account (the first admin). She enrols TOTP at her first log-in."""
-    if len(password) < 12:
-        raise click.ClickException("the password needs at least 12 characters")
-    if "moderator" in roles and not provinces:
-        raise click.ClickException("a moderator needs at least one --province")
+    """Create a staff account (the first admin). She enrols TOTP at her first log-in. The same
+    rules as the admin page (reporter/services/staffing.py); the password is the one typed
+    here, so she is not asked to change it."""
     sess = db.session()
-    if sess.scalars(select(Staff).where(Staff.login == login)).first():
-        raise click.ClickException(f"{login} exists already")
-    staff = Staff(login=login, password_hash=hash_password(password), roles=list(roles),
-                  provinces=list(provinces))
-    sess.add(staff)
-    sess.flush()
-    audit.record(sess, None, "staff_create", f"{login}:{','.join(roles)}")
+    try:
+        staffing.create_staff(sess, login=login, roles=roles, provinces=provinces,
+                              password=password, actor_id=None, change_password=False)
+    except staffing.StaffRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     sess.commit()
     click.echo(f"created {login} ({', '.join(roles)}); she sets up TOTP and her key at "
                "first log-in")

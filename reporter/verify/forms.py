@@ -15,7 +15,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from reporter.domain.vocabulary import (
@@ -25,6 +25,7 @@ from reporter.domain.vocabulary import (
     SOURCE_TYPES,
     VERIFICATION_LEVELS,
 )
+from reporter.services import staffing
 from reporter.web.auth import ROLES
 from reporter.web.i18n import LANGUAGE_NAMES
 
@@ -47,11 +48,17 @@ class CodeForm(FlaskForm):
 
 
 class StaffForm(FlaskForm):
+    # the rules are reporter/services/staffing.py's; these give the field's own message
     login = StringField("Name", validators=[
-        DataRequired(), Length(min=2, max=64),
-        Regexp(r"^[a-z0-9._-]+$", message="Lower-case letters, digits, dot, dash, underscore.")])
-    password = PasswordField("First password (she changes it later)", validators=[
-        DataRequired(), Length(min=12, max=1024, message="At least 12 characters.")])
+        DataRequired(), Length(min=staffing.LOGIN_MIN, max=staffing.LOGIN_MAX),
+        Regexp(staffing.LOGIN_PATTERN, message=staffing.LOGIN_HINT)])
+    # an account made here must choose her own password at her first log-in
+    # (reporter/verify/password.py): this one only lets her log in that first time
+    password = PasswordField(
+        "First password (at least 12 characters): she logs in with it once, then chooses "
+        "her own", validators=[
+            DataRequired(), Length(min=staffing.PASSWORD_MIN, max=staffing.PASSWORD_MAX,
+                                   message="At least 12 characters.")])
     roles = Checkboxes("Roles", choices=[SelectChoice(r, r) for r in ROLES],
                        validators=[DataRequired(message="Choose at least one role.")])
     provinces = Checkboxes("Provinces (for moderators)",
@@ -104,5 +111,6 @@ class PublishForm(FlaskForm):
                            validators=[DataRequired(message="Please confirm.")])
 
     def month_date(self) -> dt.date:
+        assert self.month.data is not None  # DataRequired and Regexp have passed
         year, month = self.month.data.split("-")
         return dt.date(int(year), int(month), 1)

@@ -27,10 +27,10 @@ from reporter.services.intake import SubmissionRefused, accept, check_sealed
 from reporter.services.keys import KeyMissing, load_keyring
 from reporter.services.tokens import AlreadyAccepted, FormTokenInvalid, FormTokens, Shown, tidy
 from reporter.verify import bp
-from reporter.verify.account import json_error
 from reporter.web.auth import allow, current_staff, may_see_province
 from reporter.web.extensions import limiter
 from reporter.web.i18n import LANGUAGE_NAMES
+from reporter.web.json import json_error
 
 TAKERS = ("moderator", "coordinator")
 SOURCE_LABELS = {"helpline": "Helpline call", "outreach": "Outreach", "meeting": "Meeting",

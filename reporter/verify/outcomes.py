@@ -33,9 +33,9 @@ from reporter.models.private import ReportPublication
 from reporter.models.public import Incident
 from reporter.services.keys import KeyMissing, load_keyring
 from reporter.verify import bp
-from reporter.verify.account import json_body, json_error
 from reporter.verify.partners import _report_for_casework
 from reporter.web.auth import allow, current_staff
+from reporter.web.json import json_body, json_error
 
 CASEWORK = ("moderator", "coordinator", "admin")
 VIEWERS = ("advocate", "coordinator", "admin")

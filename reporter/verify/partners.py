@@ -30,14 +30,15 @@ from sqlalchemy import delete, select
 from reporter.crypto import envelope
 from reporter.domain.vocabulary import PROVINCES
 from reporter.models import audit, db
-from reporter.models.partners import PARTNER_SCOPE, PartnerOrg, PartnerStaff, Referral
+from reporter.models.partners import PartnerOrg, PartnerStaff, Referral
 from reporter.models.private import Attachment, CaseKey, KeyGrant, Report
 from reporter.models.staff import Staff
-from reporter.services import notify
+from reporter.services import notify, staffing
+from reporter.services.staffing import partner_scope
 from reporter.verify import bp
-from reporter.verify.account import json_body, json_error
 from reporter.verify.forms import StaffForm
-from reporter.web.auth import allow, current_staff, hash_password, may_see_province, revoke_sessions
+from reporter.web.auth import allow, current_staff, may_see_province, revoke_sessions
+from reporter.web.json import json_body, json_error
 
 CASEWORK = ("moderator", "coordinator", "admin")
 
@@ -57,28 +58,6 @@ def _me() -> Staff:
     staff = current_staff()
     assert staff is not None
     return staff
-
-
-def partner_scope(partner_id: int) -> str:
-    return f"{PARTNER_SCOPE}{partner_id}"
-
-
-def partner_of(staff: Staff) -> PartnerOrg | None:
-    """The organisation a partner's staff member works for (None for everyone else)."""
-    if "partner" not in staff.roles:
-        return None
-    row = db.session().get(PartnerStaff, staff.id)
-    return db.session().get(PartnerOrg, row.partner_id) if row else None
-
-
-def partner_scopes_allowed(staff: Staff) -> set[str]:
-    """The case keys a partner's staff member may hold: her organisation's key only."""
-    org = partner_of(staff)
-    return {partner_scope(org.id)} if org is not None and not org.disabled else set()
-
-
-def all_partner_scopes() -> set[str]:
-    return {partner_scope(i) for i in db.session().scalars(select(PartnerOrg.id))}
 
 
 def _org_key(org: PartnerOrg) -> CaseKey | None:
@@ -160,16 +139,13 @@ def partner_staff_create(partner_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         return redirect(url_for("verify.partners_page", done="nothing: correct the name and "
                                 "password (at least 12 characters)"), code=303)
-    if sess.scalars(select(Staff).where(Staff.login == form.login.data)).first():
-        return redirect(url_for("verify.partners_page", done="nothing: that name is taken"),
-                        code=303)
-    staff = Staff(login=form.login.data, password_hash=hash_password(form.password.data),
-                  roles=["partner"], provinces=[],
-                  password_change_required=True)  # her own password at first log-in
-    sess.add(staff)
-    sess.flush()
-    sess.add(PartnerStaff(staff_id=staff.id, partner_id=org.id))
-    audit.record(sess, _me().id, "staff_create", f"{staff.login}:partner:{org.id}")
+    try:  # her own password at first log-in
+        staffing.create_partner_staff(sess, org, login=form.login.data,
+                                      password=form.password.data, actor_id=_me().id)
+    except staffing.StaffRefused as exc:
+        why = str(exc).rstrip(".")
+        return redirect(url_for("verify.partners_page",
+                                done=f"nothing: {why[:1].lower()}{why[1:]}"), code=303)
     sess.commit()
     return redirect(url_for("verify.partners_page", done="partner staff added"), code=303)
 
@@ -260,6 +236,68 @@ def _refuse(message: str, code: int = 400) -> tuple[Response, int]:
     return json_error(message, code)
 
 
+class _Refusal(Exception):
+    """A referral refused: the message for her browser and the HTTP status."""
+
+    def __init__(self, message: str, code: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _partner_to_refer_to(report: Report, data: dict[str, Any]) -> tuple[PartnerOrg, CaseKey]:
+    """The enabled organisation named by partner_id, with its active key, not referred yet."""
+    try:
+        org = db.session().get(PartnerOrg, int(data.get("partner_id", 0)))
+    except (TypeError, ValueError) as exc:
+        raise _Refusal("partner_id must be a number.") from exc
+    key = _org_key(org) if org is not None and not org.disabled else None
+    if org is None or key is None or not key.active:
+        raise _Refusal("No such partner organisation.", 404)
+    if db.session().scalars(select(Referral).where(Referral.report_id == report.id,
+                                                   Referral.partner_id == org.id)).first():
+        raise _Refusal(f"This report is referred to {org.name} already.", 409)
+    return org, key
+
+
+def _referral_key(data: dict[str, Any], key: CaseKey) -> tuple[bytes, dict[str, Any]]:
+    """The fresh referral public key and its secret, sealed to the organisation's key only."""
+    try:
+        rpk = envelope.b64d(str(data.get("public_key", "")), 32)
+        sealed = envelope.validate(data.get("sealed_key"), {key.kid})
+    except envelope.EnvelopeError as exc:
+        raise _Refusal(f"The referral key was refused: {exc}") from exc
+    if len(sealed["keys"]) != 1:
+        raise _Refusal("The referral key must be sealed to the partner organisation only.")
+    if db.session().scalars(select(CaseKey).where(CaseKey.kid == envelope.kid(rpk))).first():
+        raise _Refusal("The referral key must be a fresh key.")
+    return rpk, sealed
+
+
+def _resealed(report: Report, items: object, rkid: str) -> dict[tuple[str, str], Any]:
+    """The re-sealed envelopes sent, by (kind, id): exactly the report's and each of its
+    files', each the stored one plus one wrapped key for the referral and nothing else."""
+    if not isinstance(items, list):
+        raise _Refusal("Send the re-sealed envelopes as a list of items.")
+    sent = {(i.get("kind"), i.get("id")): i.get("env") for i in items if isinstance(i, dict)}
+    expected = {(i["kind"], i["id"]): i for i in _items(report)}
+    if len(sent) != len(items) or set(sent) != set(expected):
+        raise _Refusal("Send exactly the report's envelope and each of its files, once each.")
+    for ident, new in sent.items():
+        stored = expected[ident]["env"]
+        if not gained_exactly(stored, new, rkid):
+            raise _Refusal("A re-sealed envelope must add exactly one key, for the referral, "
+                           "and change nothing else. Reload the page and try again.", 409)
+        required = {k["kid"] for k in stored["keys"]} | {rkid}
+        try:
+            if ident[0] == "attachment":
+                envelope.validate_attachment_header(new, required)
+            else:
+                envelope.validate(new, required)
+        except envelope.EnvelopeError as exc:
+            raise _Refusal(f"A re-sealed envelope was refused: {exc}") from exc
+    return sent
+
+
 @bp.post("/reports/<report_id>/refer")
 @allow(*CASEWORK)
 def refer(report_id: str) -> tuple[Response, int] | Response:
@@ -274,47 +312,12 @@ def refer(report_id: str) -> tuple[Response, int] | Response:
     if report.envelope is None:
         return _refuse("This report's content was deleted; there is nothing to refer.", 409)
     try:
-        org = sess.get(PartnerOrg, int(data.get("partner_id", 0)))
-    except (TypeError, ValueError):
-        return _refuse("partner_id must be a number.")
-    key = _org_key(org) if org is not None and not org.disabled else None
-    if org is None or key is None or not key.active:
-        return _refuse("No such partner organisation.", 404)
-    if sess.scalars(select(Referral).where(Referral.report_id == report.id,
-                                           Referral.partner_id == org.id)).first():
-        return _refuse(f"This report is referred to {org.name} already.", 409)
-    try:
-        rpk = envelope.b64d(str(data.get("public_key", "")), 32)
-        sealed = envelope.validate(data.get("sealed_key"), {key.kid})
-    except envelope.EnvelopeError as exc:
-        return _refuse(f"The referral key was refused: {exc}")
-    if len(sealed["keys"]) != 1:
-        return _refuse("The referral key must be sealed to the partner organisation only.")
-    rkid = envelope.kid(rpk)
-    if sess.scalars(select(CaseKey).where(CaseKey.kid == rkid)).first():
-        return _refuse("The referral key must be a fresh key.")
-    items = data.get("items")
-    if not isinstance(items, list):
-        return _refuse("Send the re-sealed envelopes as a list of items.")
-    sent = {(i.get("kind"), i.get("id")): i.get("env") for i in items if isinstance(i, dict)}
-    expected = {(i["kind"], i["id"]): i for i in _items(report)}
-    if len(sent) != len(items) or set(sent) != set(expected):
-        return _refuse("Send exactly the report's envelope and each of its files, once each.")
-    rows: dict[tuple[str, str], Any] = {("report", report.id): report}
-    rows.update({("attachment", a.id): a for a in report.attachments})
-    for ident, new in sent.items():
-        stored = expected[ident]["env"]
-        if not gained_exactly(stored, new, rkid):
-            return _refuse("A re-sealed envelope must add exactly one key, for the referral, "
-                           "and change nothing else. Reload the page and try again.", 409)
-        required = {k["kid"] for k in stored["keys"]} | {rkid}
-        try:
-            if ident[0] == "attachment":
-                envelope.validate_attachment_header(new, required)
-            else:
-                envelope.validate(new, required)
-        except envelope.EnvelopeError as exc:
-            return _refuse(f"A re-sealed envelope was refused: {exc}")
+        org, key = _partner_to_refer_to(report, data)
+        rpk, sealed = _referral_key(data, key)
+        rkid = envelope.kid(rpk)
+        sent = _resealed(report, data.get("items"), rkid)
+    except _Refusal as exc:
+        return _refuse(str(exc), exc.code)
     report.envelope = sent[("report", report.id)]
     for att in report.attachments:
         att.header = sent[("attachment", att.id)]
@@ -370,7 +373,7 @@ def unrefer(report_id: str) -> Response | tuple[Response, int]:
 
 
 def _my_org() -> PartnerOrg:
-    org = partner_of(_me())
+    org = staffing.partner_of(db.session(), _me())
     if org is None or org.disabled:
         abort(403)
     return org

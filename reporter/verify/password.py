@@ -18,15 +18,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Response, abort, redirect, render_template, session, url_for
+from flask import abort, redirect, render_template, session, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import update
+from werkzeug.wrappers import Response
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from reporter.crypto import envelope
 from reporter.models import audit, db
 from reporter.models.staff import Staff
+from reporter.services import staffing
 from reporter.verify import bp
 from reporter.verify.account import ALL
 from reporter.web.auth import (
@@ -43,7 +45,7 @@ from reporter.web.auth import (
 
 FORCED = "pwchange"
 FORCED_SECONDS = 600
-MIN_LENGTH = 12
+MIN_LENGTH = staffing.PASSWORD_MIN  # as when an account is made
 
 
 def fingerprint(public_key_b64: str | None) -> str | None:

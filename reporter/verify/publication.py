@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
-from flask import Response, abort, redirect, url_for
-from flask.cli import with_appcontext
+from flask import abort, redirect, url_for
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
 from reporter.models import audit, db
 from reporter.models.private import Report, ReportPublication
@@ -119,3 +120,30 @@ def withdraw_cli(report_id: str) -> None:
         raise click.ClickException(f"{report_id}: {exc}") from exc
     sess.commit()
     click.echo(f"withdrawn: incident {found.public_id} of report {report_id}")
+
+
+incidents_cli = AppGroup("incidents", help="Published incidents (the public map).")
+
+
+@incidents_cli.command("withdraw")
+@click.argument("public_id")
+def incidents_withdraw(public_id: str) -> None:
+    """Withdraw the incident PUBLIC_ID, as shown on the map (off the map, out of every count).
+    A report's incident goes through withdraw_report, as the staff route does; an incident with
+    no report (the demo's) is withdrawn alone. Audited as `withdraw` either way; idempotent."""
+    from reporter.maps.publish import withdraw_incident
+
+    sess = db.session()
+    incident = sess.scalars(select(Incident).where(Incident.public_id == public_id.strip())
+                            ).first()
+    if incident is None:
+        raise click.ClickException(f"{public_id}: no incident with that id")
+    report_id = sess.scalars(select(ReportPublication.report_id).where(
+        ReportPublication.incident_id == incident.id)).first()
+    if report_id is not None:
+        withdraw_report(sess, report_id, None)
+    elif not incident.withdrawn:
+        withdraw_incident(sess, incident.id)
+        audit.record(sess, None, "withdraw", f"(no report)->{incident.public_id}")
+    sess.commit()
+    click.echo(f"withdrawn: incident {incident.public_id}")

@@ -24,9 +24,9 @@ from reporter.models.private import (
 from reporter.models.staff import Staff
 from reporter.services.keys import KeyMissing, load_keyring
 from reporter.verify import bp
-from reporter.verify.account import json_body, json_error
 from reporter.verify.forms import DuplicateForm, PublishForm, ReasonForm
 from reporter.web.auth import allow, current_staff, may_see_province
+from reporter.web.json import json_body, json_error
 
 CASEWORK = ("moderator", "coordinator", "admin")
 SORTS = {"received": Report.received_on, "province": Report.province, "status": Report.status}
