@@ -19,7 +19,7 @@ from flask import Flask
 from reporter.config import AVAILABLE_LANGUAGES
 from reporter.maps.seed import seed_incidents
 from reporter.models import db
-from tests.browser import CHROMIUM, Watch, chromium, live_server
+from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 from tests.test_intake_browser import Reporter
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),

@@ -17,7 +17,8 @@ from reporter.alerts import index, store
 from reporter.models import db
 from reporter.models.alerts import Alert, AlertIdentifier, MemberCode
 from reporter.models.audit import AuditEvent
-from tests.alerts_helpers import (
+from tests.conftest import table_dump
+from tests.support.alerts import (
     DESCRIPTION,
     SENTINEL_PHONE,
     SENTINEL_PHONE_FORMS,
@@ -32,9 +33,8 @@ from tests.alerts_helpers import (
     switched_on,
     world,
 )
-from tests.conftest import table_dump
-from tests.intake_helpers import submit_plain
-from tests.staff_helpers import csrf_of
+from tests.support.intake import submit_plain
+from tests.support.staff import csrf_of
 
 KEY = b"k" * 32
 
@@ -263,7 +263,7 @@ def test_the_draft_refuses_a_point_a_future_month_and_bad_numbers(on: Flask) -> 
     w = world(on)
     mod = staff_client(on, w.drafter)
     token = csrf_of(mod, f"/staff/alerts/new?report={w.report_id}")
-    from tests.alerts_helpers import draft_fields
+    from tests.support.alerts import draft_fields
 
     for bad in ({"area": "-26.2041, 28.0473"}, {"month": "2999-01"},
                 {"phones": "08x"}, {"plates": "CA"}, {"severity": "mild"}):
@@ -277,7 +277,7 @@ def test_the_draft_refuses_a_point_a_future_month_and_bad_numbers(on: Flask) -> 
 
 def test_moderators_of_another_province_cannot_see_or_draft(on: Flask) -> None:
     w = world(on)
-    from tests.staff_helpers import make_staff
+    from tests.support.staff import make_staff
 
     other = make_staff(on, "kzn", ["moderator"], ["KZN"], iterations=1000)
     client = staff_client(on, other)
@@ -381,7 +381,7 @@ def test_a_member_with_a_receipt_sees_her_provinces_alerts_in_her_inbox(on: Flas
 def test_every_staff_alerts_route_is_guarded_when_switched_on(on: Flask) -> None:
     """Default-deny with alerts on: anonymous is sent to log in, an advocate is refused every
     alerts route, a moderator the coordinators' ones (codes, withdraw, correct, review, admin)."""
-    from tests.staff_helpers import make_staff
+    from tests.support.staff import make_staff
 
     w = world(on)
     advocate = staff_client(on, make_staff(on, "adv", ["advocate"], iterations=1000))

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from reporter.alerts import store
 from reporter.models import db
 from reporter.models.alerts import Alert
-from tests.alerts_helpers import (
+from tests.conftest import TEST_INSTANCE
+from tests.support.alerts import (
     DESCRIPTION,
     PLACE,
     SENTINEL_PHONE,
@@ -27,9 +28,8 @@ from tests.alerts_helpers import (
     switched_on,
     world,
 )
-from tests.browser import Watch, chromium, live_server
-from tests.conftest import TEST_INSTANCE
-from tests.staff_helpers import PASSPHRASE, csrf_of, fresh_code
+from tests.support.browser import Watch, chromium, live_server
+from tests.support.staff import PASSPHRASE, csrf_of, fresh_code
 from tests.test_staff_browser import Moderator
 
 SCREENS = TEST_INSTANCE / "screens"

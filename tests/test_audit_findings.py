@@ -31,8 +31,8 @@ from reporter.models.public import Incident
 from reporter.models.staff import Staff
 from reporter.web.auth import ACCOUNT_FREE, SESSION_FREE
 from tests.conftest import make_app, table_dump
-from tests.intake_helpers import submit_plain
-from tests.staff_helpers import PASSWORD, Member, csrf_of, fresh_code, log_in, make_staff
+from tests.support.intake import submit_plain
+from tests.support.staff import PASSWORD, Member, csrf_of, fresh_code, log_in, make_staff
 
 # --- 11: open redirect through the language switcher -----------------------------------------
 
@@ -560,7 +560,7 @@ def test_14_the_web_cap_fits_real_bundles_and_refuses_a_dense_zip(app: Flask) ->
     import zipfile
 
     from reporter.export.verify import WEB_LIMITS
-    from tests.export_helpers import build, seed
+    from tests.support.export import build, seed
 
     seed(app)
     data = build(app).data
@@ -622,7 +622,7 @@ def test_6_a_staff_log_in_flood_does_not_shut_out_a_known_browser(
 
 
 def test_6_a_refused_report_gives_back_what_she_typed(app_factory: Callable[..., Flask]) -> None:
-    from tests.intake_helpers import open_form, plain_fields
+    from tests.support.intake import open_form, plain_fields
 
     app = app_factory(X_REPORT_LIMIT="1 per minute")
     client = app.test_client()

@@ -28,8 +28,8 @@ from reporter.models.staff import Staff
 from reporter.ops import backup, pgcluster
 from reporter.services import keys
 from tests.conftest import fresh_database, make_app
-from tests.intake_helpers import hidden, receipt_of, submit_plain
-from tests.staff_helpers import PASSPHRASE, grant, make_staff
+from tests.support.intake import hidden, receipt_of, submit_plain
+from tests.support.staff import PASSPHRASE, grant, make_staff
 
 SENTINEL = "BACKUP-SENTINEL-7f3a"
 TOTP_SENTINEL = "JBSWY3DPEHPKBACKUPSENTINELTOTP22"

@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 
 from reporter.web import compress
-from tests.browser import live_server
-from tests.intake_helpers import hidden, plain_fields
+from tests.support.browser import live_server
+from tests.support.intake import hidden, plain_fields
 
 STATIC = Path(compress.__file__).resolve().parent / "static"
 BOTH = "gzip, deflate, br"

@@ -48,7 +48,7 @@ def test_demo_seed_makes_staff_reports_and_incidents(app_factory: Callable[..., 
         assert scopes == {"GP", "KZN"}
     import pyotp
 
-    from tests.staff_helpers import csrf_of
+    from tests.support.staff import csrf_of
 
     client = demo.test_client()
     password, totp = next((s[3], s[4]) for s in DEMO_STAFF if s[0] == "moderator")

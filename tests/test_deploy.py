@@ -39,8 +39,8 @@ from reporter.config import build_settings
 from reporter.ops import migrate, pgcluster
 from reporter.ops.servers import Gunicorn, app_instance, free_port, gunicorn, init_instance
 from reporter.ops.visitor import RECEIPT, Visitor, encode_form, plain_fields
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import TEST_INSTANCE, fresh_database
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

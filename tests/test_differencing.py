@@ -184,7 +184,7 @@ def collect(app: Flask, periods: list[str], kb: Knowledge, *, bundles: bool) -> 
                 assert set(table) <= summary_numbers, (period, args)
     if bundles:
         from reporter.export.filters import parse_export_filters
-        from tests.export_helpers import build
+        from tests.support.export import build
 
         for period in periods[:2]:
             for attrs in ({}, {"category": CATS[0]}):

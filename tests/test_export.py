@@ -38,8 +38,8 @@ from reporter.models.audit import AuditEvent
 from reporter.models.public import Incident
 from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database, make_app, with_keys
-from tests.export_helpers import PLACES, Built, build, members, months_back, rezip, seed
-from tests.staff_helpers import Member, csrf_of, log_in, make_staff
+from tests.support.export import PLACES, Built, build, members, months_back, rezip, seed
+from tests.support.staff import Member, csrf_of, log_in, make_staff
 
 K = 5
 

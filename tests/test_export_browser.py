@@ -14,9 +14,9 @@ from flask import Flask
 from reporter.crypto.signing import load_signing_key
 from reporter.export.verify import verify_bundle
 from reporter.maps.render import COLOURS
-from tests.browser import CHROMIUM, Watch, chromium, live_server
-from tests.export_helpers import build, members, seed
-from tests.staff_helpers import log_in, make_staff
+from tests.support.browser import CHROMIUM, Watch, chromium, live_server
+from tests.support.export import build, members, seed
+from tests.support.staff import log_in, make_staff
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
               pytest.mark.browser]

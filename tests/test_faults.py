@@ -35,7 +35,7 @@ from reporter.services import intake
 from reporter.web.errors import MESSAGES
 from reporter.web.extensions import limiter
 from tests.conftest import TEST_INSTANCE, fresh_database, make_app, with_keys
-from tests.intake_helpers import RECEIPT, receipt_of, submit_plain
+from tests.support.intake import RECEIPT, receipt_of, submit_plain
 
 NOT_SENT = str(MESSAGES[503][0])
 SENTINELS = ("203.0.113.99", "198.51.100.77", "SentinelAgent/9.9-xyzzy", "SENTINEL-NARR-q7")

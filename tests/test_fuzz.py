@@ -29,7 +29,8 @@ from reporter.crypto import envelope
 from reporter.domain.payload import attachment_name as safe_name
 from reporter.domain.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES, PROVINCES
 from reporter.web.errors import MESSAGES
-from tests.intake_helpers import (
+from tests.support.dates import months_ago
+from tests.support.intake import (
     hidden,
     keyring_json,
     open_form,
@@ -40,7 +41,6 @@ from tests.intake_helpers import (
     secrets_of,
     submit_plain,
 )
-from tests.support.dates import months_ago
 
 pytestmark = pytest.mark.slow  # hypothesis against every endpoint
 

@@ -26,8 +26,8 @@ from flask.testing import FlaskClient
 from bench import pageweight
 from reporter.config import AVAILABLE_LANGUAGES, ConfigError, build_settings
 from reporter.web.i18n import COMPLETE_LANGUAGES, LANGUAGE_NAMES
-from tests.i18n_helpers import TRANSLATIONS, catalog, html_lang, t
-from tests.intake_helpers import open_form, plain_fields, receipt_of
+from tests.support.i18n import TRANSLATIONS, catalog, html_lang, t
+from tests.support.intake import open_form, plain_fields, receipt_of
 
 ROOT = Path(__file__).resolve().parent.parent
 POT = ROOT / "messages.pot"

@@ -12,8 +12,8 @@ from flask import Flask
 
 from reporter.config import AVAILABLE_LANGUAGES
 from reporter.web.i18n import LANGUAGE_NAMES
-from tests.browser import CHROMIUM, chromium, live_server
-from tests.i18n_helpers import t
+from tests.support.browser import CHROMIUM, chromium, live_server
+from tests.support.i18n import t
 from tests.test_intake_browser import Reporter
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),

@@ -22,7 +22,7 @@ from reporter.config import AVAILABLE_LANGUAGES, build_settings
 from reporter.domain import catalogs
 from reporter.models import db
 from reporter.models.public import SiteContent
-from tests.staff_helpers import csrf_of, log_in, make_staff
+from tests.support.staff import csrf_of, log_in, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [lang for lang in AVAILABLE_LANGUAGES if lang != "en"]

@@ -21,7 +21,7 @@ from reporter.models import db
 from reporter.models.private import Attachment, Message, Receipt, Report
 from reporter.ops import pgcluster
 from tests.conftest import TEST_INSTANCE, make_app, table_dump
-from tests.intake_helpers import (
+from tests.support.intake import (
     browser_payload,
     keyring_json,
     open_form,
@@ -278,7 +278,7 @@ def test_form_without_csrf_or_with_a_forged_id_is_refused_and_keeps_her_words(
 
 def login(client: FlaskClient, receipt: str):  # type: ignore[no-untyped-def]
     html = client.get("/followup").get_data(as_text=True)
-    from tests.intake_helpers import hidden
+    from tests.support.intake import hidden
 
     return client.post("/followup", data={"csrf_token": hidden(html, "csrf_token"),
                                           "receipt": receipt}, follow_redirects=True)
@@ -307,7 +307,7 @@ def test_inbox_shows_status_and_messages_and_takes_an_answer(
     cookie = reporter.get_cookie("s")
     assert cookie is not None and receipt.replace(" ", "") not in cookie.value
     html = reporter.get("/followup").get_data(as_text=True)
-    from tests.intake_helpers import hidden
+    from tests.support.intake import hidden
 
     sent = reporter.post("/followup/reply", data={"csrf_token": hidden(html, "csrf_token"),
                                                   "message": "Hillbrow station"})

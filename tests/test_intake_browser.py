@@ -14,9 +14,9 @@ from sqlalchemy import select
 from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.private import Attachment, Report
-from tests.browser import Watch, chromium, live_server
-from tests.intake_helpers import secrets_of
+from tests.support.browser import Watch, chromium, live_server
 from tests.support.dates import REPORTED
+from tests.support.intake import secrets_of
 
 SENTINEL = "SENTINEL-Browser-5k2p"
 FILE_BYTES = b"\x89PNG\r\n\x1a\n SENTINEL-Browser-5k2p-photo"

@@ -26,9 +26,9 @@ from reporter.models import db
 from reporter.models.private import CaseKey, KeyGrant, Message, Report
 from reporter.models.staff import Staff
 from reporter.verify.password import fingerprint
-from tests.browser import Watch, chromium, live_server
-from tests.intake_helpers import submit_plain
-from tests.staff_helpers import PASSPHRASE, fresh_code, grant, make_staff
+from tests.support.browser import Watch, chromium, live_server
+from tests.support.intake import submit_plain
+from tests.support.staff import PASSPHRASE, fresh_code, grant, make_staff
 from tests.test_staff_browser import Moderator
 
 SHOTS = str(Path(tempfile.gettempdir()) / "keys-{}.png")

@@ -11,7 +11,7 @@ from flask import Flask
 from reporter.maps.render import COLOURS
 from reporter.maps.seed import seed_incidents
 from reporter.models import db
-from tests.browser import CHROMIUM, Watch, chromium, live_server
+from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
               pytest.mark.browser]

@@ -23,8 +23,8 @@ from reporter.models.partners import StaffNotify
 from reporter.models.private import Message, Report
 from reporter.models.staff import Staff
 from reporter.services import notify
-from tests.intake_helpers import submit_plain
-from tests.staff_helpers import csrf_of, grant, make_staff
+from tests.support.intake import submit_plain
+from tests.support.staff import csrf_of, grant, make_staff
 from tests.test_deploy import systemd_verify, unit_problems
 from tests.test_partners import (
     add_partner_staff,
@@ -198,7 +198,7 @@ def test_notices_on_assignment_answer_and_referral(mail_app: Flask,
         sess.commit()
     assert [m[0] for m in inbox.wait_for(2)] == [["thandi@example.org"]] * 2
     # a referral: a notice to the partner's staff
-    from tests.intake_helpers import secrets_of
+    from tests.support.intake import secrets_of
 
     body = refer_body(mod, report_id, partner, secrets_of(mail_app)["GP"])
     assert post_json(mod, f"/staff/reports/{report_id}/refer", body).status_code == 200

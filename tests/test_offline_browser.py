@@ -20,8 +20,8 @@ from sqlalchemy import select
 from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.private import Attachment, Report
-from tests.browser import CHROMIUM, chromium, live_server
-from tests.intake_helpers import secrets_of
+from tests.support.browser import CHROMIUM, chromium, live_server
+from tests.support.intake import secrets_of
 from tests.test_intake_browser import record_posts
 from tests.test_reporter_story_js import Phone
 

@@ -19,8 +19,8 @@ from reporter.services.keys import load_keyring
 from reporter.verify import publication
 from reporter.verify.outcomes import outcome_counts, parse_month
 from tests.conftest import table_dump
-from tests.intake_helpers import secrets_of, submit_plain
-from tests.staff_helpers import grant, make_staff
+from tests.support.intake import secrets_of, submit_plain
+from tests.support.staff import grant, make_staff
 from tests.test_partners import logged_in, post_json
 
 CASE_NUMBER = "SENTINEL-CAS-123/10/2026 Johannesburg Magistrate"

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.partners import CaseOutcome
-from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
-from tests.intake_helpers import secrets_of
-from tests.staff_helpers import PASSPHRASE, fresh_code, grant, make_staff
+from tests.support.browser import Watch, chromium, live_server
+from tests.support.intake import secrets_of
+from tests.support.staff import PASSPHRASE, fresh_code, grant, make_staff
 from tests.test_intake_browser import record_posts
 from tests.test_outcomes import published_reports, record
 from tests.test_partners_browser import shot

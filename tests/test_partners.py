@@ -20,8 +20,8 @@ from reporter.models.audit import AuditEvent
 from reporter.models.partners import PartnerOrg, PartnerStaff, Referral
 from reporter.models.private import Attachment, CaseKey, KeyGrant, Report
 from reporter.verify.partners import CANNOT_UNREAD, NO_CONSENT
-from tests.intake_helpers import secrets_of, submit_plain
-from tests.staff_helpers import Member, csrf_of, grant, log_in, make_staff
+from tests.support.intake import secrets_of, submit_plain
+from tests.support.staff import Member, csrf_of, grant, log_in, make_staff
 
 PHOTO = b"%PDF-1.4 a fine slip SENTINEL-partner-file"
 

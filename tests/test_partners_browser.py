@@ -19,10 +19,10 @@ from reporter.models import db
 from reporter.models.partners import PartnerOrg, Referral
 from reporter.models.private import Report
 from reporter.models.staff import Staff
-from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
-from tests.intake_helpers import submit_plain
-from tests.staff_helpers import PASSPHRASE, PASSWORD, fresh_code, grant, make_staff
+from tests.support.browser import Watch, chromium, live_server
+from tests.support.intake import submit_plain
+from tests.support.staff import PASSPHRASE, PASSWORD, fresh_code, grant, make_staff
 from tests.test_intake_browser import record_posts
 from tests.test_staff_browser import Moderator
 

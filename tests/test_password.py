@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from reporter.models import db
 from reporter.models.audit import AuditEvent
 from reporter.models.staff import Staff
-from tests.staff_helpers import PASSWORD, csrf_of, fresh_code, log_in, make_staff
+from tests.support.staff import PASSWORD, csrf_of, fresh_code, log_in, make_staff
 
 NEW = "a brand new password of mine"
 

@@ -14,7 +14,7 @@ from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.private import Attachment, Report
 from reporter.services.photos import PhotoUnreadable, strip_metadata
-from tests.intake_helpers import secrets_of, submit_plain
+from tests.support.intake import secrets_of, submit_plain
 
 PHONE = "SM-A045F-Sentinel"
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description>XMP-Sentinel-q7'

@@ -25,9 +25,9 @@ from sqlalchemy import select
 from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.private import Attachment, Message, Report
-from tests.browser import CHROMIUM, Watch, chromium, live_server
-from tests.intake_helpers import receipt_of, secrets_of, submit_plain
+from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 from tests.support.dates import REPORTED
+from tests.support.intake import receipt_of, secrets_of, submit_plain
 from tests.test_intake_browser import record_posts
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),

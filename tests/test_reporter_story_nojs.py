@@ -21,8 +21,8 @@ from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.private import InboxSession, Message, Receipt, Report
 from reporter.services.keys import load_keyring
-from tests.browser import CHROMIUM, Watch, chromium, live_server
-from tests.intake_helpers import secrets_of
+from tests.support.browser import CHROMIUM, Watch, chromium, live_server
+from tests.support.intake import secrets_of
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
               pytest.mark.browser]

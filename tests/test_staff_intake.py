@@ -19,8 +19,8 @@ from reporter.domain.payload import make_payload
 from reporter.models import db
 from reporter.models.audit import AuditEvent
 from reporter.models.private import Report
-from tests.intake_helpers import keyring_json, recipients, secrets_of
-from tests.staff_helpers import Member, log_in, make_staff
+from tests.support.intake import keyring_json, recipients, secrets_of
+from tests.support.staff import Member, log_in, make_staff
 
 SENTINEL = "SENTINEL-Intake-k3v8"
 

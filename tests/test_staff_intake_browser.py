@@ -19,10 +19,10 @@ from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.audit import AuditEvent
 from reporter.models.private import Report
-from tests.browser import CHROMIUM, Watch, chromium, live_server
-from tests.intake_helpers import secrets_of
-from tests.staff_helpers import PASSPHRASE, fresh_code, grant, make_staff
+from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 from tests.support.dates import REPORTED
+from tests.support.intake import secrets_of
+from tests.support.staff import PASSPHRASE, fresh_code, grant, make_staff
 from tests.test_intake_browser import record_posts
 from tests.test_staff_browser import Moderator
 

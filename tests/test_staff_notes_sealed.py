@@ -24,10 +24,10 @@ from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.private import Message, Receipt, Report
 from reporter.services.keys import load_keyring
-from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
-from tests.intake_helpers import secrets_of, submit_plain
-from tests.staff_helpers import PASSPHRASE, csrf_of, fresh_code, grant, log_in, make_staff
+from tests.support.browser import Watch, chromium, live_server
+from tests.support.intake import secrets_of, submit_plain
+from tests.support.staff import PASSPHRASE, csrf_of, fresh_code, grant, log_in, make_staff
 from tests.test_intake_browser import record_posts
 from tests.test_staff_browser import Moderator
 

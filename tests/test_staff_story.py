@@ -25,11 +25,11 @@ from reporter.models.audit import AuditEvent
 from reporter.models.private import Message, Report
 from reporter.models.public import Incident
 from reporter.models.staff import Staff
-from tests.browser import Watch, chromium, live_server
 from tests.conftest import table_dump
-from tests.intake_helpers import secrets_of
-from tests.staff_helpers import PASSPHRASE, fresh_code, grant, make_staff
+from tests.support.browser import Watch, chromium, live_server
 from tests.support.dates import REPORTED
+from tests.support.intake import secrets_of
+from tests.support.staff import PASSPHRASE, fresh_code, grant, make_staff
 from tests.test_intake_browser import Reporter
 from tests.test_staff_browser import Moderator
 
@@ -355,7 +355,7 @@ def test_staff_member_name_is_shown_not_an_id(app: Flask) -> None:
                                 envelope={}, assigned_to=staff.id))
         db.session().commit()
     member = make_staff(app, "lindiwe", ["moderator"], ["GP"], with_key=False)
-    from tests.staff_helpers import log_in
+    from tests.support.staff import log_in
 
     client = app.test_client()
     assert log_in(app, client, member).status_code == 303

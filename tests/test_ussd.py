@@ -14,7 +14,7 @@ from reporter.crypto import envelope, receipts
 from reporter.gateway import ussd
 from reporter.models import db
 from reporter.models.private import Message, Receipt
-from tests.gateway_helpers import (
+from tests.support.gateway import (
     KEY,
     RECEIPT,
     Dial,
@@ -287,7 +287,7 @@ def test_the_receipt_screen_names_the_web_inbox_when_it_fits(gw: Flask) -> None:
 
 
 def test_the_moderators_queue_shows_ussd_sms_and_call_backs_like_the_others(gw: Flask) -> None:
-    from tests.staff_helpers import log_in, make_staff
+    from tests.support.staff import log_in, make_staff
 
     client = gw.test_client()
     report_path(Dial(client), 1, "in the queue")

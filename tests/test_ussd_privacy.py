@@ -13,7 +13,7 @@ from flask import Flask
 from reporter.ops import pgcluster
 from reporter.ops.servers import Redis, redis_available, redis_server
 from tests.conftest import TEST_INSTANCE, make_app, table_dump
-from tests.gateway_helpers import (
+from tests.support.gateway import (
     KEY,
     RECEIPT,
     Dial,

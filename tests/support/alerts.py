@@ -14,8 +14,8 @@ from sqlalchemy import select
 from reporter.models import db
 from reporter.models.alerts import AlertAuthorisation
 from reporter.models.private import Report
-from tests.intake_helpers import receipt_of, submit_plain
-from tests.staff_helpers import Member, csrf_of, grant, log_in, make_staff
+from tests.support.intake import receipt_of, submit_plain
+from tests.support.staff import Member, csrf_of, grant, log_in, make_staff
 
 # what must never be stored anywhere: the offender's number (as typed and normalised) and plate
 SENTINEL_PHONE = "082 555 0147"
