@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     redirect,
     render_template,
@@ -23,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from reporter.alerts import common, index, store
 from reporter.alerts.labels import KINDS, REASON_LABELS, SEVERITY_LABELS

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from nacl.hash import blake2b
-from sqlalchemy import and_, case, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from reporter.alerts import index
@@ -104,7 +104,7 @@ def approve(session: Session, alert: Alert, staff_id: int, months: int) -> None:
     alert.expires_on = add_months(alert.published_on, months)
 
 
-def current(province: str | None = None, on: dt.date | None = None):  # type: ignore[no-untyped-def]
+def current(province: str | None = None, on: dt.date | None = None) -> ColumnElement[bool]:
     """The condition of an alert members may see: published, not withdrawn, not expired."""
     cond = and_(Alert.status == "published", Alert.expires_on >= (on or today()))
     return and_(cond, Alert.province == province) if province else cond
@@ -148,7 +148,7 @@ def _matches(session: Session, digests: list[bytes], *, plate: bool,
              only: str | None = None) -> set[str]:
     if not digests:
         return set()
-    where = [AlertIdentifier.digest.in_(digests)]
+    where: list[ColumnElement[bool]] = [AlertIdentifier.digest.in_(digests)]
     if only:
         where.append(AlertIdentifier.alert_id == only)
     if not plate:

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from argon2.low_level import Type, hash_secret_raw
+from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 from nacl.public import PrivateKey
 from nacl.secret import SecretBox
@@ -78,14 +79,7 @@ def derive(receipt: str, h: Hashing) -> Derived:
     return Derived(lookup, wrap)
 
 
-class _raw:  # nacl encoder that returns bytes unchanged
-    @staticmethod
-    def encode(data: bytes) -> bytes:
-        return data
-
-    @staticmethod
-    def decode(data: bytes) -> bytes:
-        return data
+_raw = RawEncoder  # nacl encoder that returns bytes unchanged
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import h3
 import reportlab
@@ -34,6 +36,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.flowables import Flowable
 
 from reporter.domain import gazetteer, vocabulary
 from reporter.domain.vocabulary import CATEGORIES, PROVINCES
@@ -98,11 +101,9 @@ class _Canvas:
 
     def text(self, xy: tuple[float, float], text: str, size: int, fill: str = INK,
              bold: bool = False, halo: bool = False) -> None:
-        kwargs: dict[str, object] = {}
-        if halo:
-            kwargs = {"stroke_width": 3 * SS, "stroke_fill": "#ffffff"}
+        stroke_width, stroke_fill = (3 * SS, "#ffffff") if halo else (0, None)
         self.draw.text((xy[0] * SS, xy[1] * SS), text, font=_font(size, bold), fill=fill,
-                       **kwargs)
+                       stroke_width=stroke_width, stroke_fill=stroke_fill)
 
     def paragraph(self, x: float, y: float, text: str, size: int, width: int,
                   fill: str = INK, bold: bool = False) -> float:
@@ -195,7 +196,8 @@ def map_png(t: Tables, sheet: Sheet) -> bytes:
         c.text(((left + right) / 2 - 260, (top + bottom) / 2),
                f"No area has {t.k} or more incidents for these filters.", 20, MUTED)
 
-    x, y, width = PANEL_X, 160, WIDTH - PANEL_X - 30
+    x, width = PANEL_X, WIDTH - PANEL_X - 30
+    y: float = 160
     c.text((x, y), "Incidents per area", 20, INK, bold=True)
     y += 36
     for cls in classes:
@@ -234,7 +236,7 @@ def _code(value: str) -> str:
     return vocabulary.term(value).huridocs
 
 
-def _grid(rows: list[list[object]], widths: list[float], numeric_from: int) -> Table:
+def _grid(rows: Sequence[list[Any]], widths: list[float], numeric_from: int) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
@@ -272,14 +274,14 @@ def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] 
     legend_rows += [["", c.label] for c in classes]
     legend_rows.append(["", "Major town"])
     legend = Table(legend_rows, colWidths=[0.6 * cm, 6.2 * cm])
-    legend_style = [("FONT", (0, 0), (-1, -1), "Helvetica", 9),
+    legend_style: list[tuple[Any, ...]] = [("FONT", (0, 0), (-1, -1), "Helvetica", 9),
                     ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9)]
     legend_style += [("BACKGROUND", (0, i + 1), (0, i + 1), colors.HexColor(c.colour))
                      for i, c in enumerate(classes)]
     legend_style.append(("BACKGROUND", (0, len(classes) + 1), (0, len(classes) + 1),
                          colors.HexColor(TOWN_COLOUR)))
     legend.setStyle(TableStyle(legend_style))
-    side: list[object] = [Paragraph("<b>Legend</b>", body), legend, Spacer(1, 6),
+    side: list[Flowable] = [Paragraph("<b>Legend</b>", body), legend, Spacer(1, 6),
                           Paragraph(f"<b>Shown on the map:</b> {t.shown_on_map:,} incidents in "
                                     f"{len(t.cells):,} areas.", body)]
     side += [Paragraph(_esc(n), small) for n in sheet.notes]
@@ -290,7 +292,7 @@ def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] 
     page1 = Table([[img, side]], colWidths=[19 * cm, 7.6 * cm])
     page1.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
 
-    story: list[object] = [
+    story: list[Flowable] = [
         Paragraph(f"{_esc(sheet.organisation)}: {_esc(sheet.title)}", styles["Title"]),
         Paragraph(f"Period: {_esc(sheet.period)}", body), Spacer(1, 4), page1, PageBreak(),
         Paragraph("Incidents by province and category", styles["Heading2"]),

@@ -129,6 +129,7 @@ def write_incidents_csv(session: Session, f: ExportFilters, out: IO[bytes],
     """
     statement, params = copy_statement(f)
     connection = session.connection().connection.driver_connection  # psycopg, same transaction
+    assert connection is not None  # a checked-out connection always has its driver's
     digest = hashlib.sha256()
     size = lines = 0
     next_progress = PROGRESS_ROWS

@@ -16,6 +16,7 @@ from typing import Any
 
 import folium
 import h3
+from branca.element import Figure
 from folium.plugins import HeatMap
 from markupsafe import escape
 
@@ -120,6 +121,7 @@ def build_html(cells_fc: dict[str, Any], k: int, title: str, lines: list[str]) -
     folium.LayerControl(collapsed=False).add_to(m)
 
     fig = m.get_root()
+    assert isinstance(fig, Figure)  # a folium Map puts itself in a Figure
     css = _inline_images(_read("leaflet.css"))
     scripts = _script_text(_read("leaflet.js")) + "\n" + _script_text(_read("heat.js"))
     fig.header.add_child(folium.Element(f"<title>{escape(title)}</title>"), name="title",

@@ -149,12 +149,12 @@ def verify_bundle(data: bytes | IO[bytes], public_key: VerifyKey,
     problems += malformed
     budget = [limits.max_total]
     for name, entry in sorted(listed.items()):
-        info = members.get(name)
-        if info is None:
+        member = members.get(name)
+        if member is None:
             problems.append(f"missing file: {name} is listed in the manifest but not in the zip")
             continue
         try:
-            digest, size = _hash_member(zf, info, budget)
+            digest, size = _hash_member(zf, member, budget)
         except (zipfile.BadZipFile, zlib.error, EOFError):
             problems.append(f"{name} is damaged: the zip cannot unpack it")
             continue

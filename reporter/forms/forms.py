@@ -17,7 +17,7 @@ from wtforms import (
     ValidationError,
     widgets,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from reporter.domain import gazetteer
@@ -82,15 +82,16 @@ def _day_of_month(form: object, field: IntegerField) -> None:
         raise ValidationError(_l("A day is a number from 1 to 31."))
 
 
+# SelectChoice and the invalid_*_message arguments are WTForms 3.3; types-WTForms is still 3.2
 class ReportForm(FlaskForm):
-    categories = CheckboxList(
+    categories = CheckboxList(  # type: ignore[call-arg]
         _l("What happened? Tick all that apply."),
         choices=[SelectChoice(t.value, t.label) for t in CATEGORIES],
         validators=[DataRequired(message=_l("Tick at least one thing that happened."))],
         invalid_choice_message=_l("Tick only things from the list."),
         invalid_value_message=_l("Tick only things from the list."),
     )
-    perpetrators = CheckboxList(
+    perpetrators = CheckboxList(  # type: ignore[call-arg]
         _l("Who did it? Tick all that apply."),
         choices=[SelectChoice(t.value, t.label) for t in PERPETRATORS],
         validators=[DataRequired(message=_l("Tick who did it, or “I don't know”."))],
@@ -98,26 +99,28 @@ class ReportForm(FlaskForm):
         invalid_value_message=_l("Tick only things from the list."),
     )
     # every message a reporter can see is ours (so it is in the catalogs), none is WTForms' own
-    year = SelectField(_l("Year"), coerce=int,
+    year = SelectField(_l("Year"), coerce=int,  # type: ignore[call-arg]
                        validators=[InputRequired(message=_l("Choose a year."))],
                        invalid_choice_message=_l("Choose a year from the list."),
                        invalid_value_message=_l("Choose a year from the list."))
-    month = SelectField(_l("Month"), coerce=_month, choices=MONTHS,
+    month = SelectField(_l("Month"), coerce=_month, choices=MONTHS,  # type: ignore[call-arg]
                         validators=[InputRequired(message=_l(
                             "Choose the month, or “I don't remember”."))],
                         invalid_choice_message=_l("Choose a month from the list."),
                         invalid_value_message=_l("Choose a month from the list."))
     # not NumberRange: its math.isnan() raises OverflowError on a 30-digit "day"
-    day = IntegerField(_l("Day (if you know it)"), validators=[Optional(), _day_of_month],
+    day = IntegerField(_l("Day (if you know it)"),  # type: ignore[call-arg]
+                       validators=[Optional(), _day_of_month],
         invalid_value_message=_l("A day is a number from 1 to 31."))
-    province = SelectField(
+    province = SelectField(  # type: ignore[call-arg]
         _l("Province"),
         choices=[SelectChoice("", _l("Choose a province"))]
         + [SelectChoice(c, n) for c, n in PROVINCE_LABELS.items()],
         validators=[DataRequired(message=_l("Choose the province where it happened."))],
         invalid_choice_message=_l("Choose the province where it happened."),
     )
-    town = SelectField(_l("Nearest town"), coerce=_town_id, validators=[Optional()],
+    town = SelectField(_l("Nearest town"), coerce=_town_id,  # type: ignore[call-arg]
+                       validators=[Optional()],
                        invalid_choice_message=_l("Choose a town from the list, or type the "
                                                  "place."))
     place = StringField(_l("Or type the place"), validators=[

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import (
-    Response,
     abort,
     current_app,
     jsonify,
@@ -20,6 +19,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Response
 
 from reporter.config import Settings
 from reporter.crypto import envelope, receipts

@@ -214,10 +214,10 @@ def relations(values: dict[Node, int], periods: dict[str, Period]) -> list[tuple
         up = ups.get(period, "")
         if up in periods:
             groups[("time", (up, g, a), "")].append(node)
-    out = []
-    for (_kind, parent, _base), children in groups.items():
-        if parent in values:
-            out.append((parent, sorted(children)))
+    out: list[tuple[Node, list[Node]]] = []
+    for (_kind, whole, _base), children in groups.items():
+        if whole in values:
+            out.append((whole, sorted(children)))
     return out
 
 

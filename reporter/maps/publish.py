@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import product
+from typing import Any, cast
 
 import h3
 from flask import current_app
 from geoalchemy2 import WKTElement
-from sqlalchemy import and_, bindparam, delete, select, text, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -78,11 +79,11 @@ def aggregate_keys(incident: Incident) -> list[tuple[int, str, dt.date, str, str
     concurrent publishes cannot deadlock)."""
     cells = {0: ANY, 5: incident.cell_r5, 6: incident.cell_r6, 7: incident.cell_r7}
     keys = [
-        (res, cells[res], incident.month, incident.province, category, perpetrator)
+        (res, cell, incident.month, incident.province, category, perpetrator)
         for res in AGGREGATE_RESOLUTIONS
+        if (cell := cells[res]) is not None
         for category, perpetrator in product([ANY, *incident.categories],
                                              [ANY, *incident.perpetrators])
-        if cells[res] is not None
     ]
     return sorted(set(keys))
 
@@ -216,9 +217,10 @@ def refresh_aggregates(session: Session) -> None:
     mark_changed(session)
 
 
-def count_rows(session: Session) -> Iterable[tuple[object, ...]]:
+def count_rows(session: Session) -> Sequence[Row[Any]]:
     """Every aggregate row, sorted (for checks that incremental and refreshed counts agree)."""
     return session.execute(select(
         IncidentCount.resolution, IncidentCount.cell, IncidentCount.month,
         IncidentCount.province, IncidentCount.category, IncidentCount.perpetrator,
-        IncidentCount.count).order_by(*IncidentCount.__table__.primary_key.columns)).all()
+        IncidentCount.count).order_by(
+            *cast(Table, IncidentCount.__table__).primary_key.columns)).all()

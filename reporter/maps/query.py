@@ -253,10 +253,12 @@ def summary(session: Session, f: Filters, settings: Settings, rel: Released,
                  and (f.perpetrator is None or a == attr) and f.category is None]
         months = []
         if f.period.kind != "month":
-            months = sorted((lattice.parse_period(per).first, n) for per, a, p, n in rows
-                            if per != label and a == attr and p == where)
+            months = sorted((month.first, n) for per, a, p, n in rows
+                            if per != label and a == attr and p == where
+                            and (month := lattice.parse_period(per)) is not None)
         else:
-            months = [(f.period.first, n) for a, p, n in own if a == attr and p == where]
+            first = f.period.first
+            months = [(first, n) for a, p, n in own if a == attr and p == where]
         return Summary(
             by_province=by_province,
             by_category=sorted((c, n) for c, p, n in cats if p == where),

@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, cast
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import CursorResult, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from reporter.config import Settings
@@ -126,11 +127,11 @@ def cut_release(session: Session, settings: Settings, now: dt.datetime | None = 
     session.flush()
     counted = 0
     if new_months:
-        counted = session.execute(
+        counted = cast(CursorResult[Any], session.execute(
             update(Incident).where(Incident.release_id.is_(None),
                                    Incident.withdrawn.is_(False),
                                    Incident.month.in_(new_months))
-            .values(release_id=release.id)).rowcount or 0
+            .values(release_id=release.id))).rowcount or 0
     released_months = {m for m in _months(FIRST_MONTH, through)}
     new_quarters: dict[str, Period] = {}
     new_years: dict[str, Period] = {}

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import folium
 import h3
+from branca.element import Figure
 from flask import url_for
 from folium.plugins import HeatMap
 from folium.template import Template
@@ -67,7 +68,8 @@ def boundary(cell: str) -> list[list[float]]:
 class CellFilters(Protocol):
     """What cells_geojson needs of a filter set (the map's Filters, or an export's)."""
 
-    res: int
+    @property
+    def res(self) -> int: ...
 
     def public(self) -> dict[str, Any]: ...
 
@@ -123,10 +125,10 @@ class LocalMap(folium.Map):
         {% endmacro %}
     """)
 
-    def __init__(self, *args: Any, aria_label: str = "",
+    def __init__(self, *, aria_label: str = "",
                  zoom_titles: tuple[str, str] = ("Zoom in", "Zoom out"), **kwargs: Any) -> None:
         # Leaflet's own zoom buttons are titled in English; ours carry the page's language
-        super().__init__(*args, zoom_control=False, **kwargs)
+        super().__init__(zoom_control=False, **kwargs)
         self.aria_label = aria_label
         self.zoom_titles = zoom_titles
         # instance lists: folium's class-level defaults (CDN links) are never used or mutated
@@ -167,7 +169,7 @@ def town_layer(name: str, class_name: str = "") -> folium.FeatureGroup:
         if town.population > getattr(biggest.get(town.province), "population", 0):
             biggest[town.province] = town
     for town in gazetteer.major_towns():
-        extra = {"className": class_name} if class_name else {}
+        extra: dict[str, Any] = {"className": class_name} if class_name else {}
         folium.CircleMarker(
             [town.lat, town.lon], radius=3, color=TOWN_COLOUR, weight=1, fill=True,
             fill_opacity=1,
@@ -238,6 +240,7 @@ def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
     folium.LayerControl(collapsed=False).add_to(m)
 
     fig = m.get_root()
+    assert isinstance(fig, Figure)  # a folium Map puts itself in a Figure
     fig.header._children.pop("meta_http", None)  # we set our own charset
     fig.render()
     head = with_nonce(fig.header.render(), nonce)

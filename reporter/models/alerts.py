@@ -147,5 +147,5 @@ class AlertSmsSubscription(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_code_id: Mapped[int] = mapped_column(ForeignKey("member_code.id", ondelete="CASCADE"),
                                                 unique=True)
-    sealed: Mapped[dict] = mapped_column(JSONB)  # type: ignore[type-arg]
+    sealed: Mapped[dict] = mapped_column(JSONB)
     created_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())

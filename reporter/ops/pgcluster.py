@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 SUPERUSER = "reporter"
 DEMO_DB = "reporter"
@@ -45,7 +46,7 @@ def _as_root() -> bool:
     return os.geteuid() == 0
 
 
-def _run_as_owner(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+def _run_as_owner(args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
     if _as_root():
         args = ["/usr/sbin/runuser", "-u", "postgres", "--", *args]
     return subprocess.run(args, check=False, capture_output=True, text=True, **kw)  # noqa: S603

@@ -146,7 +146,7 @@ def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
     if len(bodies) > settings.max_attachments:
         raise SubmissionRefused(_("You can attach at most %(n)s files.",
                                   n=settings.max_attachments))
-    files = []
+    files: list[SealedFile] = []
     for header, upload in zip(headers, bodies, strict=True):
         spool = upload.stream
         if not isinstance(spool, SealedSpool):

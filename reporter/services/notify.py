@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 import click
 from flask import Flask, current_app, g, has_app_context
 from flask.cli import AppGroup
-from sqlalchemy import event, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session, attributes
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def has_activity(sess: Session, staff: Any, since: dt.date) -> bool:
         return org is not None and sess.scalar(select(Referral.id).where(
             Referral.partner_id == org.partner_id, Referral.referred_on >= since).limit(1)) \
             is not None
-    checks = []
+    checks: list[Select[tuple[Any]]] = []
     if roles & {"coordinator", "admin"}:
         checks.append(select(Report.id).where(Report.received_on >= since))
     elif "moderator" in roles:

@@ -19,7 +19,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     g,
@@ -30,6 +29,7 @@ from flask import (
 )
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, update
+from werkzeug.wrappers import Response
 
 from reporter.models import db
 from reporter.models.staff import Staff
@@ -243,11 +243,18 @@ def _device_tag(staff_id: int) -> str:
     return hmac.new(raw, f"{_DEVICE_SALT}:{staff_id}".encode(), "sha256").hexdigest()[:16]
 
 
+def _device_signer() -> URLSafeTimedSerializer:
+    key = current_app.secret_key
+    if key is None:
+        raise RuntimeError("the app has no SECRET_KEY")
+    return URLSafeTimedSerializer(key, salt=_DEVICE_SALT)
+
+
 def _device_tags() -> list[str]:
     value = request.cookies.get(DEVICE_COOKIE)
     if not value:
         return []
-    signer = URLSafeTimedSerializer(current_app.secret_key, salt=_DEVICE_SALT)
+    signer = _device_signer()
     try:
         tags = signer.loads(value, max_age=DEVICE_DAYS * 86400)
     except BadData:
@@ -268,7 +275,7 @@ def known_device(staff: Staff) -> bool:
 
 def remember_device(response: Response, staff: Staff) -> Response:
     tags = [_device_tag(staff.id), *(t for t in _device_tags() if t != _device_tag(staff.id))]
-    signer = URLSafeTimedSerializer(current_app.secret_key, salt=_DEVICE_SALT)
+    signer = _device_signer()
     response.set_cookie(DEVICE_COOKIE, signer.dumps(tags[:8]), max_age=DEVICE_DAYS * 86400,
                         path="/staff", secure=request.is_secure, httponly=True,
                         samesite="Strict")

@@ -160,5 +160,5 @@ def init_app(app: Flask) -> None:
         resp.headers["Content-Encoding"] = encoding
         etag, weak = resp.get_etag()
         if etag:
-            resp.set_etag(f"{etag}-{encoding}", weak=weak)
+            resp.set_etag(f"{etag}-{encoding}", weak=bool(weak))
         return resp

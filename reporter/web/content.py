@@ -3,7 +3,7 @@ subset, sanitised with bleach when saved."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import MutableMapping
 
 import bleach
 from bleach.linkifier import Linker
@@ -14,7 +14,8 @@ PROTOCOLS = frozenset({"https", "http", "tel", "mailto"})
 KEYS = ("safety", "helplines", "offices")
 
 
-def _rel(attrs: dict[Any, str], new: bool = False) -> dict[Any, str]:
+def _rel(attrs: MutableMapping[tuple[str | None, str], str],
+         new: bool = False) -> MutableMapping[tuple[str | None, str], str]:
     attrs[(None, "rel")] = "noopener noreferrer"
     return attrs
 

@@ -80,7 +80,7 @@ class SealedSpool(io.RawIOBase):
         for sealed in self._pieces:
             yield self._box.decrypt(sealed)
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         if self._reading is None:
             self._reading = self.plaintext()
         out = bytearray(self._pending)
