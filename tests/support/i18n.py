@@ -10,7 +10,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "reporter" / "translations"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "reporter" / "translations"
 
 
 @cache
