@@ -56,7 +56,7 @@ def _require_keys(settings: Any) -> None:
     if not settings.is_production or click.get_current_context(silent=True) is not None:
         return
     try:
-        pepper(settings.instance_path)
+        pepper(settings.instance_path, settings.receipt_pepper)
         load_signing_key(settings.instance_path)
     except KeyMissing as exc:
         raise ConfigError(f"{exc} (refusing to start in production mode)") from exc
@@ -96,9 +96,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_HEADERS_ENABLED=False,
-        RATELIMIT_ENABLED=raw.get("RATELIMIT_ENABLED", True),
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
         WTF_CSRF_TIME_LIMIT=None,
-        WTF_CSRF_ENABLED=raw.get("WTF_CSRF_ENABLED", True),
+        WTF_CSRF_ENABLED=settings.csrf_enabled,  # off only in test mode (build_settings)
         # Flask-WTF's HTTPS check wants a same-site Referer on every POST, and this site sends
         # none by design (Referrer-Policy: no-referrer): with it on, every form failed behind
         # TLS (tests/test_deploy.py). The token and the SameSite=Strict cookie remain.
@@ -116,7 +116,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.quiet_werkzeug()
 
     url = settings.database_url
-    if not url:
+    if not url:  # demo, test, or production with PRIVATE_CLUSTER=1 (build_settings)
         from reporter.ops import pgcluster
 
         url = pgcluster.ensure_database(instance_path)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from reporter.domain.catalogs import review_state
 
 MODES = ("production", "demo", "test")
@@ -140,7 +142,33 @@ class Settings:
     digest_hour: int = 6
     # gateways (issue 15, docs/channels.md): one key in every /gateway/... callback URL
     gateway: GatewaySettings = field(default_factory=lambda: GatewaySettings())
-    extra: dict[str, Any] = field(default_factory=dict)
+    # rate limits (flask-limiter strings, checked with limits.parse_many at start-up), set
+    # under their X_ names (RATE_LIMITS); per session unless "global" (one bucket for all)
+    report_limit: str = "5 per 10 minutes;30 per day"
+    report_global_limit: str = "300 per minute"
+    receipt_limit: str = "10 per 10 minutes"
+    receipt_global_limit: str = "60 per minute"
+    verify_limit: str = "10 per 10 minutes"
+    verify_global_limit: str = "60 per minute"
+    staff_login_limit: str = "120 per minute"
+    alert_check_daily: str = "200 per day"
+    alert_check_global: str = "300 per minute"
+    ussd_session_limit: str = "60 per 3 minutes"
+    ussd_global_limit: str = "3000 per minute"
+    sms_global_limit: str = "120 per minute"
+    # receipts derived ahead of need for USSD (reporter/gateway/pool.py)
+    ussd_receipt_pool: int = 6
+    # alert checks per hour and code before each waits (reporter.alerts.store.FREE_CHECKS)
+    alert_free_checks: int = 10
+    # a session this old has "history" (reporter.web.extensions.HISTORY_SECONDS)
+    history_seconds: float = 5.0
+    # CSRF protection and rate limits: only REPORTER_MODE=test may switch them off
+    csrf_enabled: bool = True
+    ratelimit_enabled: bool = True
+    # production without DATABASE_URL uses the private cluster only when asked by name
+    private_cluster: bool = False
+    # RECEIPT_PEPPER (hex) in place of instance/keys/pepper (reporter/crypto/secretfiles.py)
+    receipt_pepper: bytes | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -160,11 +188,31 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
 }
 
+# The rate-limit and tuning settings under their X_ names (instance/config.py or the caller),
+# each a typed Settings field; any other X_ name is refused as a typo.
+RATE_LIMITS: dict[str, str] = {
+    "X_REPORT_LIMIT": "report_limit",
+    "X_REPORT_GLOBAL_LIMIT": "report_global_limit",
+    "X_RECEIPT_LIMIT": "receipt_limit",
+    "X_RECEIPT_GLOBAL_LIMIT": "receipt_global_limit",
+    "X_VERIFY_LIMIT": "verify_limit",
+    "X_VERIFY_GLOBAL_LIMIT": "verify_global_limit",
+    "X_STAFF_LOGIN_LIMIT": "staff_login_limit",
+    "X_ALERT_CHECK_DAILY": "alert_check_daily",
+    "X_ALERT_CHECK_GLOBAL": "alert_check_global",
+    "X_USSD_SESSION_LIMIT": "ussd_session_limit",
+    "X_USSD_GLOBAL_LIMIT": "ussd_global_limit",
+    "X_SMS_GLOBAL_LIMIT": "sms_global_limit",
+}
+X_NAMES = (*RATE_LIMITS, "X_USSD_RECEIPT_POOL", "X_ALERT_FREE_CHECKS", "X_HISTORY_SECONDS")
+
 # Names read from the environment when set (they win over instance/config.py).
 ENV_NAMES = (
     "REPORTER_MODE",
     "SECRET_KEY",
     "DATABASE_URL",
+    "PRIVATE_CLUSTER",
+    "RECEIPT_PEPPER",
     "REDIS_URL",
     "GATEWAY_KEY",
     "USSD_CODE",
@@ -225,6 +273,44 @@ def parse_bool(name: str, value: Any) -> bool:
     if text in _FALSE:
         return False
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
+
+
+def receipt_pepper(value: Any) -> bytes | None:
+    """RECEIPT_PEPPER: hex of at least 16 bytes, or None when not set."""
+    if value in (None, ""):
+        return None
+    try:
+        out = bytes.fromhex(str(value).strip())
+    except ValueError as exc:
+        raise ConfigError("RECEIPT_PEPPER must be hexadecimal (e.g. from "
+                          "`python -c 'import os; print(os.urandom(32).hex())'`)") from exc
+    if len(out) < 16:
+        raise ConfigError("RECEIPT_PEPPER is too short (at least 16 bytes: 32 hex digits)")
+    return out
+
+
+def _rate_limit(name: str, value: Any, default: str) -> str:
+    """A flask-limiter limit string (`5 per 10 minutes;30 per day`), checked now, not at the
+    first request."""
+    if value is None or value == "":
+        return default
+    text = str(value).strip()
+    try:
+        parse_many(text)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a rate limit such as '10 per minute' or "
+                          f"'5 per 10 minutes;30 per day', not {value!r}") from exc
+    return text
+
+
+def _switch(raw: dict[str, Any], name: str, mode: str) -> bool:
+    """A protection that is on unless switched off, and only test mode may switch it off."""
+    value = raw.get(name)
+    on = True if value is None or value == "" else parse_bool(name, value)
+    if not on and mode != "test":
+        raise ConfigError(f"{name} is off: only REPORTER_MODE=test may switch it off "
+                          f"(refusing to start in {mode} mode)")
+    return on
 
 
 def _demo_secret(instance_path: Path) -> str:
@@ -303,11 +389,24 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
                     else parse_bool("SERVE_DRAFT_LANGUAGES", drafts_raw))
     withheld = () if serve_drafts else tuple(x for x in langs if not review_state(x).reviewed)
     langs = tuple(x for x in langs if x not in withheld)
+    typos = sorted(n for n in raw if str(n).startswith("X_") and n not in X_NAMES)
+    if typos:
+        raise ConfigError(f"unknown setting(s): {', '.join(typos)} (known: {', '.join(X_NAMES)})")
+    defaults = Settings.__dataclass_fields__
+    limits: dict[str, Any] = {attr: _rate_limit(name, raw.get(name), defaults[attr].default)
+                              for name, attr in RATE_LIMITS.items()}
+    database_url = raw.get("DATABASE_URL") or None
+    private_cluster = parse_bool("PRIVATE_CLUSTER", raw.get("PRIVATE_CLUSTER"))
+    if mode == "production" and not database_url and not private_cluster:
+        raise ConfigError(
+            "DATABASE_URL is not set; production needs its database "
+            "(postgresql+psycopg://...), or PRIVATE_CLUSTER=1 to use the private cluster "
+            "under INSTANCE_PATH (one host only)")
 
     return Settings(
         mode=mode,
         secret_key=str(secret),
-        database_url=raw.get("DATABASE_URL") or None,
+        database_url=database_url,
         ratelimit_storage_uri=str(storage),
         onion_address=raw.get("ONION_ADDRESS") or None,
         instance_path=instance_path,
@@ -342,7 +441,14 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         notify_from=str(raw.get("NOTIFY_FROM") or "reporter@localhost"),
         digest_hour=_digest_hour(num("DIGEST_HOUR", 6, int, 0)),
         gateway=_gateway(raw, mode),
-        extra={k: v for k, v in raw.items() if k.startswith("X_")},
+        **limits,
+        ussd_receipt_pool=num("X_USSD_RECEIPT_POOL", 6, int, 0),
+        alert_free_checks=num("X_ALERT_FREE_CHECKS", 10, int, 0),
+        history_seconds=num("X_HISTORY_SECONDS", 5.0, float, 0),
+        csrf_enabled=_switch(raw, "WTF_CSRF_ENABLED", mode),
+        ratelimit_enabled=_switch(raw, "RATELIMIT_ENABLED", mode),
+        private_cluster=private_cluster,
+        receipt_pepper=receipt_pepper(raw.get("RECEIPT_PEPPER")),
     )
 
 

@@ -145,16 +145,16 @@ def check_page() -> tuple[str, int] | Response:
 
 
 @bp.post("/alerts/check")
-@limiter.limit(lambda: common.settings().extra.get("X_ALERT_CHECK_DAILY", "200 per day"),
+@limiter.limit(lambda: common.settings().alert_check_daily,
                key_func=member_key, scope="alerts-check-member")
-@limiter.limit(lambda: common.settings().extra.get("X_ALERT_CHECK_GLOBAL", "300 per minute"),
+@limiter.limit(lambda: common.settings().alert_check_global,
                key_func=lambda: "alerts-check", scope="alerts-check-global")
 def check() -> tuple[str, int] | Response:
     common.require_on()
     row = member()
     if row is None:
         return redirect(url_for("alerts.alerts"), code=303)
-    free = int(common.settings().extra.get("X_ALERT_FREE_CHECKS", store.FREE_CHECKS))
+    free = common.settings().alert_free_checks
     wait = store.claim_check(db.session(), row, free)
     if wait:
         db.session().commit()

@@ -31,11 +31,11 @@ def write_secret(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def pepper(instance_path: Path) -> bytes:
-    """The receipt pepper: RECEIPT_PEPPER (hex) in the environment, or instance/keys/pepper."""
-    env = os.environ.get("RECEIPT_PEPPER")
-    if env:
-        value = bytes.fromhex(env)
+def pepper(instance_path: Path, override: bytes | None = None) -> bytes:
+    """The receipt pepper: `override` (the settings' RECEIPT_PEPPER, read and checked by
+    reporter.config), else instance/keys/pepper."""
+    if override is not None:
+        value = override
     else:
         path = keys_dir(instance_path) / "pepper"
         if not path.exists():

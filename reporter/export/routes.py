@@ -175,9 +175,9 @@ def _upload_limit() -> int:
 @bp.route("/verify", methods=["GET", "POST"])
 # each check unpacks and hashes a zip: limited per session (never per address), and a
 # global cap at what the CPU can do, split fresh/seen (reporter.web.extensions)
-@limiter.limit(lambda: _settings().extra.get("X_VERIFY_LIMIT", "10 per 10 minutes"),
+@limiter.limit(lambda: _settings().verify_limit,
                methods=["POST"])
-@limiter.limit(lambda: _settings().extra.get("X_VERIFY_GLOBAL_LIMIT", "60 per minute"),
+@limiter.limit(lambda: _settings().verify_global_limit,
                key_func=global_key, scope="verify-global", methods=["POST"])
 @public
 def verify_page() -> tuple[str, int]:

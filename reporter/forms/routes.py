@@ -105,8 +105,8 @@ def _show_receipt(shown: Shown | None) -> Response | tuple[str, int]:
 
 
 @bp.post("/report")
-@limiter.limit(lambda: settings().extra.get("X_REPORT_LIMIT", "5 per 10 minutes;30 per day"))
-@limiter.limit(lambda: settings().extra.get("X_REPORT_GLOBAL_LIMIT", "300 per minute"),
+@limiter.limit(lambda: settings().report_limit)
+@limiter.limit(lambda: settings().report_global_limit,
                key_func=global_key, scope="report-global")
 def submit() -> Response | tuple[str, int]:
     """Accept a report: sealed in the browser (JS) or sealed here on arrival (no JS)."""
@@ -240,8 +240,8 @@ def _inbox_page(opened: inbox.Opened, reply_form: ReplyForm | None = None,
 
 
 @bp.post("/followup")
-@limiter.limit(lambda: settings().extra.get("X_RECEIPT_LIMIT", "10 per 10 minutes"))
-@limiter.limit(lambda: settings().extra.get("X_RECEIPT_GLOBAL_LIMIT", "60 per minute"),
+@limiter.limit(lambda: settings().receipt_limit)
+@limiter.limit(lambda: settings().receipt_global_limit,
                key_func=global_key, scope="receipt-global")
 def followup_login() -> Response | tuple[str, int]:
     """Log in with the receipt (each try costs one Argon2id, so guessing is capped), then

@@ -90,7 +90,7 @@ def receipt_pool() -> ReceiptPool:
     if "reporter.gateway.pool" not in ext:
         cfg = settings()
         ext["reporter.gateway.pool"] = ReceiptPool(
-            intake.hashing(cfg), int(cfg.extra.get("X_USSD_RECEIPT_POOL", 6)))
+            intake.hashing(cfg), cfg.ussd_receipt_pool)
     return ext["reporter.gateway.pool"]
 
 
@@ -101,9 +101,9 @@ def _ussd_limited() -> tuple[Response, int]:
 
 @bp.post("/ussd")
 @gateway_view
-@limiter.limit(lambda: settings().extra.get("X_USSD_SESSION_LIMIT", "60 per 3 minutes"),
+@limiter.limit(lambda: settings().ussd_session_limit,
                key_func=_ussd_session_key, scope="ussd-session")
-@limiter.limit(lambda: settings().extra.get("X_USSD_GLOBAL_LIMIT", "3000 per minute"),
+@limiter.limit(lambda: settings().ussd_global_limit,
                key_func=_global_key, scope="ussd-global")
 def ussd() -> Response:
     cfg = settings()
@@ -161,7 +161,7 @@ def sender() -> AfricasTalkingSender:
 
 @bp.post("/sms")
 @gateway_view
-@limiter.limit(lambda: settings().extra.get("X_SMS_GLOBAL_LIMIT", "120 per minute"),
+@limiter.limit(lambda: settings().sms_global_limit,
                key_func=_global_key, scope="sms-global")
 def sms_inbound() -> Response:
     msg = ADAPTER.inbound_sms(request.form)

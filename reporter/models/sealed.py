@@ -41,14 +41,16 @@ def key_from_pepper(pepper: bytes) -> bytes:
     return derive_key(pepper, b"totp-secret", _PERSON)
 
 
-def instance_key(instance_path: Path) -> bytes:
-    return key_from_pepper(pepper(instance_path))
+def instance_key(instance_path: Path, override: bytes | None = None) -> bytes:
+    """`override`: the settings' RECEIPT_PEPPER, when set (else instance/keys/pepper)."""
+    return key_from_pepper(pepper(instance_path, override))
 
 
 def _app_key() -> bytes:
     from flask import current_app
 
-    return instance_key(current_app.extensions["reporter.settings"].instance_path)
+    settings = current_app.extensions["reporter.settings"]
+    return instance_key(settings.instance_path, settings.receipt_pepper)
 
 
 def seal(secret: str, key: bytes) -> str:
@@ -102,7 +104,8 @@ _MAIL_PERSON = b"reporter-mail-v1"  # 16 bytes: BLAKE2b's personalisation
 def _mail_key() -> bytes:
     from flask import current_app
 
-    return derive_key(pepper(current_app.extensions["reporter.settings"].instance_path),
+    settings = current_app.extensions["reporter.settings"]
+    return derive_key(pepper(settings.instance_path, settings.receipt_pepper),
                       b"staff-email", _MAIL_PERSON)
 
 

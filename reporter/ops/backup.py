@@ -45,7 +45,7 @@ from flask import Config
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from reporter.config import read_environment
+from reporter.config import read_environment, receipt_pepper
 from reporter.crypto import envelope
 from reporter.ops import pgcluster
 from reporter.services import keys
@@ -127,9 +127,9 @@ def _instance_keys(instance_path: Path) -> dict[str, bytes]:
         for item in sorted(folder.iterdir()):
             if item.is_file() and item.name not in EXCLUDED_KEYS and item.suffix != ".tmp":
                 found[item.name] = item.read_bytes()
-    env_pepper = os.environ.get("RECEIPT_PEPPER")
+    env_pepper = receipt_pepper(read_environment().get("RECEIPT_PEPPER"))
     if env_pepper and "pepper" not in found:
-        found["pepper"] = bytes.fromhex(env_pepper)  # restored as a file; either works
+        found["pepper"] = env_pepper  # restored as a file; either works
     return found
 
 

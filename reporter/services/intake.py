@@ -44,7 +44,8 @@ class Submission:
 
 
 def hashing(settings: Settings) -> receipts.Hashing:
-    return receipts.Hashing(pepper(settings.instance_path), settings.receipt_argon2_time_cost,
+    return receipts.Hashing(pepper(settings.instance_path, settings.receipt_pepper),
+                            settings.receipt_argon2_time_cost,
                             settings.receipt_argon2_memory_kib)
 
 

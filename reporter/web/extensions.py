@@ -43,8 +43,7 @@ def session_key() -> str:
 
 def _history_seconds() -> float:
     settings = current_app.extensions.get("reporter.settings")
-    extra = getattr(settings, "extra", {}) or {}
-    return float(extra.get("X_HISTORY_SECONDS", HISTORY_SECONDS))
+    return float(getattr(settings, "history_seconds", HISTORY_SECONDS))
 
 
 def has_history() -> bool:

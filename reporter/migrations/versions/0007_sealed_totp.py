@@ -31,11 +31,15 @@ def _key() -> bytes:
     try:
         from flask import current_app
 
-        instance = current_app.extensions["reporter.settings"].instance_path
+        settings = current_app.extensions["reporter.settings"]
+        instance, override = settings.instance_path, settings.receipt_pepper
     except (RuntimeError, KeyError):
+        from reporter.config import read_environment, receipt_pepper
+
         instance = Path(os.environ.get("INSTANCE_PATH") or Path.cwd() / "instance")
+        override = receipt_pepper(read_environment().get("RECEIPT_PEPPER"))
     try:
-        return totpseal.instance_key(Path(instance))
+        return totpseal.instance_key(Path(instance), override)
     except KeyMissing as exc:
         raise RuntimeError(
             f"sealing the TOTP secrets needs the receipt pepper of this instance ({exc}); set "
