@@ -393,7 +393,7 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
     if typos:
         raise ConfigError(f"unknown setting(s): {', '.join(typos)} (known: {', '.join(X_NAMES)})")
     defaults = Settings.__dataclass_fields__
-    limits: dict[str, Any] = {attr: _rate_limit(name, raw.get(name), defaults[attr].default)
+    limits: dict[str, Any] = {attr: _rate_limit(name, raw.get(name), str(defaults[attr].default))
                               for name, attr in RATE_LIMITS.items()}
     database_url = raw.get("DATABASE_URL") or None
     private_cluster = parse_bool("PRIVATE_CLUSTER", raw.get("PRIVATE_CLUSTER"))
