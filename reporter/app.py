@@ -62,6 +62,17 @@ def _require_keys(settings: Any) -> None:
         raise ConfigError(f"{exc} (refusing to start in production mode)") from exc
 
 
+def _raw_config(app: Flask, config: dict[str, Any] | None) -> dict[str, Any]:
+    """The defaults, then instance/config.py, then the environment, then `config`."""
+    raw: dict[str, Any] = dict(DEFAULTS)
+    from_instance = Config(app.instance_path)
+    from_instance.from_pyfile("config.py", silent=True)
+    raw.update(from_instance)
+    raw.update(read_environment())
+    raw.update(config or {})
+    return raw
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then the environment, then `config`."""
     # INSTANCE_PATH from the caller or the environment (gunicorn, systemd), else ./instance
@@ -72,12 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # uploads are sealed in memory as they stream in, never spooled to a temp file
     app.request_class = IntakeRequest
-    raw: dict[str, Any] = dict(DEFAULTS)
-    from_instance = Config(app.instance_path)
-    from_instance.from_pyfile("config.py", silent=True)
-    raw.update(from_instance)
-    raw.update(read_environment())
-    raw.update(config or {})
+    raw = _raw_config(app, config)
     instance_path = Path(app.instance_path)
     settings = build_settings(raw, instance_path)
     app.extensions["reporter.settings"] = settings
@@ -115,6 +121,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     security.quiet_werkzeug()
 
+    _init_extensions(app, settings, instance_path)
+    _register_blueprints(app)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"csp_nonce": security.csp_nonce, "settings": settings, "version": __version__,
+                "language_names": i18n.LANGUAGE_NAMES,
+                "current_locale": lambda: str(get_locale() or "en"),
+                "aria": aria_for}
+
+    return app
+
+
+def _init_extensions(app: Flask, settings: Any, instance_path: Path) -> None:
+    """The database (the private cluster when no DATABASE_URL), CSRF, the limiter, the
+    security headers, the error pages and the precompressed assets."""
     url = settings.database_url
     if not url:  # demo, test, or production with PRIVATE_CLUSTER=1 (build_settings)
         from reporter.ops import pgcluster
@@ -131,6 +153,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     compress.init_app(app)  # precompressed assets; public pages only (docs/operations.md)
 
+
+def _register_blueprints(app: Flask) -> None:
+    """Every blueprint and command; the /<lang>/ addresses after the blueprints."""
     from reporter.export import bp as export_bp
     from reporter.forms import bp as forms_bp
     from reporter.forms import site as views
@@ -159,12 +184,3 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # after the blueprints: adds the /<lang>/ addresses of the public pages
     i18n.init_app(app)
     cli.init_app(app)
-
-    @app.context_processor
-    def _globals() -> dict[str, Any]:
-        return {"csp_nonce": security.csp_nonce, "settings": settings, "version": __version__,
-                "language_names": i18n.LANGUAGE_NAMES,
-                "current_locale": lambda: str(get_locale() or "en"),
-                "aria": aria_for}
-
-    return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,6 +330,55 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
     if mode not in MODES:
         raise ConfigError(f"REPORTER_MODE must be one of {', '.join(MODES)}")
 
+    secret = _secret_key(raw, mode, instance_path)
+    storage = _ratelimit_storage(raw, mode)
+
+    def num(name: str, default: Any, kind: type, minimum: float | None = None) -> Any:
+        return _number(raw, name, default, kind, minimum)
+
+    k, radius, epsilon = _privacy(raw, num)
+    langs, serve_drafts, withheld = _languages(raw, mode)
+    typos = sorted(n for n in raw if str(n).startswith("X_") and n not in X_NAMES)
+    if typos:
+        raise ConfigError(f"unknown setting(s): {', '.join(typos)} (known: {', '.join(X_NAMES)})")
+    defaults = Settings.__dataclass_fields__
+    limits: dict[str, Any] = {attr: _rate_limit(name, raw.get(name), str(defaults[attr].default))
+                              for name, attr in RATE_LIMITS.items()}
+    database_url, private_cluster = _database(raw, mode)
+
+    return Settings(
+        mode=mode,
+        secret_key=str(secret),
+        database_url=database_url,
+        ratelimit_storage_uri=str(storage),
+        onion_address=raw.get("ONION_ADDRESS") or None,
+        instance_path=instance_path,
+        **_counts_and_times(num),
+        k_anonymity=k,
+        privacy_radius_m=radius,
+        count_noise_epsilon=epsilon,
+        tile_url=raw.get("TILE_URL") or None,
+        tile_attribution=raw.get("TILE_ATTRIBUTION") or None,
+        trust_proxy=parse_bool("TRUST_PROXY", raw.get("TRUST_PROXY")),
+        languages=tuple(langs),
+        serve_draft_languages=serve_drafts,
+        withheld_languages=withheld,
+        quick_exit_url=str(raw.get("QUICK_EXIT_URL") or "https://www.google.com/"),
+        page_title=(str(raw["PAGE_TITLE"]).strip()[:60] or None) if raw.get("PAGE_TITLE")
+        else None,
+        alerts_enabled=parse_bool("ALERTS_ENABLED", raw.get("ALERTS_ENABLED")),
+        smtp_url=_smtp_url(raw.get("SMTP_URL")),
+        notify_from=str(raw.get("NOTIFY_FROM") or "reporter@localhost"),
+        gateway=_gateway(raw, mode),
+        **limits,
+        csrf_enabled=_switch(raw, "WTF_CSRF_ENABLED", mode),
+        ratelimit_enabled=_switch(raw, "RATELIMIT_ENABLED", mode),
+        private_cluster=private_cluster,
+        receipt_pepper=receipt_pepper(raw.get("RECEIPT_PEPPER")),
+    )
+
+
+def _secret_key(raw: dict[str, Any], mode: str, instance_path: Path) -> str:
     secret = raw.get("SECRET_KEY")
     if not secret:
         if mode == "production":
@@ -337,7 +386,10 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         secret = _demo_secret(instance_path)
     if mode == "production" and len(str(secret)) < 32:
         raise ConfigError("SECRET_KEY is too short (at least 32 characters)")
+    return str(secret)
 
+
+def _ratelimit_storage(raw: dict[str, Any], mode: str) -> str:
     storage = raw.get("RATELIMIT_STORAGE_URI") or raw.get("REDIS_URL")
     if not storage:
         if mode == "production":
@@ -346,24 +398,31 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
                 "(e.g. redis://127.0.0.1:6379)"
             )
         storage = "memory://"
+    return str(storage)
 
-    def num(name: str, default: Any, kind: type, minimum: float | None = None) -> Any:
-        value = raw.get(name, default)
-        if value is None or value == "":
-            value = default
-        if isinstance(value, bool) or (kind is int and isinstance(value, float)):
-            raise ConfigError(f"{name} must be a whole number")
-        try:
-            out = kind(str(value).strip()) if isinstance(value, str) else kind(value)
-        except (TypeError, ValueError) as exc:
-            what = "a whole number" if kind is int else "a number"
-            raise ConfigError(f"{name} must be {what}, not {value!r}") from exc
-        if kind is float and not math.isfinite(out):
-            raise ConfigError(f"{name} must be a finite number")
-        if minimum is not None and out < minimum:
-            raise ConfigError(f"{name} must be at least {minimum:g}")
-        return out
 
+def _number(raw: dict[str, Any], name: str, default: Any, kind: type,
+            minimum: float | None = None) -> Any:
+    """The setting `name` as an int or a float (kind), `default` when unset, checked."""
+    value = raw.get(name, default)
+    if value is None or value == "":
+        value = default
+    if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+        raise ConfigError(f"{name} must be a whole number")
+    try:
+        out = kind(str(value).strip()) if isinstance(value, str) else kind(value)
+    except (TypeError, ValueError) as exc:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, not {value!r}") from exc
+    if kind is float and not math.isfinite(out):
+        raise ConfigError(f"{name} must be a finite number")
+    if minimum is not None and out < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}")
+    return out
+
+
+def _privacy(raw: dict[str, Any], num: Callable[..., Any]) -> tuple[int, float, float | None]:
+    """k, the location noise radius and the count noise epsilon (None: no count noise)."""
     k = num("K_ANONYMITY", 5, int)
     if k < 2:
         raise ConfigError("K_ANONYMITY must be at least 2")
@@ -374,6 +433,11 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
     epsilon = None if noise in (None, "") else num("COUNT_NOISE_EPSILON", None, float)
     if epsilon is not None and epsilon <= 0:
         raise ConfigError("COUNT_NOISE_EPSILON must be positive")
+    return k, radius, epsilon
+
+
+def _languages(raw: dict[str, Any], mode: str) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+    """The languages served, whether draft catalogs are served, and the ones withheld."""
     langs = raw.get("LANGUAGES") or (AVAILABLE_LANGUAGES if mode == "demo" else ("en",))
     if isinstance(langs, str):
         langs = tuple(x.strip() for x in langs.split(",") if x.strip())
@@ -389,12 +453,11 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
                     else parse_bool("SERVE_DRAFT_LANGUAGES", drafts_raw))
     withheld = () if serve_drafts else tuple(x for x in langs if not review_state(x).reviewed)
     langs = tuple(x for x in langs if x not in withheld)
-    typos = sorted(n for n in raw if str(n).startswith("X_") and n not in X_NAMES)
-    if typos:
-        raise ConfigError(f"unknown setting(s): {', '.join(typos)} (known: {', '.join(X_NAMES)})")
-    defaults = Settings.__dataclass_fields__
-    limits: dict[str, Any] = {attr: _rate_limit(name, raw.get(name), str(defaults[attr].default))
-                              for name, attr in RATE_LIMITS.items()}
+    return tuple(langs), serve_drafts, withheld
+
+
+def _database(raw: dict[str, Any], mode: str) -> tuple[str | None, bool]:
+    """DATABASE_URL (None: the private cluster under INSTANCE_PATH) and PRIVATE_CLUSTER."""
     database_url = raw.get("DATABASE_URL") or None
     private_cluster = parse_bool("PRIVATE_CLUSTER", raw.get("PRIVATE_CLUSTER"))
     if mode == "production" and not database_url and not private_cluster:
@@ -402,14 +465,12 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
             "DATABASE_URL is not set; production needs its database "
             "(postgresql+psycopg://...), or PRIVATE_CLUSTER=1 to use the private cluster "
             "under INSTANCE_PATH (one host only)")
+    return database_url, private_cluster
 
-    return Settings(
-        mode=mode,
-        secret_key=str(secret),
-        database_url=database_url,
-        ratelimit_storage_uri=str(storage),
-        onion_address=raw.get("ONION_ADDRESS") or None,
-        instance_path=instance_path,
+
+def _counts_and_times(num: Callable[..., Any]) -> dict[str, Any]:
+    """The numeric settings: sizes, hashing costs, periods and durations, tuning."""
+    return dict(
         receipt_days=num("RECEIPT_DAYS", 365, int, 1),
         receipt_argon2_time_cost=num("RECEIPT_ARGON2_TIME_COST", 3, int),
         receipt_argon2_memory_kib=num("RECEIPT_ARGON2_MEMORY_KIB", 65536, int),
@@ -417,38 +478,17 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         password_argon2_memory_kib=num("PASSWORD_ARGON2_MEMORY_KIB", 65536, int),
         max_attachment_bytes=num("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, int, 1),
         max_attachments=num("MAX_ATTACHMENTS", 3, int, 0),
-        k_anonymity=k,
-        privacy_radius_m=radius,
-        count_noise_epsilon=epsilon,
         release_every_months=_release_every(num("RELEASE_EVERY_MONTHS", 1, int, 1)),
         release_lag_months=num("RELEASE_LAG_MONTHS", 1, int, 0),
-        tile_url=raw.get("TILE_URL") or None,
-        tile_attribution=raw.get("TILE_ATTRIBUTION") or None,
         staff_idle_minutes=num("STAFF_IDLE_MINUTES", 30, int, 1),
         staff_session_hours=num("STAFF_SESSION_HOURS", 8, int, 1),
-        trust_proxy=parse_bool("TRUST_PROXY", raw.get("TRUST_PROXY")),
         retention_days=num("RETENTION_DAYS", 180, int, 1),
-        languages=tuple(langs),
-        serve_draft_languages=serve_drafts,
-        withheld_languages=withheld,
-        quick_exit_url=str(raw.get("QUICK_EXIT_URL") or "https://www.google.com/"),
-        page_title=(str(raw["PAGE_TITLE"]).strip()[:60] or None) if raw.get("PAGE_TITLE")
-        else None,
-        alerts_enabled=parse_bool("ALERTS_ENABLED", raw.get("ALERTS_ENABLED")),
         alert_expiry_months=num("ALERT_EXPIRY_MONTHS", 6, int, 1),
         member_code_months=num("MEMBER_CODE_MONTHS", 12, int, 1),
-        smtp_url=_smtp_url(raw.get("SMTP_URL")),
-        notify_from=str(raw.get("NOTIFY_FROM") or "reporter@localhost"),
         digest_hour=_digest_hour(num("DIGEST_HOUR", 6, int, 0)),
-        gateway=_gateway(raw, mode),
-        **limits,
         ussd_receipt_pool=num("X_USSD_RECEIPT_POOL", 6, int, 0),
         alert_free_checks=num("X_ALERT_FREE_CHECKS", 10, int, 0),
         history_seconds=num("X_HISTORY_SECONDS", 5.0, float, 0),
-        csrf_enabled=_switch(raw, "WTF_CSRF_ENABLED", mode),
-        ratelimit_enabled=_switch(raw, "RATELIMIT_ENABLED", mode),
-        private_cluster=private_cluster,
-        receipt_pepper=receipt_pepper(raw.get("RECEIPT_PEPPER")),
     )
 
 

@@ -185,6 +185,49 @@ def csv_entry(zf: zipfile.ZipFile, now: dt.datetime) -> IO[bytes]:
     return zf.open(info, "w", force_zip64=True)
 
 
+def _manifest(session: Session, f: ExportFilters, settings: Settings, key: SigningKey,
+              t: counts.Tables, now: dt.datetime, tally: dict[str, int],
+              files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """manifest.json: what the bundle is, of what, and each file's hash; signed as stored."""
+    verify_key = key.verify_key
+    return {
+        "format": FORMAT,
+        "organisation": ORGANISATION,
+        "kind": f.kind,
+        "created": now.isoformat().replace("+00:00", "Z"),
+        "software": {"name": "reporter", "version": __version__},
+        "vocabulary_version": VOCABULARY_VERSION,
+        "parameters": {**f.public(), "k_anonymity": settings.k_anonymity,
+                       "privacy_radius_m": settings.privacy_radius_m,
+                       "release": t.release_id},
+        "counts": tally,
+        "files": files,
+        # the audit chain's head when the bundle was made (docs/staff.md, audit log)
+        "audit_head": audit.head(session),
+        "signature": {
+            "algorithm": "Ed25519",
+            "file": SIGNATURE,
+            "signs": "the bytes of manifest.json exactly as stored in the bundle",
+            # a hint only: check against the key published by the organisation
+            "public_key": public_key_b64(verify_key),
+            "public_key_sha256": fingerprint(verify_key).replace(" ", ""),
+        },
+    }
+
+
+def _sha256_of(out: IO[bytes]) -> tuple[str, int]:
+    """The written bundle's SHA-256 and size (read back from the start; left at the start)."""
+    out.flush()
+    out.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := out.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    out.seek(0)
+    return digest.hexdigest(), size
+
+
 def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: SigningKey,
                  out: IO[bytes], *, progress: Progress | None = None,
                  now: dt.datetime | None = None) -> Bundle:
@@ -234,44 +277,14 @@ def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: Si
                 written = rows.write_incidents_csv(session, f, entry, rows_done)
             files["incidents.csv"] = {"sha256": written.sha256, "bytes": written.bytes}
             tally["incident_rows"] = written.rows
-        verify_key = key.verify_key
-        manifest = {
-            "format": FORMAT,
-            "organisation": ORGANISATION,
-            "kind": f.kind,
-            "created": now.isoformat().replace("+00:00", "Z"),
-            "software": {"name": "reporter", "version": __version__},
-            "vocabulary_version": VOCABULARY_VERSION,
-            "parameters": {**f.public(), "k_anonymity": settings.k_anonymity,
-                           "privacy_radius_m": settings.privacy_radius_m,
-                           "release": t.release_id},
-            "counts": tally,
-            "files": files,
-            # the audit chain's head when the bundle was made (docs/staff.md, audit log)
-            "audit_head": audit.head(session),
-            "signature": {
-                "algorithm": "Ed25519",
-                "file": SIGNATURE,
-                "signs": "the bytes of manifest.json exactly as stored in the bundle",
-                # a hint only: check against the key published by the organisation
-                "public_key": public_key_b64(verify_key),
-                "public_key_sha256": fingerprint(verify_key).replace(" ", ""),
-            },
-        }
+        manifest = _manifest(session, f, settings, key, t, now, tally, files)
         body = manifest_bytes(manifest)
         zf.writestr(MANIFEST, body)
         zf.writestr(SIGNATURE, sign(body, key))
     say("signed")
-    out.flush()
-    out.seek(0)
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := out.read(1 << 20):
-        digest.update(chunk)
-        size += len(chunk)
-    out.seek(0)
+    sha256, size = _sha256_of(out)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    return Bundle(f"sisonke-{f.kind}-{stamp}.zip", digest.hexdigest(), size, manifest)
+    return Bundle(f"sisonke-{f.kind}-{stamp}.zip", sha256, size, manifest)
 
 
 def audit_object(f: ExportFilters, bundle: Bundle, via: str) -> str:

@@ -249,6 +249,23 @@ def _grid(rows: Sequence[list[Any]], widths: list[float], numeric_from: int) -> 
     return table
 
 
+def _legend(k: int) -> Table:
+    """The map's legend: a swatch for each count class and for the town dots."""
+    classes = count_classes(k)
+    legend_rows: list[list[object]] = [["", "Incidents per area (hexagon)"]]
+    legend_rows += [["", c.label] for c in classes]
+    legend_rows.append(["", "Major town"])
+    legend = Table(legend_rows, colWidths=[0.6 * cm, 6.2 * cm])
+    legend_style: list[tuple[Any, ...]] = [("FONT", (0, 0), (-1, -1), "Helvetica", 9),
+                    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9)]
+    legend_style += [("BACKGROUND", (0, i + 1), (0, i + 1), colors.HexColor(c.colour))
+                     for i, c in enumerate(classes)]
+    legend_style.append(("BACKGROUND", (0, len(classes) + 1), (0, len(classes) + 1),
+                         colors.HexColor(TOWN_COLOUR)))
+    legend.setStyle(TableStyle(legend_style))
+    return legend
+
+
 def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] = ()) -> bytes:
     """The report: the map with its legend, then the tables; every word is real text."""
     styles = getSampleStyleSheet()
@@ -269,19 +286,7 @@ def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] 
                             title=f"{sheet.organisation}: {sheet.title}",
                             author=sheet.organisation, subject=f"Period {sheet.period}",
                             creator=sheet.software)
-    classes = count_classes(t.k)
-    legend_rows: list[list[object]] = [["", "Incidents per area (hexagon)"]]
-    legend_rows += [["", c.label] for c in classes]
-    legend_rows.append(["", "Major town"])
-    legend = Table(legend_rows, colWidths=[0.6 * cm, 6.2 * cm])
-    legend_style: list[tuple[Any, ...]] = [("FONT", (0, 0), (-1, -1), "Helvetica", 9),
-                    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9)]
-    legend_style += [("BACKGROUND", (0, i + 1), (0, i + 1), colors.HexColor(c.colour))
-                     for i, c in enumerate(classes)]
-    legend_style.append(("BACKGROUND", (0, len(classes) + 1), (0, len(classes) + 1),
-                         colors.HexColor(TOWN_COLOUR)))
-    legend.setStyle(TableStyle(legend_style))
-    side: list[Flowable] = [Paragraph("<b>Legend</b>", body), legend, Spacer(1, 6),
+    side: list[Flowable] = [Paragraph("<b>Legend</b>", body), _legend(t.k), Spacer(1, 6),
                           Paragraph(f"<b>Shown on the map:</b> {t.shown_on_map:,} incidents in "
                                     f"{len(t.cells):,} areas.", body)]
     side += [Paragraph(_esc(n), small) for n in sheet.notes]

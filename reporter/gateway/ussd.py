@@ -35,6 +35,8 @@ TOWN_LIST = 16
 MONTHS_BACK = 6
 YEARS_BACK = 6
 FREE_TEXT_STEPS = {"town", "text", "receipt"}
+# the steps Menu._answer_what_and_where takes; Menu._answer_when_and_after the rest
+WHAT_AND_WHERE = {"lang", "home", "cat", "perp", "prov", "cbprov", "town", "townlist"}
 
 
 def status_labels() -> dict[str, str]:
@@ -180,6 +182,12 @@ class Menu:
         """Apply one answer; an END screen when the session finishes, else None.
         Raises ValueError(message) when the answer does not fit the question."""
         step, a = self.s["step"], text.strip()
+        if step in WHAT_AND_WHERE:
+            return self._answer_what_and_where(step, a)
+        return self._answer_when_and_after(step, a)
+
+    def _answer_what_and_where(self, step: str, a: str) -> Screen | None:
+        """The language, the home menu, what happened, who did it, the province and place."""
         if step == "lang":
             if not a.isdigit() or not 1 <= int(a) <= len(self.ctx.languages):
                 raise ValueError("?")
@@ -222,7 +230,11 @@ class Menu:
                 self.data["town_id"], self.data["town"] = (town.id, town.name) if town else (
                     None, None)
                 self._go("month")
-        elif step == "month":
+        return None
+
+    def _answer_when_and_after(self, step: str, a: str) -> Screen | None:
+        """The month or year, her words, contact and consent; a receipt look-up."""
+        if step == "month":
             value = self._choose(step, a)
             if value == "earlier":
                 self._go("year")

@@ -273,81 +273,107 @@ class _Graph:
         return out
 
 
+class _Suppression:
+    """One release's choice of the new bins to show: `shown` starts with every new bin of at
+    least k (and the released shown bins) and loses bins until nothing below k follows."""
+
+    def __init__(self, graph: _Graph, new: set[str], k: int, frozen_shown: set[Node]) -> None:
+        self.graph, self.k = graph, k
+        n = len(graph.nodes)
+        self.mutable = [graph.nodes[i][0] in new and not is_virtual(graph.nodes[i])
+                        for i in range(n)]
+        self.shown = {i for i in range(n) if (self.mutable[i] and graph.value[i] >= k)
+                      or graph.nodes[i] in frozen_shown}
+        self.is_new = [graph.nodes[i][0] in new for i in range(n)]
+        self.baseline = graph.known({i for i in range(n) if graph.nodes[i] in frozen_shown})
+        self.frozen_hidden = {i for i in range(n) if graph.nodes[i][0] not in new
+                              and i not in self.baseline}
+
+    def hideable(self, i: int) -> int | None:
+        if i in self.shown and self.mutable[i]:
+            return i
+        node = self.graph.nodes[i]
+        if is_virtual(node):
+            partner = self.graph.index.get((node[0], node[1], node[2][len(NOT):]))
+            if partner is not None and partner in self.shown and self.mutable[partner]:
+                return partner
+        return None
+
+    def problems(self, known: set[int]) -> tuple[list[int], list[int], list[int]]:
+        """The broken relations, the leaked released bins and the small known bins."""
+        graph, k = self.graph, self.k
+        broken = [r for r in graph.violations(known, k)
+                  if not all(not self.is_new[m] and (m in self.baseline or m not in known)
+                             for m in (graph.rels[r][0], *graph.rels[r][1]))]
+        # a released period's hidden bin must stay hidden: a new period may not reveal it
+        leaked = [i for i in self.frozen_hidden if i in known]
+        # a bin below k that follows from its relations (e.g. "all" minus "with c")
+        # (one that earlier releases already give away cannot be helped here)
+        small = [i for i in known if graph.value[i] < k and i not in self.baseline]
+        return broken, leaked, small
+
+    def _smallest(self, picks: list[int]) -> int:
+        return min(picks, key=lambda j: (self.graph.value[j], j))
+
+    def _around(self, nodes: list[int]) -> set[int]:
+        return _around(self.graph, nodes, self.shown, self.mutable)
+
+    def hide_for_small(self, i: int, known: set[int]) -> set[int]:
+        graph = self.graph
+        for r in graph.member[i]:
+            p, cs = graph.rels[r]
+            if all(m in known for m in (p, *cs) if m != i):
+                picks = [h for m in cs if m != i and (h := self.hideable(m)) is not None]
+                if not picks and p != i and (h := self.hideable(p)) is not None:
+                    picks = [h]
+                if picks:
+                    return {self._smallest(picks)}
+        return _sources(graph, i, self.shown, self.mutable) or self._around([i])
+
+    def hide_for_broken(self, r: int, known: set[int]) -> set[int]:
+        p, cs = self.graph.rels[r]
+        picks = [h for c in cs if c in known and (h := self.hideable(c)) is not None]
+        if not picks and (h := self.hideable(p)) is not None:
+            picks = [h]
+        return {self._smallest(picks)} if picks else self._around([p, *cs])
+
+    def to_hide(self, known: set[int], broken: list[int], leaked: list[int],
+                small: list[int]) -> set[int]:
+        hide: set[int] = set()
+        for i in small:
+            hide |= self.hide_for_small(i, known)
+        for r in broken:
+            hide |= self.hide_for_broken(r, known)
+        for i in leaked:
+            hide |= _sources(self.graph, i, self.shown, self.mutable) or self._around([i])
+        if not hide:
+            # nothing near the problem is left to hide: widen to every new bin (showing no
+            # new bin at all is always safe)
+            hide = {i for i in self.shown if self.mutable[i]}
+        return hide
+
+
 def choose_shown(values: dict[Node, int], periods: dict[str, Period], new: set[str], k: int,
                  frozen_shown: set[Node]) -> set[Node]:
     """The bins of the periods in `new` to show. `values` holds the non-empty bins of the new
     periods and of the released periods they are sums of (whose shown bins are
     `frozen_shown`); those released bins never change."""
     graph = _Graph(values, relations(values, periods))
-    n = len(graph.nodes)
-    mutable = [graph.nodes[i][0] in new and not is_virtual(graph.nodes[i]) for i in range(n)]
-    shown = {i for i in range(n) if (mutable[i] and graph.value[i] >= k)
-             or graph.nodes[i] in frozen_shown}
-    is_new = [graph.nodes[i][0] in new for i in range(n)]
-    baseline = graph.known({i for i in range(n) if graph.nodes[i] in frozen_shown})
-    frozen_hidden = {i for i in range(n) if graph.nodes[i][0] not in new
-                     and i not in baseline}
-
-    def hideable(i: int) -> int | None:
-        if i in shown and mutable[i]:
-            return i
-        node = graph.nodes[i]
-        if is_virtual(node):
-            partner = graph.index.get((node[0], node[1], node[2][len(NOT):]))
-            if partner is not None and partner in shown and mutable[partner]:
-                return partner
-        return None
-
+    run = _Suppression(graph, new, k, frozen_shown)
     for _round in range(10_000):
-        known = graph.known(shown)
-        broken = [r for r in graph.violations(known, k)
-                  if not all(not is_new[m] and (m in baseline or m not in known)
-                             for m in (graph.rels[r][0], *graph.rels[r][1]))]
-        # a released period's hidden bin must stay hidden: a new period may not reveal it
-        leaked = [i for i in frozen_hidden if i in known]
-        # a bin below k that follows from its relations (e.g. "all" minus "with c")
-        # (one that earlier releases already give away cannot be helped here)
-        small = [i for i in known if graph.value[i] < k and i not in baseline]
+        known = graph.known(run.shown)
+        broken, leaked, small = run.problems(known)
         if not broken and not leaked and not small:
             break
-        hide: set[int] = set()
-        for i in small:
-            for r in graph.member[i]:
-                p, cs = graph.rels[r]
-                others = [m for m in (p, *cs) if m != i]
-                if all(m in known for m in others):
-                    picks = [h for m in cs if m != i and (h := hideable(m)) is not None]
-                    if not picks and p != i and (h := hideable(p)) is not None:
-                        picks = [h]
-                    if picks:
-                        hide.add(min(picks, key=lambda j: (graph.value[j], j)))
-                        break
-            else:
-                hide |= (_sources(graph, i, shown, mutable)
-                         or _around(graph, [i], shown, mutable))
-        for r in broken:
-            p, cs = graph.rels[r]
-            picks = [h for c in cs if c in known and (h := hideable(c)) is not None]
-            if not picks and (h := hideable(p)) is not None:
-                picks = [h]
-            if picks:
-                hide.add(min(picks, key=lambda i: (graph.value[i], i)))
-            else:
-                hide |= _around(graph, [p, *cs], shown, mutable)
-        for i in leaked:
-            hide |= _sources(graph, i, shown, mutable) or _around(graph, [i], shown, mutable)
-        if not hide:
-            # nothing near the problem is left to hide: widen to every new bin (showing no
-            # new bin at all is always safe)
-            hide = {i for i in shown if mutable[i]}
+        hide = run.to_hide(known, broken, leaked, small)
         if not hide:
             break  # only earlier releases' bins are involved: nothing this release can do
-        shown -= hide
+        run.shown -= hide
     else:  # pragma: no cover - each round hides at least one bin
         raise RuntimeError("suppression did not settle")
     # a hidden bin that follows from the shown ones anyway tells nothing new: show it
-    known = graph.known(shown)
-    return {graph.nodes[i] for i in known if mutable[i] and graph.value[i] >= k}
+    known = graph.known(run.shown)
+    return {graph.nodes[i] for i in known if run.mutable[i] and graph.value[i] >= k}
 
 
 def _sources(graph: _Graph, i: int, shown: set[int], mutable: list[bool]) -> set[int]:

@@ -86,12 +86,6 @@ def _components() -> dict[str, Any]:
                  "count_noise": {"type": "boolean"},
                  "release": _ref("Release")}
 
-    def rows(key: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        props = {key: {"type": "string"}, **(extra or {}), "count": count}
-        return {"type": "array", "items": {"type": "object", "required": list(props),
-                                           "properties": props}}
-
-    term = {"label": {"type": "string"}, "huridocs": {"type": "string"}}
     return {
         "Error": {"type": "object", "required": ["error"],
                   "properties": {"error": {"type": "string", "minLength": 1},
@@ -116,41 +110,58 @@ def _components() -> dict[str, Any]:
                                    "resolutions": {"type": "array",
                                                    "items": {"type": "integer"}},
                                    "k": {"type": "integer"}}},
-        "CellCollection": {
-            "type": "object",
-            "required": ["type", "k", "privacy_radius_m", "count_noise", "resolution", "filters",
-                         "features"],
-            "properties": {
-                "type": {"const": "FeatureCollection"}, **aggregate,
-                "resolution": {"type": "integer", "enum": list(RESOLUTIONS)},
-                "filters": _ref("Filters"),
-                "features": {"type": "array", "items": {
-                    "type": "object", "required": ["type", "id", "properties", "geometry"],
-                    "properties": {
-                        "type": {"const": "Feature"}, "id": {"type": "string"},
-                        "properties": {"type": "object", "required": ["cell", "resolution",
-                                                                      "count"],
-                                       "properties": {"cell": {"type": "string"},
-                                                      "resolution": {"type": "integer"},
-                                                      "count": count}},
-                        "geometry": {"type": "object", "required": ["type", "coordinates"],
-                                     "properties": {"type": {"const": "Polygon"},
-                                                    "coordinates": {"type": "array"}}},
-                    }}},
-            },
+        "CellCollection": _cell_collection(aggregate, count),
+        "Summary": _summary(aggregate, count),
+    }
+
+
+def _cell_collection(aggregate: dict[str, Any], count: dict[str, Any]) -> dict[str, Any]:
+    """The GeoJSON answer of /api/v1/cells."""
+    return {
+        "type": "object",
+        "required": ["type", "k", "privacy_radius_m", "count_noise", "resolution", "filters",
+                     "features"],
+        "properties": {
+            "type": {"const": "FeatureCollection"}, **aggregate,
+            "resolution": {"type": "integer", "enum": list(RESOLUTIONS)},
+            "filters": _ref("Filters"),
+            "features": {"type": "array", "items": {
+                "type": "object", "required": ["type", "id", "properties", "geometry"],
+                "properties": {
+                    "type": {"const": "Feature"}, "id": {"type": "string"},
+                    "properties": {"type": "object", "required": ["cell", "resolution",
+                                                                  "count"],
+                                   "properties": {"cell": {"type": "string"},
+                                                  "resolution": {"type": "integer"},
+                                                  "count": count}},
+                    "geometry": {"type": "object", "required": ["type", "coordinates"],
+                                 "properties": {"type": {"const": "Polygon"},
+                                                "coordinates": {"type": "array"}}},
+                }}},
         },
-        "Summary": {
-            "type": "object",
-            "required": [*aggregate, "filters", "by_province", "by_category", "by_perpetrator",
-                         "by_month", "by_province_category"],
-            "properties": {
-                **aggregate, "filters": _ref("Filters"),
-                "by_province": rows("province", {"name": {"type": "string"}}),
-                "by_category": rows("category", term),
-                "by_perpetrator": rows("perpetrator", term),
-                "by_month": rows("month"),
-                "by_province_category": rows("province", {"category": {"type": "string"}}),
-            },
+    }
+
+
+def _summary(aggregate: dict[str, Any], count: dict[str, Any]) -> dict[str, Any]:
+    """The answer of /api/v1/summary: rows of counts by one or two attributes."""
+
+    def rows(key: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        props = {key: {"type": "string"}, **(extra or {}), "count": count}
+        return {"type": "array", "items": {"type": "object", "required": list(props),
+                                           "properties": props}}
+
+    term = {"label": {"type": "string"}, "huridocs": {"type": "string"}}
+    return {
+        "type": "object",
+        "required": [*aggregate, "filters", "by_province", "by_category", "by_perpetrator",
+                     "by_month", "by_province_category"],
+        "properties": {
+            **aggregate, "filters": _ref("Filters"),
+            "by_province": rows("province", {"name": {"type": "string"}}),
+            "by_category": rows("category", term),
+            "by_perpetrator": rows("perpetrator", term),
+            "by_month": rows("month"),
+            "by_province_category": rows("province", {"category": {"type": "string"}}),
         },
     }
 
@@ -169,74 +180,85 @@ def document() -> dict[str, Any]:
             "license": {"name": "AGPL-3.0-or-later",
                         "identifier": "AGPL-3.0-or-later"},
         },
-        "paths": {
-            "/keys.json": {"get": {
-                "operationId": "publicKeys",
-                "summary": "Public halves of the case keys and the recovery key",
-                "description": "Browsers seal every report to the national key, the province's "
-                               "key and the recovery key.",
-                "responses": {"200": {"description": "The active public keys.",
-                                      "content": {"application/json": {
-                                          "schema": _ref("Keyring")}}},
-                              "503": unavailable},
-            }},
-            "/.well-known/reporter-signing-key": {"get": {
-                "operationId": "signingKey",
-                "summary": "The organisation's Ed25519 public key, which signs export bundles",
-                "responses": {"200": {"description": "Base64 of the 32-byte public key.",
-                                      "content": {"text/plain": {"schema": {
-                                          "type": "string", "pattern": B64_32_LINE}}}},
-                              "404": {"description": "No signing key has been made yet.",
-                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
-            }},
-            "/api/v1/towns": {"get": {
-                "operationId": "towns",
-                "summary": "Towns of one province (offline gazetteer)",
-                "parameters": [{"name": "province", "in": "query", "required": True,
-                                "schema": {"type": "string", "enum": list(PROVINCES)}}],
-                "responses": {"200": {"description": "Towns, sorted by name.",
-                                      "content": {"application/json": {"schema": {
-                                          "type": "array", "items": _ref("Town")}}}},
-                              "400": bad},
-            }},
-            "/api/v1/cells": {"get": {
-                "operationId": "cells",
-                "summary": "Hexagon cells of the current release (GeoJSON polygons only)",
-                "parameters": _filters(with_res=True),
-                "responses": {"200": {"description": "Cells; fewer than k are left out.",
-                                      "content": {"application/geo+json": {
-                                          "schema": _ref("CellCollection")}}},
-                              "400": bad, "503": unavailable},
-            }},
-            "/api/v1/periods": {"get": {
-                "operationId": "periods",
-                "summary": "The released periods, and when the next release is due",
-                "description": "Public counts change only at scheduled releases; a period once "
-                               "released never changes (docs/maps.md).",
-                "responses": {"200": {"description": "Released months, quarters and years, "
-                                                     "newest first.",
-                                      "content": {"application/json": {
-                                          "schema": _ref("Periods")}}},
-                              "503": unavailable},
-            }},
-            "/api/v1/summary": {"get": {
-                "operationId": "summary",
-                "summary": "Counts by province, category, perpetrator and month",
-                "parameters": _filters(with_res=True),
-                "responses": {"200": {"description": "Every count is at least k.",
-                                      "content": {"application/json": {
-                                          "schema": _ref("Summary")}}},
-                              "400": bad, "503": unavailable},
-            }},
-            "/api/v1/openapi.json": {"get": {
-                "operationId": "openapi",
-                "summary": "This description",
-                "responses": {"200": {"description": "OpenAPI 3.1",
-                                      "content": {"application/json": {
-                                          "schema": {"type": "object"}}}}},
-            }},
-        },
+        "paths": {**_key_paths(unavailable), **_api_paths(bad, unavailable)},
         "components": {"schemas": _components()},
+    }
+
+
+def _key_paths(unavailable: dict[str, Any]) -> dict[str, Any]:
+    """The public keys: the case keys' and recovery key's, and the signing key."""
+    return {
+        "/keys.json": {"get": {
+            "operationId": "publicKeys",
+            "summary": "Public halves of the case keys and the recovery key",
+            "description": "Browsers seal every report to the national key, the province's "
+                           "key and the recovery key.",
+            "responses": {"200": {"description": "The active public keys.",
+                                  "content": {"application/json": {
+                                      "schema": _ref("Keyring")}}},
+                          "503": unavailable},
+        }},
+        "/.well-known/reporter-signing-key": {"get": {
+            "operationId": "signingKey",
+            "summary": "The organisation's Ed25519 public key, which signs export bundles",
+            "responses": {"200": {"description": "Base64 of the 32-byte public key.",
+                                  "content": {"text/plain": {"schema": {
+                                      "type": "string", "pattern": B64_32_LINE}}}},
+                          "404": {"description": "No signing key has been made yet.",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        }},
+    }
+
+
+def _api_paths(bad: dict[str, Any], unavailable: dict[str, Any]) -> dict[str, Any]:
+    """The aggregates, the towns and this description."""
+    return {
+        "/api/v1/towns": {"get": {
+            "operationId": "towns",
+            "summary": "Towns of one province (offline gazetteer)",
+            "parameters": [{"name": "province", "in": "query", "required": True,
+                            "schema": {"type": "string", "enum": list(PROVINCES)}}],
+            "responses": {"200": {"description": "Towns, sorted by name.",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "array", "items": _ref("Town")}}}},
+                          "400": bad},
+        }},
+        "/api/v1/cells": {"get": {
+            "operationId": "cells",
+            "summary": "Hexagon cells of the current release (GeoJSON polygons only)",
+            "parameters": _filters(with_res=True),
+            "responses": {"200": {"description": "Cells; fewer than k are left out.",
+                                  "content": {"application/geo+json": {
+                                      "schema": _ref("CellCollection")}}},
+                          "400": bad, "503": unavailable},
+        }},
+        "/api/v1/periods": {"get": {
+            "operationId": "periods",
+            "summary": "The released periods, and when the next release is due",
+            "description": "Public counts change only at scheduled releases; a period once "
+                           "released never changes (docs/maps.md).",
+            "responses": {"200": {"description": "Released months, quarters and years, "
+                                                 "newest first.",
+                                  "content": {"application/json": {
+                                      "schema": _ref("Periods")}}},
+                          "503": unavailable},
+        }},
+        "/api/v1/summary": {"get": {
+            "operationId": "summary",
+            "summary": "Counts by province, category, perpetrator and month",
+            "parameters": _filters(with_res=True),
+            "responses": {"200": {"description": "Every count is at least k.",
+                                  "content": {"application/json": {
+                                      "schema": _ref("Summary")}}},
+                          "400": bad, "503": unavailable},
+        }},
+        "/api/v1/openapi.json": {"get": {
+            "operationId": "openapi",
+            "summary": "This description",
+            "responses": {"200": {"description": "OpenAPI 3.1",
+                                  "content": {"application/json": {
+                                      "schema": {"type": "object"}}}}},
+        }},
     }
 
 

@@ -108,6 +108,91 @@ def _flatten(label: str, counts: dict[tuple[Geo, str], int]) -> dict[Node, int]:
     return {(label, g, a): n for (g, a), n in counts.items()}
 
 
+def _new_sums(released: set[str], through: dt.date) -> tuple[list[Period], list[Period]]:
+    """The quarters and years, in order, whose months are all released now but not they."""
+    released_months = set(_months(FIRST_MONTH, through))
+    new_quarters: dict[str, Period] = {}
+    new_years: dict[str, Period] = {}
+    for m in released_months:
+        q, y = lattice.quarter_of(m), lattice.year_of(m)
+        if q.label not in released and set(q.months) <= released_months:
+            new_quarters[q.label] = q
+        if y.label not in released and set(y.months) <= released_months:
+            new_years[y.label] = y
+    return (sorted(new_quarters.values(), key=lambda p: p.first),
+            sorted(new_years.values(), key=lambda p: p.first))
+
+
+class _Cutting:
+    """The periods one release adds: each period's shown bins, chosen against the released
+    periods it is a sum of, stored as the release's bins."""
+
+    def __init__(self, session: Session, release: Release, k: int,
+                 month_values: dict[str, dict[tuple[Geo, str], int]]) -> None:
+        self.session, self.release, self.k = session, release, k
+        self.month_values = month_values
+        self.quarter_values: dict[str, dict[tuple[Geo, str], int]] = {}
+        self.new_labels: list[str] = []
+        self.total_bins = 0
+
+    def store(self, period: Period, shown: set[Node], values: dict[Node, int]) -> None:
+        self.session.add(ReleasePeriod(period=period.label, kind=period.kind,
+                                       first_month=period.first, release_id=self.release.id))
+        rows = [{"period": n[0], "resolution": n[1][0], "province": n[1][1], "cell": n[1][2],
+                 "attribute": n[2], "count": values[n], "release_id": self.release.id}
+                for n in shown]
+        for start in range(0, len(rows), 5000):
+            self.session.execute(insert(ReleaseBin), rows[start:start + 5000])
+        self.session.flush()
+        self.new_labels.append(period.label)
+        self.total_bins += len(rows)
+
+    def quarter_counts(self, q: Period) -> dict[tuple[Geo, str], int]:
+        if q.label not in self.quarter_values:
+            self.quarter_values[q.label] = lattice.add_counts(
+                self.month_values[lattice.month_label(m)] for m in q.months)
+        return self.quarter_values[q.label]
+
+    def month(self, m: dt.date) -> None:
+        p = lattice.month_period(m)
+        values = _flatten(p.label, self.month_values[p.label])
+        self.store(p, lattice.choose_shown(values, {p.label: p}, {p.label}, self.k, set()),
+                   values)
+
+    def quarter(self, q: Period) -> None:
+        periods = {q.label: q, **{c.label: c for c in q.children()}}
+        values = _flatten(q.label, self.quarter_counts(q))
+        for c in q.children():
+            values.update(_flatten(c.label, self.month_values[c.label]))
+        frozen = _shown(self.session, [c.label for c in q.children()])
+        self.store(q, lattice.choose_shown(values, periods, {q.label}, self.k, frozen), values)
+
+    def year(self, y: Period) -> None:
+        periods = {y.label: y}
+        values: dict[Node, int] = {}
+        for q in y.children():
+            periods[q.label] = q
+            values.update(_flatten(q.label, self.quarter_counts(q)))
+            for c in q.children():
+                periods[c.label] = c
+                values.update(_flatten(c.label, self.month_values[c.label]))
+        values.update(_flatten(y.label, lattice.add_counts(self.quarter_counts(q)
+                                                           for q in y.children())))
+        frozen = _shown(self.session, [p for p in periods if p != y.label])
+        self.store(y, lattice.choose_shown(values, periods, {y.label}, self.k, frozen), values)
+
+
+def _count_in(session: Session, release: Release, new_months: list[dt.date]) -> int:
+    """Mark the new months' incidents as first counted by the release; how many."""
+    if not new_months:
+        return 0
+    return cast(CursorResult[Any], session.execute(
+        update(Incident).where(Incident.release_id.is_(None),
+                               Incident.withdrawn.is_(False),
+                               Incident.month.in_(new_months))
+        .values(release_id=release.id))).rowcount or 0
+
+
 def cut_release(session: Session, settings: Settings, now: dt.datetime | None = None,
                 *, force: bool = False) -> Cut:
     """Make the release due at `now` (nothing new if the latest release already covers its
@@ -125,82 +210,21 @@ def cut_release(session: Session, settings: Settings, now: dt.datetime | None = 
                       k=settings.k_anonymity, periods=0, bins=0)
     session.add(release)
     session.flush()
-    counted = 0
-    if new_months:
-        counted = cast(CursorResult[Any], session.execute(
-            update(Incident).where(Incident.release_id.is_(None),
-                                   Incident.withdrawn.is_(False),
-                                   Incident.month.in_(new_months))
-            .values(release_id=release.id))).rowcount or 0
-    released_months = {m for m in _months(FIRST_MONTH, through)}
-    new_quarters: dict[str, Period] = {}
-    new_years: dict[str, Period] = {}
-    for m in released_months:
-        q, y = lattice.quarter_of(m), lattice.year_of(m)
-        if q.label not in released and set(q.months) <= released_months:
-            new_quarters[q.label] = q
-        if y.label not in released and set(y.months) <= released_months:
-            new_years[y.label] = y
-
-    needed = sorted({m for p in [*new_quarters.values(), *new_years.values()] for m in p.months}
+    counted = _count_in(session, release, new_months)
+    new_quarters, new_years = _new_sums(released, through)
+    needed = sorted({m for p in [*new_quarters, *new_years] for m in p.months}
                     | set(new_months))
-    month_values = _month_values(session, needed)
-    k = settings.k_anonymity
-    new_labels: list[str] = []
-    total_bins = 0
-
-    def store(period: Period, shown: set[Node], values: dict[Node, int]) -> None:
-        nonlocal total_bins
-        session.add(ReleasePeriod(period=period.label, kind=period.kind,
-                                  first_month=period.first, release_id=release.id))
-        rows = [{"period": n[0], "resolution": n[1][0], "province": n[1][1], "cell": n[1][2],
-                 "attribute": n[2], "count": values[n], "release_id": release.id}
-                for n in shown]
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(ReleaseBin), rows[start:start + 5000])
-        session.flush()
-        new_labels.append(period.label)
-        total_bins += len(rows)
-
+    cutting = _Cutting(session, release, settings.k_anonymity, _month_values(session, needed))
     for m in new_months:
-        p = lattice.month_period(m)
-        values = _flatten(p.label, month_values[p.label])
-        store(p, lattice.choose_shown(values, {p.label: p}, {p.label}, k, set()), values)
-
-    quarter_values: dict[str, dict[tuple[Geo, str], int]] = {}
-
-    def quarter_counts(q: Period) -> dict[tuple[Geo, str], int]:
-        if q.label not in quarter_values:
-            quarter_values[q.label] = lattice.add_counts(
-                month_values[lattice.month_label(m)] for m in q.months)
-        return quarter_values[q.label]
-
-    for q in sorted(new_quarters.values(), key=lambda p: p.first):
-        periods = {q.label: q, **{c.label: c for c in q.children()}}
-        values = _flatten(q.label, quarter_counts(q))
-        for c in q.children():
-            values.update(_flatten(c.label, month_values[c.label]))
-        frozen = _shown(session, [c.label for c in q.children()])
-        store(q, lattice.choose_shown(values, periods, {q.label}, k, frozen), values)
-
-    for y in sorted(new_years.values(), key=lambda p: p.first):
-        periods = {y.label: y}
-        values = {}
-        for q in y.children():
-            periods[q.label] = q
-            values.update(_flatten(q.label, quarter_counts(q)))
-            for c in q.children():
-                periods[c.label] = c
-                values.update(_flatten(c.label, month_values[c.label]))
-        values.update(_flatten(y.label, lattice.add_counts(quarter_counts(q)
-                                                           for q in y.children())))
-        frozen = _shown(session, [p for p in periods if p != y.label])
-        store(y, lattice.choose_shown(values, periods, {y.label}, k, frozen), values)
-
-    release.periods = len(new_labels)
-    release.bins = total_bins
+        cutting.month(m)
+    for q in new_quarters:
+        cutting.quarter(q)
+    for y in new_years:
+        cutting.year(y)
+    release.periods = len(cutting.new_labels)
+    release.bins = cutting.total_bins
     session.flush()
-    return Cut(release, new_labels, total_bins, counted)
+    return Cut(release, cutting.new_labels, cutting.total_bins, counted)
 
 
 def ensure_release(session: Session, settings: Settings,

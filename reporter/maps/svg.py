@@ -16,7 +16,7 @@ import h3
 
 from reporter.domain import gazetteer
 from reporter.maps.fuzz import SA_BBOX
-from reporter.maps.render import TOWN_COLOUR, class_of, count_classes
+from reporter.maps.render import TOWN_COLOUR, CountClass, class_of, count_classes
 
 WIDTH = 640
 MARGIN = 28
@@ -69,6 +69,25 @@ def map_svg(cells: list[tuple[str, int]], k: int, text: dict[str, str]) -> str:
         f'<rect x="{MARGIN}" y="{MARGIN}" width="{WIDTH - 2 * MARGIN}" '
         f'height="{map_height - 2 * MARGIN}" fill="#eef3f7" stroke="#b8c4ce"/>',
     ]
+    out += _graticule(project, map_height)
+
+    out.append('<g id="cells" stroke="#4d4d4d" stroke-width="0.5" fill-opacity="0.85">')
+    for cell, count in sorted(cells, key=lambda c: c[1]):
+        colour = class_of(count, classes).colour
+        out.append(f'<polygon points="{_hexagon(cell, project)}" fill="{colour}" '
+                   f'data-count="{count}"><title>{count}</title></polygon>')
+    out.append("</g>")
+
+    out += _towns(project)
+
+    out += _legend(classes, text, legend_y)
+    out.append("</g></svg>")
+    return "\n".join(out)
+
+
+def _graticule(project: Projection, map_height: int) -> list[str]:
+    """Every second degree of longitude and latitude, labelled at the map's edges."""
+    out: list[str] = []
     min_lon, min_lat, max_lon, max_lat = SA_BBOX
     out.append('<g stroke="#d3dce4" stroke-width="0.5" fill="#6b7785">')
     for lon in range(18, 33, 2):
@@ -83,14 +102,12 @@ def map_svg(cells: list[tuple[str, int]], k: int, text: dict[str, str]) -> str:
         out.append(f'<text x="{MARGIN - 3}" y="{y + 4:.1f}" text-anchor="end" '
                    f'stroke="none">{-lat}°S</text>')
     out.append("</g>")
+    return out
 
-    out.append('<g id="cells" stroke="#4d4d4d" stroke-width="0.5" fill-opacity="0.85">')
-    for cell, count in sorted(cells, key=lambda c: c[1]):
-        colour = class_of(count, classes).colour
-        out.append(f'<polygon points="{_hexagon(cell, project)}" fill="{colour}" '
-                   f'data-count="{count}"><title>{count}</title></polygon>')
-    out.append("</g>")
 
+def _towns(project: Projection) -> list[str]:
+    """A dot for each major town; the name of each province's biggest."""
+    out: list[str] = []
     towns = gazetteer.major_towns()
     biggest: dict[str, gazetteer.Town] = {}
     for town in towns:
@@ -105,7 +122,12 @@ def map_svg(cells: list[tuple[str, int]], k: int, text: dict[str, str]) -> str:
         out.append(f'<text x="{x + 4:.1f}" y="{y - 3:.1f}" stroke="#ffffff" stroke-width="3" '
                    f'paint-order="stroke">{escape(town.name)}</text>')
     out.append("</g>")
+    return out
 
+
+def _legend(classes: list[CountClass], text: dict[str, str], legend_y: int) -> list[str]:
+    """The count classes, the town dot and the note (the legend's group left open)."""
+    out: list[str] = []
     out.append(f'<g id="legend" transform="translate({MARGIN},{legend_y})">')
     out.append(f'<text x="0" y="12" font-weight="bold">{escape(text["legend"])}</text>')
     for i, c in enumerate(classes):
@@ -117,5 +139,4 @@ def map_svg(cells: list[tuple[str, int]], k: int, text: dict[str, str]) -> str:
     out.append(f'<text x="{4 * 110 + 16}" y="32">{escape(text["towns"])}</text>')
     for i, line in enumerate(text["note"].split("\n")):
         out.append(f'<text x="0" y="{54 + 15 * i}" fill="#444444">{escape(line)}</text>')
-    out.append("</g></svg>")
-    return "\n".join(out)
+    return out
