@@ -78,6 +78,7 @@ def counts_in_summary(body: dict[str, Any]) -> list[int]:
             for entry in entries]
 
 
+@pytest.mark.slow  # about a minute: 30 examples, each publishing and reading every output
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(incidents=st.one_of(st.lists(incident, max_size=8),
