@@ -49,10 +49,11 @@ restore:
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<backup folder>" >&2; exit 2; }
 	$(VENV)/bin/python -m reporter.ops.backup restore "$(BACKUP)"
 
-# ruff, the import contracts of DESIGN.md section 3 (pyproject.toml, docs/architecture.md),
-# and ESLint on our JavaScript
+# ruff, mypy ([tool.mypy] in pyproject.toml), the import contracts of DESIGN.md section 3
+# (pyproject.toml, docs/architecture.md), and ESLint on our JavaScript
 lint:
 	$(VENV)/bin/ruff check reporter tests bench wsgi.py
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 	$(MAKE) --no-print-directory lint-js
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     g,
     redirect,
@@ -22,7 +21,9 @@ from flask import (
     request,
     url_for,
 )
+from flask import Response as FlaskResponse
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from reporter.alerts import common, index, store
 from reporter.alerts.labels import KINDS, REASON_LABELS, SEVERITY_LABELS
@@ -368,7 +369,7 @@ def sheet(province: str) -> Response:
     audit.record(db.session(), _staff().id, "alert_sheet", province)
     db.session().commit()
     pdf = render_sheet(PROVINCES[province], list(rows), store.today())
-    return Response(pdf, mimetype="application/pdf", headers={
+    return FlaskResponse(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="alerts-{province}.pdf"'})
 
 

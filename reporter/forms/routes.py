@@ -29,7 +29,7 @@ from reporter.forms.forms import NARRATIVE_MAX, ReceiptForm, ReplyForm, ReportFo
 from reporter.models import db
 from reporter.models.private import IntakeToken
 from reporter.services import inbox, intake
-from reporter.services.keys import KeyMissing, load_keyring
+from reporter.services.keys import KeyMissing, Keyring, load_keyring
 from reporter.services.tokens import (
     RECEIPT_SHOWN_MINUTES,
     SHOWN_KEY,
@@ -50,7 +50,7 @@ def settings() -> Settings:
     return current_app.extensions["reporter.settings"]
 
 
-def _keyring_or_503():  # type: ignore[no-untyped-def]
+def _keyring_or_503() -> Keyring:
     try:
         return load_keyring(db.session())
     except KeyMissing:
@@ -67,7 +67,8 @@ def _wants_json() -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
-def _render_form(form: ReportForm, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
+def _render_form(form: ReportForm, status: int = 200,
+                 error: str | None = None) -> tuple[str | Response, int]:
     """The form with a fresh single-use id; on a refusal, what she typed is kept (no JS)."""
     if error is not None and _wants_json():
         # with a fresh form id and CSRF token, as the HTML page would carry: report.js puts
@@ -81,7 +82,7 @@ def _render_form(form: ReportForm, status: int = 200, error: str | None = None):
 
 
 @bp.get("/report")
-def report() -> tuple[str, int]:
+def report() -> tuple[str | Response, int]:
     """The report form (works with JavaScript off)."""
     return _render_form(ReportForm())
 
@@ -92,7 +93,7 @@ def keys_json() -> Response:
     return jsonify(_keyring_or_503().as_json())
 
 
-def _show_receipt(shown: Shown | None) -> Response | tuple[str, int]:
+def _show_receipt(shown: Shown | None) -> Response | tuple[str | Response, int]:
     """After a report: the receipt page by GET, so a reload shows it again and re-sends nothing."""
     if shown is None:  # accepted earlier, receipt no longer kept
         if _wants_json():
@@ -108,7 +109,7 @@ def _show_receipt(shown: Shown | None) -> Response | tuple[str, int]:
 @limiter.limit(lambda: settings().report_limit)
 @limiter.limit(lambda: settings().report_global_limit,
                key_func=global_key, scope="report-global")
-def submit() -> Response | tuple[str, int]:
+def submit() -> Response | tuple[str | Response, int]:
     """Accept a report: sealed in the browser (JS) or sealed here on arrival (no JS)."""
     tokens = form_tokens()
     if request.is_json:  # our pages send a form; a JSON body is refused, never parsed as one
@@ -180,7 +181,7 @@ def received_done() -> Response:
 
 
 @bp.errorhandler(CSRFError)
-def _csrf_expired(exc: CSRFError) -> Response | tuple[str, int]:
+def _csrf_expired(exc: CSRFError) -> Response | tuple[str | Response, int]:
     """A form whose session is gone (the browser was closed, the cookie dropped): keep what
     she typed and let her send it again, rather than a bare "expired" page."""
     message = _("The form had expired. Nothing was saved yet. Check your words and send again.")
@@ -251,7 +252,7 @@ def followup_login() -> Response | tuple[str, int]:
     if not form.validate():
         return render_template("forms/followup.html", form=form, pending=pending), 400
     try:
-        opened = inbox.login(db.session(), form.receipt.data, intake.hashing(settings()))
+        opened = inbox.login(db.session(), form.receipt.data or "", intake.hashing(settings()))
     except receipts.ReceiptMalformed:
         form.receipt.errors = [_("A receipt is 16 digits.")]
         return render_template("forms/followup.html", form=form, pending=pending), 400
@@ -303,7 +304,7 @@ def followup_reply() -> Response | tuple[str, int]:
     elif not form.validate():
         return _inbox_page(opened, form), 400
     else:
-        refused = _store_answer(opened, form.message.data, "")
+        refused = _store_answer(opened, form.message.data or "", "")
     if refused is not None:
         return _inbox_page(opened, form, refused), 400
     return redirect(url_for("forms.followup", sent=1), code=303)
@@ -319,7 +320,7 @@ def followup_logout() -> Response:
 
 # A 429 gives her the page she was on, with what she typed (never a bare "too many" page).
 @on_rate_limited("forms.submit")
-def _submit_limited() -> tuple[str, int]:
+def _submit_limited() -> tuple[str | Response, int]:
     return _render_form(ReportForm(), 429, _(
         "Too many reports were sent from this phone in a short time. Nothing was saved yet. "
         "Wait a few minutes, then send again: your words are still here."))

@@ -120,7 +120,7 @@ def encode_form(fields: dict[str, Any], files: list[tuple[str, bytes, str, str]]
     if not files:
         pairs = [(k, v) for k, vs in fields.items() for v in (vs if isinstance(vs, list) else [vs])]
         return "application/x-www-form-urlencoded", urlencode(pairs).encode()
-    data = MultiDict()
+    data: MultiDict[str, Any] = MultiDict()
     for key, value in fields.items():
         for item in value if isinstance(value, list) else [value]:
             data.add(key, item)

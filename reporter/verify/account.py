@@ -126,6 +126,7 @@ def login() -> Any:
         return render_template("verify/login.html", form=form), 200 if request.method == "GET" \
             else 400
     sess = db.session()
+    assert form.login.data is not None and form.password.data is not None  # DataRequired
     staff = sess.scalars(select(Staff).where(Staff.login == form.login.data.strip())).first()
     wait = session_wait()
     if staff is not None and not known_device(staff):
@@ -191,6 +192,7 @@ def enrol() -> Any:
                      .values(totp_secret=pyotp.random_base32()))
         sess.commit()
         sess.refresh(staff)
+    assert staff.totp_secret is not None  # set just above, by this request or another
     uri = pyotp.TOTP(staff.totp_secret).provisioning_uri(name=staff.login,
                                                          issuer_name="Sisonke reports")
     # segno writes the SVG from our own provisioning URI (login names are [a-z0-9._-])

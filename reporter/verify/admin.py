@@ -40,9 +40,10 @@ def admin() -> Any:
     error = None
     if request.method == "POST":
         if request.form.get("what") == "staff" and form.validate():
+            assert form.login.data is not None and form.password.data is not None  # DataRequired
             try:  # she chooses her own password at her first log-in
-                staffing.create_staff(sess, login=form.login.data, roles=form.roles.data,
-                                      provinces=form.provinces.data,
+                staffing.create_staff(sess, login=form.login.data, roles=form.roles.data or [],
+                                      provinces=form.provinces.data or [],
                                       password=form.password.data, actor_id=_me().id)
             except staffing.StaffRefused as exc:
                 error = str(exc)
@@ -50,7 +51,7 @@ def admin() -> Any:
                 sess.commit()
                 return redirect(url_for("verify.admin", done="staff"), code=303)
         elif request.form.get("what") == "content" and content_form.validate():
-            clean = content.sanitise(content_form.html.data)
+            clean = content.sanitise(content_form.html.data or "")
             key, lang = content_form.key.data, content_form.lang.data
             row = sess.get(SiteContent, (key, lang))
             if row is None:
@@ -219,7 +220,8 @@ def _stale_items(scope: str, active: CaseKey) -> list[dict[str, Any]]:
         q = q.where(Report.province == scope)
     items: list[dict[str, Any]] = []
     for report in db.session().scalars(q.order_by(Report.received_on)):
-        parts = [("report", report.id, report.envelope)]
+        parts: list[tuple[str, str | int, dict[str, Any] | None]] = [
+            ("report", report.id, report.envelope)]
         parts += [("attachment", a.id, a.header) for a in report.attachments]
         parts += [("message", m.id, m.envelope) for m in report.messages]
         for kind, ident, env in parts:

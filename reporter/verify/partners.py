@@ -21,11 +21,14 @@ The model (docs/partners.md):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from flask import Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, select
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
 
 from reporter.crypto import envelope
 from reporter.domain.vocabulary import PROVINCES
@@ -46,8 +49,9 @@ CASEWORK = ("moderator", "coordinator", "admin")
 class PartnerStaffForm(FlaskForm):
     """A partner's staff account: a name and a first password (the role is always partner)."""
 
-    login = StaffForm.login
-    password = StaffForm.password
+    # the class attributes are unbound fields, which the form binds (the stubs cannot say so)
+    login = cast(StringField, StaffForm.login)
+    password = cast(PasswordField, StaffForm.password)
 NO_CONSENT = ("The reporter did not agree that the legal partner may see this report, so it "
               "cannot be referred. Ask her in her inbox first.")
 CANNOT_UNREAD = ("Withdrawn. The partner can open nothing more of this report. What her staff "
@@ -139,6 +143,7 @@ def partner_staff_create(partner_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         return redirect(url_for("verify.partners_page", done="nothing: correct the name and "
                                 "password (at least 12 characters)"), code=303)
+    assert form.login.data is not None and form.password.data is not None  # DataRequired
     try:  # her own password at first log-in
         staffing.create_partner_staff(sess, org, login=form.login.data,
                                       password=form.password.data, actor_id=_me().id)
@@ -278,7 +283,8 @@ def _resealed(report: Report, items: object, rkid: str) -> dict[tuple[str, str],
     files', each the stored one plus one wrapped key for the referral and nothing else."""
     if not isinstance(items, list):
         raise _Refusal("Send the re-sealed envelopes as a list of items.")
-    sent = {(i.get("kind"), i.get("id")): i.get("env") for i in items if isinstance(i, dict)}
+    sent: dict[tuple[Any, Any], Any] = {(i.get("kind"), i.get("id")): i.get("env")
+                                        for i in items if isinstance(i, dict)}
     expected = {(i["kind"], i["id"]): i for i in _items(report)}
     if len(sent) != len(items) or set(sent) != set(expected):
         raise _Refusal("Send exactly the report's envelope and each of its files, once each.")
@@ -439,7 +445,7 @@ def partner_attachment(report_id: str, attachment_id: str) -> Response:
         abort(404)
     audit.record(db.session(), _me().id, "open_attachment", f"{report.id}/{att.id}:referral")
     db.session().commit()
-    return Response(att.body, mimetype="application/octet-stream")
+    return FlaskResponse(att.body, mimetype="application/octet-stream")
 
 
 def referrals_of(report_id: str) -> list[dict[str, Any]]:

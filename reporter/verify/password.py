@@ -113,6 +113,7 @@ def forced_password() -> Any:
         return render_template("verify/password_new.html", form=form)
     if not form.validate():
         return render_template("verify/password_new.html", form=form), 400
+    assert form.new.data is not None  # DataRequired has passed
     if check_password(staff, form.new.data):
         return render_template("verify/password_new.html", form=form,
                                error="Choose a password of your own, not the first one."), 400
@@ -149,6 +150,7 @@ def change_password() -> Any:
     form = ChangePasswordForm()
     if not form.validate():
         return _account_page(form, "Please correct the marked fields.", 400)
+    assert form.current.data is not None and form.new.data is not None  # DataRequired passed
     if session_wait() > 0:
         return _account_page(form, "Too many tries: wait a minute, then try again.", 429)
     if not check_password(staff, form.current.data):

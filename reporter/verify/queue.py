@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from reporter.crypto import envelope
 from reporter.domain import gazetteer
@@ -96,7 +98,7 @@ def queue() -> tuple[str, int] | str:
     rows = sess.execute(q.order_by(order.desc() if sort == "received" else order,
                                    Report.received_on.desc(), Report.id).limit(500)).all()
     counts = dict(sess.execute(_visible(select(Report.status, func.count()).group_by(
-        Report.status))).all())
+        Report.status))).tuples().all())
     return render_template("verify/queue.html", rows=rows, counts=counts, sort=sort,
                            status=status, statuses=REPORT_STATUSES, provinces=PROVINCES,
                            status_labels=STATUS_LABELS, channel_labels=CHANNEL_LABELS,
@@ -187,7 +189,7 @@ def attachment(report_id: str, attachment_id: str) -> Response:
     assert staff is not None
     audit.record(db.session(), staff.id, "open_attachment", f"{report.id}/{att.id}")
     db.session().commit()
-    return Response(att.body, mimetype="application/octet-stream")
+    return FlaskResponse(att.body, mimetype="application/octet-stream")
 
 
 def _set_status(report: Report, status: str) -> None:
@@ -284,13 +286,13 @@ def set_status(report_id: str) -> Response | tuple[str, int]:
 
 @bp.post("/reports/<report_id>/duplicate")
 @allow(*CASEWORK)
-def mark_duplicate(report_id: str) -> Response:
+def mark_duplicate(report_id: str) -> Response | tuple[str, int]:
     """Mark as a duplicate of another report I may see."""
     report = _report_or_403(report_id)
     form = DuplicateForm()
     if not form.validate():
         return _page(report, _form_problem(form), 400, duplicate=form)
-    ref = form.of.data.strip().lower()
+    ref = (form.of.data or "").strip().lower()
     matches = db.session().scalars(_visible(select(Report).where(
         Report.id.startswith(ref, autoescape=True), Report.id != report.id)).limit(2)).all()
     if len(matches) != 1:
@@ -367,10 +369,11 @@ def publish(report_id: str) -> Response | tuple[str, int]:
     if error is None:
         error = publication.already_published(db.session(), report)
     if error is None:
+        assert form.people_affected.data is not None  # DataRequired has passed
         try:
             incident = publish_incident(
-                db.session(), categories=form.categories.data,
-                perpetrators=form.perpetrators.data, month=form.month_date(),
+                db.session(), categories=form.categories.data or [],
+                perpetrators=form.perpetrators.data or [], month=form.month_date(),
                 province=form.province.data, lat=float(lat), lon=float(lon),  # type: ignore[arg-type]
                 people_affected=form.people_affected.data,
                 verification_level=form.verification_level.data,
