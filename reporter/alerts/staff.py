@@ -27,6 +27,8 @@ from werkzeug.wrappers import Response
 
 from reporter.alerts import common, index, store
 from reporter.alerts.labels import KINDS, REASON_LABELS, SEVERITY_LABELS
+from reporter.domain import policy
+from reporter.domain.enums import Role
 from reporter.domain.vocabulary import PROVINCES
 from reporter.models import audit, db
 from reporter.models.alerts import (
@@ -45,8 +47,8 @@ bp = Blueprint("alerts_staff", __name__, url_prefix="/staff/alerts")
 guard(bp)
 bp.before_request(common.refuse_nul)
 
-CASEWORK = ("moderator", "coordinator", "admin")
-MANAGERS = ("coordinator", "admin")
+CASEWORK = policy.CASEWORK
+MANAGERS = (Role.COORDINATOR, Role.ADMIN)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_IDENTIFIERS = 6
 
@@ -376,14 +378,14 @@ def sheet(province: str) -> Response:
 # --- switching alerts on (admin) --------------------------------------------------------------
 
 @bp.get("/admin")
-@allow("admin")
+@allow(Role.ADMIN)
 def admin() -> str:
     return render_template("alerts/admin.html", authorisation=store.authorised(db.session()),
                            enabled=common.settings().alerts_enabled)
 
 
 @bp.post("/admin")
-@allow("admin")
+@allow(Role.ADMIN)
 def authorise() -> Response | tuple[str, int]:
     """Record the Information Regulator's prior authorisation: without it alerts stay off."""
     if not common.settings().alerts_enabled:

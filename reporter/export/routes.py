@@ -13,6 +13,8 @@ from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
 from reporter.config import Settings
 from reporter.crypto.signing import KeyMissing, fingerprint, load_signing_key, public_key_b64
+from reporter.domain import policy
+from reporter.domain.enums import Role
 from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 from reporter.export import bp
 from reporter.export.bundle import audit_object, build_bundle
@@ -32,9 +34,9 @@ from reporter.web.extensions import global_key, limiter
 
 guard(bp)
 
-EXPORTERS = ("advocate", "coordinator", "admin")
+EXPORTERS = (Role.ADVOCATE, Role.COORDINATOR, Role.ADMIN)
 # casework bundles hold a row per incident: where counts are small, a row can point to a person
-CASEWORKERS = frozenset({"coordinator", "admin"})
+CASEWORKERS = policy.EVERY_PROVINCE
 KEY_PATH = "/.well-known/reporter-signing-key"
 
 

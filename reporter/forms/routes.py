@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from reporter.config import Settings
 from reporter.crypto import envelope, receipts
+from reporter.domain.enums import Channel
 from reporter.domain.vocabulary import PROVINCES
 from reporter.forms import bp
 from reporter.forms.forms import NARRATIVE_MAX, ReceiptForm, ReplyForm, ReportForm
@@ -151,7 +152,7 @@ def submit() -> Response | tuple[str | Response, int]:
         payload = intake.build_payload(form, described, str(get_locale() or "en"))
         sealed = envelope.seal(payload, recipients)
         del payload
-        submission = intake.Submission(form.province.data, "web-nojs", sealed, files)
+        submission = intake.Submission(form.province.data, Channel.WEB_NOJS, sealed, files)
     try:
         receipt = intake.accept(db.session(), submission, cfg, once=(tokens, token))
     except AlreadyAccepted as exc:  # the same form, sent twice at once: one report

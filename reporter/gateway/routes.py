@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from reporter.config import Settings
 from reporter.crypto import envelope, receipts
+from reporter.domain.enums import Channel
 from reporter.domain.payload import make_payload
 from reporter.gateway import bp, gateway_view, sms
 from reporter.gateway.pool import ReceiptPool
@@ -121,7 +122,7 @@ def ussd() -> Response:
         number = callback_number(phone) if wants_call else None
         if kind == "callback":
             data = {**data, "contact": True}
-        return seal_and_accept(data, "helpline" if kind == "callback" else "ussd",
+        return seal_and_accept(data, Channel.HELPLINE if kind == "callback" else Channel.USSD,
                                str(data.get("language") or "en"), number)
 
     def open_receipt(text: str) -> tuple[str, str | None] | None:

@@ -18,6 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from reporter.config import Settings
+from reporter.domain.enums import Channel
 from reporter.domain.vocabulary import PROVINCES
 from reporter.gateway.ussd import callback_number
 from reporter.services.gateways import AfricasTalkingSender, InboundSms, SmsSendFailed
@@ -65,13 +66,13 @@ def handle(msg: InboundSms, cfg: Settings, sender: AfricasTalkingSender,
         if called:
             province, _rest = _province(called[1])
             number = callback_number(msg.phone)
-            accept({"province": province, "contact": True, "narrative": ""}, "helpline",
+            accept({"province": province, "contact": True, "narrative": ""}, Channel.HELPLINE,
                    language, number)
             reply = _("We got your call-me request. A paralegal will call you back.")
         elif report:
             province, rest = _province(report[1])
             receipt = accept({"province": province, "narrative": rest[:SMS_NARRATIVE_MAX],
-                              "contact": True}, "sms", language, None)
+                              "contact": True}, Channel.SMS, language, None)
             grouped = " ".join(receipt[i:i + 4] for i in range(0, 16, 4))
             reply = _("Received. Your receipt: %(receipt)s. Keep it safe and delete this SMS. "
                       "To follow up, dial %(code)s (My receipt) or visit %(site)s/followup",

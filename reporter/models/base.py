@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import MetaData
@@ -27,6 +28,20 @@ def random_id() -> str:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def sql_in(column: str, values: Iterable[str]) -> str:
+    """`column IN ('a', 'b')`, the text of a CHECK constraint (the values are our own enums)."""
+    return f"{column} IN ({', '.join(_quoted(v) for v in values)})"
+
+
+def sql_array(values: Iterable[str], cast: str) -> str:
+    """`ARRAY['a', 'b']::cast`, for an array containment CHECK constraint (`roles <@ ...`)."""
+    return f"ARRAY[{', '.join(_quoted(v) for v in values)}]::{cast}"
+
+
+def _quoted(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 class Base(DeclarativeBase):

@@ -28,10 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from reporter.domain.enums import PARTNER_SCOPE as PARTNER_SCOPE  # re-exported
 from reporter.models.base import Base, utcnow
 from reporter.models.sealed import SealedText
-
-PARTNER_SCOPE = "partner:"
 
 # Coarse, typed outcomes of a verified report (docs/partners.md); codes are stable, the labels
 # are for staff pages (English)

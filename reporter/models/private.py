@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -21,22 +22,33 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reporter.models.base import Base, random_id, utcnow
+from reporter.domain.enums import FINAL_STATUSES as FINAL_STATUSES  # re-exported
+from reporter.domain.enums import (
+    PARTNER_SCOPE_PATTERN,
+    Channel,
+    Direction,
+    KeyScope,
+    ReportStatus,
+)
+from reporter.domain.vocabulary import PROVINCES
+from reporter.models.base import Base, random_id, sql_in, utcnow
 
-REPORT_STATUSES = ("new", "in_review", "needs_info", "verified", "rejected", "duplicate")
-FINAL_STATUSES = ("verified", "rejected", "duplicate")
-CHANNELS = ("web-js", "web-nojs", "ussd", "sms", "helpline", "outreach", "meeting", "walk-in")
+REPORT_STATUSES = tuple(ReportStatus)
+CHANNELS = tuple(Channel)
 
 
 class Report(Base):
     __tablename__ = "report"
+    # the database refuses any other status or channel (migration 0015)
+    __table_args__ = (CheckConstraint(sql_in("status", ReportStatus), name="status"),
+                      CheckConstraint(sql_in("channel", Channel), name="channel"))
 
     id: Mapped[str] = mapped_column(String(20), primary_key=True, default=random_id)
     # a date only: the time of day would help match a report to a phone on a cell tower
     received_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
     province: Mapped[str] = mapped_column(String(3), index=True)
     channel: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(12), default="new", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=ReportStatus.NEW, index=True)
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     size_bucket: Mapped[int] = mapped_column(Integer)
     envelope: Mapped[dict[str, Any] | None] = mapped_column()
@@ -76,10 +88,11 @@ class Receipt(Base):
 
 class Message(Base):
     __tablename__ = "message"
+    __table_args__ = (CheckConstraint(sql_in("direction", Direction), name="direction"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
-    direction: Mapped[str] = mapped_column(String(16))  # to_reporter | from_reporter
+    direction: Mapped[str] = mapped_column(String(16))  # Direction
     sent_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())
     envelope: Mapped[dict[str, Any]] = mapped_column()
 
@@ -90,10 +103,13 @@ class CaseKey(Base):
     __tablename__ = "case_key"
     # one active key per scope, even when two coordinators rotate at once (migration 0008)
     __table_args__ = (Index("uq_case_key_active_scope", "scope", unique=True,
-                            postgresql_where=text("active")),)
+                            postgresql_where=text("active")),
+                      # national, recovery, a province or partner:<id> (migration 0015)
+                      CheckConstraint(f"{sql_in('scope', (*KeyScope, *PROVINCES))} OR "
+                                      f"scope ~ '{PARTNER_SCOPE_PATTERN}'", name="scope"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(16), index=True)  # national | recovery | EC ... WC
+    scope: Mapped[str] = mapped_column(String(16), index=True)  # KeyScope, EC ... WC, partner:<id>
     kid: Mapped[str] = mapped_column(String(16), unique=True)
     public_key: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

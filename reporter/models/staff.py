@@ -6,15 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Integer, String, text
+from sqlalchemy import ARRAY, BigInteger, Boolean, CheckConstraint, DateTime, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from reporter.models.base import Base, utcnow
+from reporter.domain.enums import Role
+from reporter.models.base import Base, sql_array, utcnow
 from reporter.models.sealed import SealedTotp
 
 
 class Staff(Base):
     __tablename__ = "staff"
+    # only known roles (migration 0015)
+    __table_args__ = (CheckConstraint(f"roles <@ {sql_array(Role, 'varchar[]')}", name="roles"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)

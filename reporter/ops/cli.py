@@ -111,8 +111,9 @@ def purge() -> None:
 
     from sqlalchemy import CursorResult, delete, update
 
+    from reporter.domain.enums import FINAL_STATUSES
     from reporter.models import audit
-    from reporter.models.private import FINAL_STATUSES, Attachment, Message, Receipt, Report
+    from reporter.models.private import Attachment, Message, Receipt, Report
 
     settings = current_app.extensions["reporter.settings"]
     sess = db.session()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reporter.crypto import envelope
+from reporter.domain.enums import Channel, Role
 from reporter.models import db
 from reporter.models.private import CaseKey, Report
 from reporter.models.staff import Staff
@@ -56,8 +57,8 @@ def seed() -> None:
             # the same payload builder as every channel (domain/payload.py): checked, padded
             payload = make_payload(categories=cats, perpetrators=perps, year=last.year,
                                    month=last.month, province=province, narrative=text,
-                                   consent_contact=True, channel="web-nojs")
-            sub = intake.Submission(province, "web-nojs",
+                                   consent_contact=True, channel=Channel.WEB_NOJS)
+            sub = intake.Submission(province, Channel.WEB_NOJS,
                                     envelope.seal(payload, ring.recipients(province)))
             receipt = intake.accept(sess, sub, settings)
             click.echo(f"demo report in {province}: receipt {receipt}")
@@ -76,13 +77,13 @@ def seed() -> None:
 # Documented in README.md. Refused outside demo mode: these secrets are public.
 DEMO_STAFF: tuple[tuple[str, list[str], list[str], str, str, str], ...] = (
     # login, roles, provinces, password, TOTP secret, unlock passphrase
-    ("admin", ["admin"], [], "demo-admin-password", "JBSWY3DPEHPK3PXPADMINAAA",
+    ("admin", [Role.ADMIN], [], "demo-admin-password", "JBSWY3DPEHPK3PXPADMINAAA",
      "demo admin passphrase"),
-    ("coordinator", ["coordinator"], [], "demo-coordinator-password",
+    ("coordinator", [Role.COORDINATOR], [], "demo-coordinator-password",
      "JBSWY3DPEHPK3PXPCOORDAAA", "demo coordinator passphrase"),
-    ("moderator", ["moderator"], ["GP", "KZN"], "demo-moderator-password",
+    ("moderator", [Role.MODERATOR], ["GP", "KZN"], "demo-moderator-password",
      "JBSWY3DPEHPK3PXPMODERAAA", "demo moderator passphrase"),
-    ("advocate", ["advocate"], [], "demo-advocate-password", "JBSWY3DPEHPK3PXPADVOCAAA",
+    ("advocate", [Role.ADVOCATE], [], "demo-advocate-password", "JBSWY3DPEHPK3PXPADVOCAAA",
      "demo advocate passphrase"),
 )
 

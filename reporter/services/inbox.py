@@ -22,13 +22,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from reporter.crypto import envelope, receipts
+from reporter.domain.enums import Direction
 from reporter.models.private import InboxSession, Message, Receipt, Report
 from reporter.services.keys import Keyring
 
 SESSION_KEY = "inbox"
 INBOX_MINUTES = 15
 # what her inbox lists: messages addressed to her, and her own answers; never a staff note
-SHOWN_DIRECTIONS = {"to_reporter": "staff", "from_reporter": "reporter"}
+SHOWN_DIRECTIONS: dict[str, str] = {Direction.TO_REPORTER: "staff",
+                                    Direction.FROM_REPORTER: "reporter"}
 
 
 @dataclass(frozen=True)
@@ -171,5 +173,6 @@ def check_sealed_reply(opened: Opened, keyring: Keyring, raw: str) -> dict[str, 
 
 
 def store_reply(session: Session, opened: Opened, env: dict[str, Any]) -> None:
-    session.add(Message(report_id=opened.report.id, direction="from_reporter", envelope=env))
+    session.add(Message(report_id=opened.report.id, direction=Direction.FROM_REPORTER,
+                        envelope=env))
     session.commit()

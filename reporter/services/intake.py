@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage
 
 from reporter.config import Settings
 from reporter.crypto import envelope, receipts
+from reporter.domain.enums import Channel
 from reporter.domain.payload import attachment_name, attachment_type, make_payload
 from reporter.models.private import Attachment, IntakeToken, Receipt, Report
 from reporter.services import photos
@@ -122,7 +123,7 @@ def build_payload(form: Any, described: list[dict[str, Any]], language: str) -> 
         narrative=form.narrative.data, perpetrator_details=form.perpetrator_details.data or "",
         consent_contact=bool(form.consent_contact.data),
         consent_legal=bool(form.consent_legal.data), attachments=described,
-        language=language, channel="web-nojs")
+        language=language, channel=Channel.WEB_NOJS)
 
 
 def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
@@ -159,7 +160,7 @@ def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
             raise SubmissionRefused(_("A locked file was refused (%(reason)s). Please try again.",
                                    reason=str(exc))) from exc
         files.append(SealedFile(header, body))
-    return Submission(province, "web-js", env, files)
+    return Submission(province, Channel.WEB_JS, env, files)
 
 
 def accept(session: Session, submission: Submission, settings: Settings,

@@ -23,6 +23,7 @@ from reporter.crypto import envelope
 from reporter.crypto.secretfiles import keys_dir, pepper
 from reporter.crypto.secretfiles import write_secret as _write_secret
 from reporter.crypto.signing import KeyMissing
+from reporter.domain.enums import KeyScope
 from reporter.domain.vocabulary import PROVINCES
 from reporter.models.private import CaseKey
 
@@ -31,8 +32,8 @@ from reporter.models.private import CaseKey
 __all__ = ["KeyMissing", "Keyring", "PublicKey", "backup_public_key", "init_backup_key",
            "init_keys", "keys_dir", "load_keyring", "pepper"]
 
-NATIONAL = "national"
-RECOVERY = "recovery"
+NATIONAL = KeyScope.NATIONAL
+RECOVERY = KeyScope.RECOVERY
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ from flask.cli import AppGroup
 from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session, attributes
 
+from reporter.domain import policy
+from reporter.domain.enums import Direction, Role
+
 log = logging.getLogger(__name__)
 
 SUBJECT = "Sisonke reports: staff site"
@@ -184,7 +187,8 @@ def _collect(session: Session, _ctx: Any) -> None:
         if isinstance(obj, Report):
             added = attributes.get_history(obj, "assigned_to").added
             pending.update(i for i in added if i is not None and i != actor)
-        elif isinstance(obj, Message) and obj in session.new and obj.direction == "from_reporter":
+        elif (isinstance(obj, Message) and obj in session.new
+              and obj.direction == Direction.FROM_REPORTER):
             assignee = session.scalar(select(Report.assigned_to).where(
                 Report.id == obj.report_id))
             if assignee is not None:
@@ -214,19 +218,21 @@ def has_activity(sess: Session, staff: Any, since: dt.date) -> bool:
     from reporter.models.private import Message, Report
 
     roles = set(staff.roles)
-    if "partner" in roles:
+    if Role.PARTNER in roles:
         org = sess.get(PartnerStaff, staff.id)
         return org is not None and sess.scalar(select(Referral.id).where(
             Referral.partner_id == org.partner_id, Referral.referred_on >= since).limit(1)) \
             is not None
     checks: list[Select[tuple[Any]]] = []
-    if roles & {"coordinator", "admin"}:
+    visible = policy.visible_provinces(roles, staff.provinces)
+    if visible is None:
         checks.append(select(Report.id).where(Report.received_on >= since))
-    elif "moderator" in roles:
+    elif visible:
         checks.append(select(Report.id).where(Report.received_on >= since,
-                                              Report.province.in_(staff.provinces or [])))
+                                              Report.province.in_(visible)))
     checks.append(select(Message.id).join(Report, Report.id == Message.report_id).where(
-        Report.assigned_to == staff.id, Message.direction == "from_reporter",
+        Report.assigned_to == staff.id,
+        Message.direction == Direction.FROM_REPORTER,
         Message.sent_on >= since))
     return any(sess.scalar(q.limit(1)) is not None for q in checks)
 

@@ -26,18 +26,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from reporter.crypto import envelope
-from reporter.domain.vocabulary import PROVINCES
+from reporter.domain import policy
+from reporter.domain.enums import Role
 from reporter.models import audit
 from reporter.models.partners import PARTNER_SCOPE, PartnerOrg, PartnerStaff
 from reporter.models.private import CaseKey, KeyGrant
 from reporter.models.staff import Staff
-from reporter.web.auth import ROLES, hash_password, revoke_sessions
+from reporter.web.auth import hash_password, revoke_sessions
 
 LOGIN_MIN, LOGIN_MAX = 2, 64
 LOGIN_PATTERN = r"^[a-z0-9._-]+$"
 LOGIN_HINT = "Lower-case letters, digits, dot, dash, underscore."
 PASSWORD_MIN, PASSWORD_MAX = 12, 1024
-PARTNER_ELSEWHERE = "Add a partner organisation's staff on the Partners page."
+PARTNER_ELSEWHERE = policy.PARTNER_ELSEWHERE
 
 
 class StaffRefused(ValueError):
@@ -65,17 +66,9 @@ def check_password_rule(password: str) -> None:
 
 
 def check_roles(roles: Iterable[str], provinces: Iterable[str], *, partner: bool = False) -> None:
-    roles, provinces = list(roles), list(provinces)
-    if not roles or set(roles) - set(ROLES):
-        raise StaffRefused("Choose at least one role, of " + ", ".join(ROLES) + ".")
-    if partner and roles != ["partner"]:
-        raise StaffRefused("A partner organisation's staff have the partner role only.")
-    if not partner and "partner" in roles:
-        raise StaffRefused(PARTNER_ELSEWHERE)
-    if set(provinces) - set(PROVINCES):
-        raise StaffRefused("Unknown province.")
-    if "moderator" in roles and not provinces:
-        raise StaffRefused("A moderator needs at least one province.")
+    refusal = policy.roles_refusal(list(roles), list(provinces), partner=partner)
+    if refusal is not None:
+        raise StaffRefused(refusal)
 
 
 # --- creating and updating accounts ------------------------------------------------------------
@@ -101,9 +94,9 @@ def create_partner_staff(sess: Session, org: PartnerOrg, *, login: str, password
     """A staff account of a partner organisation: role `partner` only, no province; she
     chooses her own password at her first log-in."""
     check_login(sess, login)
-    check_roles(["partner"], [], partner=True)
+    check_roles([Role.PARTNER], [], partner=True)
     check_password_rule(password)
-    staff = _add(sess, login, password, ["partner"], [], True, {})
+    staff = _add(sess, login, password, [Role.PARTNER], [], True, {})
     sess.add(PartnerStaff(staff_id=staff.id, partner_id=org.id))
     audit.record(sess, actor_id, "staff_create", f"{staff.login}:partner:{org.id}")
     return staff
@@ -147,7 +140,7 @@ def partner_scope(partner_id: int) -> str:
 
 def partner_of(sess: Session, staff: Staff) -> PartnerOrg | None:
     """The organisation a partner's staff member works for (None for everyone else)."""
-    if "partner" not in staff.roles:
+    if Role.PARTNER not in staff.roles:
         return None
     row = sess.get(PartnerStaff, staff.id)
     return sess.get(PartnerOrg, row.partner_id) if row else None
@@ -171,28 +164,19 @@ def scopes_allowed(sess: Session, staff: Staff) -> set[str]:
     included), moderators only their provinces' keys, advocates none (finding 13.3: the
     server cannot see what a grant seals, so it must refuse by the key's scope). A partner's
     staff hold only their organisation's key; coordinators and admins may hold those too."""
-    if "partner" in staff.roles:
+    if Role.PARTNER in staff.roles:
         return partner_scopes_allowed(sess, staff)
-    if {"coordinator", "admin"} & set(staff.roles):
-        return {"national", *PROVINCES, *all_partner_scopes(sess)}
-    if "moderator" in staff.roles:
-        return {p for p in (staff.provinces or []) if p in PROVINCES}
-    return set()
+    every = policy.sees_every_province(staff.roles)
+    return policy.scopes_allowed(staff.roles, staff.provinces,
+                                 partner_scopes=all_partner_scopes(sess) if every else ())
 
 
 def check_grant(sess: Session, target: Staff, key: CaseKey) -> None:
     if target.public_key is None:
         raise StaffRefused("She has not set up her key yet.", 409)
-    if key.scope == "recovery":
-        raise StaffRefused("The recovery key is never granted; it stays on paper.")
-    if set(target.roles) <= {"advocate"}:
-        raise StaffRefused("Advocates work with aggregates only; they get no case keys.", 403)
-    if key.scope not in scopes_allowed(sess, target):
-        if key.scope == "national":
-            raise StaffRefused("The national key opens every report of every province: only "
-                               "coordinators and admins may hold it, never a moderator of "
-                               "some provinces.", 403)
-        raise StaffRefused("A moderator gets only her provinces' keys.", 403)
+    refusal = policy.grant_refusal(target.roles, key.scope, scopes_allowed(sess, target))
+    if refusal is not None:
+        raise StaffRefused(*refusal)
 
 
 def grant(sess: Session, key: CaseKey, target: Staff, sealed: object,

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 from werkzeug.wrappers import Response
 
 from reporter.crypto import envelope
+from reporter.domain.enums import Role
 from reporter.models import audit, db
 from reporter.models.private import CaseKey, KeyGrant
 from reporter.models.staff import Staff
@@ -48,7 +49,7 @@ from reporter.web.extensions import global_key, limiter
 from reporter.web.json import json_body, json_error
 
 ENROL = "enrol"
-ALL = ("moderator", "coordinator", "advocate", "admin", "partner")
+ALL = tuple(Role)
 
 
 def totp_step_ok(staff: Staff, code: str) -> int | None:
@@ -82,9 +83,9 @@ def totp_just_used(staff: Staff, code: str) -> bool:
 def _home(staff: Staff) -> str:
     if staff.public_key is None:
         return url_for("verify.key_setup")
-    if "partner" in staff.roles:  # a partner's staff see only what was referred to them
+    if Role.PARTNER in staff.roles:  # a partner's staff see only what was referred to them
         return url_for("verify.partner_home")
-    if set(staff.roles) <= {"advocate"}:
+    if set(staff.roles) <= {Role.ADVOCATE}:
         return url_for("export.exports")
     return url_for("verify.queue")
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, text, update
 from werkzeug.wrappers import Response
 
 from reporter.crypto import envelope
+from reporter.domain.enums import KeyScope, Role
 from reporter.domain.vocabulary import PROVINCES
 from reporter.models import audit, db
 from reporter.models.private import Attachment, CaseKey, KeyGrant, Message, Report
@@ -21,7 +22,7 @@ from reporter.web import content, i18n
 from reporter.web.auth import allow, current_staff
 from reporter.web.json import json_body, json_error
 
-SCOPES = ("national", "recovery", *PROVINCES)
+SCOPES = (KeyScope.NATIONAL, KeyScope.RECOVERY, *PROVINCES)
 
 
 def _me() -> Staff:
@@ -31,7 +32,7 @@ def _me() -> Staff:
 
 
 @bp.route("/admin", methods=["GET", "POST"])
-@allow("admin")
+@allow(Role.ADMIN)
 def admin() -> Any:
     """Staff accounts and site content."""
     sess = db.session()
@@ -72,7 +73,7 @@ def admin() -> Any:
 
 
 @bp.post("/admin/staff/<int:staff_id>/disable")
-@allow("admin")
+@allow(Role.ADMIN)
 def disable_staff(staff_id: int) -> Response:
     """Disable (or re-enable) an account; her grants stay until revoked."""
     staff = db.session().get(Staff, staff_id)
@@ -87,7 +88,7 @@ def disable_staff(staff_id: int) -> Response:
 
 
 @bp.post("/admin/staff/<int:staff_id>/reset-key")
-@allow("admin")
+@allow(Role.ADMIN)
 def reset_key(staff_id: int) -> Response:
     """For a lost passphrase: drop her key and grants; she makes a new key at next log-in and
     a coordinator grants her case keys again. Reports stay readable (other holders, recovery)."""
@@ -101,14 +102,14 @@ def reset_key(staff_id: int) -> Response:
 
 
 @bp.get("/admin/keys")
-@allow("admin", "coordinator")
+@allow(Role.ADMIN, Role.COORDINATOR)
 def keys_page() -> str:
     """Grant, revoke and rotate case keys (sealing happens in this browser)."""
     return render_template("verify/keys.html")
 
 
 @bp.get("/admin/keys.json")
-@allow("admin", "coordinator")
+@allow(Role.ADMIN, Role.COORDINATOR)
 def keys_state() -> Response:
     sess = db.session()
     keys = sess.scalars(select(CaseKey).order_by(CaseKey.scope, CaseKey.id)).all()
@@ -126,7 +127,7 @@ def keys_state() -> Response:
 
 
 @bp.post("/admin/grants")
-@allow("admin", "coordinator")
+@allow(Role.ADMIN, Role.COORDINATOR)
 def grant() -> tuple[Response, int] | Response:
     """Store a case key sealed (in the granter's browser) to a staff member's public key."""
     data = json_body()
@@ -147,7 +148,7 @@ def grant() -> tuple[Response, int] | Response:
 
 
 @bp.post("/admin/grants/<int:grant_id>/revoke")
-@allow("admin", "coordinator")
+@allow(Role.ADMIN, Role.COORDINATOR)
 def revoke(grant_id: int) -> Response:
     """Revoking deletes the grant (rotate the key too if her device may be compromised)."""
     sess = db.session()
@@ -166,17 +167,17 @@ def revoke(grant_id: int) -> Response:
 
 
 @bp.post("/admin/keys/rotate")
-@allow("admin", "coordinator")
+@allow(Role.ADMIN, Role.COORDINATOR)
 def rotate() -> tuple[Response, int] | Response:
     """A new case key for a scope, made in the browser: its secret sealed to the recovery key
     and granted to the rotating admin. New reports use it; old ones keep the old key until
     re-wrapped."""
     data = json_body()
     scope = data.get("scope")
-    if scope not in SCOPES or scope == "recovery":
+    if scope not in SCOPES or scope == KeyScope.RECOVERY:
         return json_error("Unknown scope.")
     sess = db.session()
-    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == "recovery",
+    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY,
                                                   CaseKey.active.is_(True))).first()
     me = _me()
     if recovery is None or me.public_key is None:
@@ -216,7 +217,7 @@ def _active_key(scope: str) -> CaseKey | None:
 def _stale_items(scope: str, active: CaseKey) -> list[dict[str, Any]]:
     """Envelopes of the scope's reports that the active key cannot open yet."""
     q = select(Report).where(Report.envelope.is_not(None))
-    if scope != "national":
+    if scope != KeyScope.NATIONAL:
         q = q.where(Report.province == scope)
     items: list[dict[str, Any]] = []
     for report in db.session().scalars(q.order_by(Report.received_on)):
@@ -233,11 +234,11 @@ def _stale_items(scope: str, active: CaseKey) -> list[dict[str, Any]]:
 
 
 @bp.get("/admin/rewrap.json")
-@allow("admin", "coordinator")
+@allow(Role.ADMIN, Role.COORDINATOR)
 def rewrap_state() -> tuple[Response, int] | Response:
     """After a rotation: the envelopes to re-wrap in the browser for the scope's new key."""
     scope = request.args.get("scope", "")
-    active = _active_key(scope) if scope in SCOPES and scope != "recovery" else None
+    active = _active_key(scope) if scope in SCOPES and scope != KeyScope.RECOVERY else None
     if active is None:
         return json_error("Unknown scope.")
     return jsonify(scope=scope, active={"id": active.id, "kid": active.kid,
@@ -246,13 +247,13 @@ def rewrap_state() -> tuple[Response, int] | Response:
 
 
 @bp.post("/admin/rewrap")
-@allow("admin", "coordinator")
+@allow(Role.ADMIN, Role.COORDINATOR)
 def rewrap() -> tuple[Response, int] | Response:
     """Store re-wrapped envelopes: each must equal the stored one plus exactly one wrapped key
     for the scope's active key (the server checks the shape; it cannot open anything)."""
     data = json_body()
     scope = data.get("scope")
-    active = _active_key(scope) if scope in SCOPES and scope != "recovery" else None
+    active = _active_key(scope) if scope in SCOPES and scope != KeyScope.RECOVERY else None
     items = data.get("items")
     if active is None or not isinstance(items, list) or len(items) > 5 * REWRAP_BATCH:
         return json_error("Send a scope and a list of items.")
@@ -290,7 +291,7 @@ def rewrap() -> tuple[Response, int] | Response:
 
 
 @bp.get("/audit")
-@allow("admin")
+@allow(Role.ADMIN)
 def audit_page() -> str:
     """The audit log and whether its chain holds."""
     from reporter.models.audit import AuditEvent

@@ -16,6 +16,7 @@ from flask_wtf.csrf import generate_csrf
 from reporter.config import Settings
 from reporter.crypto import receipts
 from reporter.domain import gazetteer
+from reporter.domain.enums import Channel, Role
 from reporter.domain.payload import STAFF_SOURCES
 from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 from reporter.models import audit, db
@@ -32,9 +33,9 @@ from reporter.web.extensions import limiter
 from reporter.web.i18n import LANGUAGE_NAMES
 from reporter.web.json import json_error
 
-TAKERS = ("moderator", "coordinator")
-SOURCE_LABELS = {"helpline": "Helpline call", "outreach": "Outreach", "meeting": "Meeting",
-                 "walk-in": "Walk-in at an office"}
+TAKERS = (Role.MODERATOR, Role.COORDINATOR)
+SOURCE_LABELS = {Channel.HELPLINE: "Helpline call", Channel.OUTREACH: "Outreach",
+                 Channel.MEETING: "Meeting", Channel.WALK_IN: "Walk-in at an office"}
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 MIN_TOWN_POPULATION = 20_000  # as the public form lists them; smaller places are typed

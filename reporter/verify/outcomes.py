@@ -26,6 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter.crypto import envelope
+from reporter.domain import policy
+from reporter.domain.enums import ReportStatus, Role
 from reporter.domain.vocabulary import CATEGORIES, PROVINCES
 from reporter.models import audit, db
 from reporter.models.partners import OUTCOMES, CaseOutcome
@@ -37,8 +39,8 @@ from reporter.verify.partners import _report_for_casework
 from reporter.web.auth import allow, current_staff
 from reporter.web.json import json_body, json_error
 
-CASEWORK = ("moderator", "coordinator", "admin")
-VIEWERS = ("advocate", "coordinator", "admin")
+CASEWORK = policy.CASEWORK
+VIEWERS = (Role.ADVOCATE, Role.COORDINATOR, Role.ADMIN)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -60,7 +62,7 @@ def add_outcome(report_id: str) -> tuple[Response, int] | Response:
     """Record one outcome of a verified report; details only sealed (in her browser)."""
     report = _report_for_casework(report_id)
     data = json_body()
-    if report.status != "verified":
+    if report.status != ReportStatus.VERIFIED:
         return json_error("Outcomes are recorded on verified reports only.", 409)
     code = data.get("outcome")
     if code not in OUTCOMES:

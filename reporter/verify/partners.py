@@ -31,6 +31,8 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
 from reporter.crypto import envelope
+from reporter.domain import policy
+from reporter.domain.enums import KeyScope, Role
 from reporter.domain.vocabulary import PROVINCES
 from reporter.models import audit, db
 from reporter.models.partners import PartnerOrg, PartnerStaff, Referral
@@ -43,7 +45,7 @@ from reporter.verify.forms import StaffForm
 from reporter.web.auth import allow, current_staff, may_see_province, revoke_sessions
 from reporter.web.json import json_body, json_error
 
-CASEWORK = ("moderator", "coordinator", "admin")
+CASEWORK = policy.CASEWORK
 
 
 class PartnerStaffForm(FlaskForm):
@@ -72,7 +74,7 @@ def _org_key(org: PartnerOrg) -> CaseKey | None:
 
 
 @bp.get("/admin/partners")
-@allow("admin")
+@allow(Role.ADMIN)
 def partners_page() -> tuple[str, int] | str:
     """Partner organisations and their staff (the organisation's key is made in this browser)."""
     sess = db.session()
@@ -82,7 +84,7 @@ def partners_page() -> tuple[str, int] | str:
     by_org: dict[int, list[Staff]] = {}
     for pid, person in people:
         by_org.setdefault(pid, []).append(person)
-    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == "recovery",
+    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY,
                                                   CaseKey.active.is_(True))).first()
     return render_template("verify/partners.html", orgs=orgs, by_org=by_org,
                            staff_form=PartnerStaffForm(),
@@ -90,7 +92,7 @@ def partners_page() -> tuple[str, int] | str:
 
 
 @bp.post("/admin/partners")
-@allow("admin")
+@allow(Role.ADMIN)
 def partner_create() -> tuple[Response, int] | Response:
     """Store a new organisation: its public key, its secret sealed (in the admin's browser) to
     the recovery key, and a grant of it to the admin, so she can grant it to its staff."""
@@ -102,7 +104,7 @@ def partner_create() -> tuple[Response, int] | Response:
     if sess.scalars(select(PartnerOrg).where(PartnerOrg.name == name)).first():
         return json_error("There is already an organisation with that name.", 409)
     me = _me()
-    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == "recovery",
+    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY,
                                                   CaseKey.active.is_(True))).first()
     if recovery is None or me.public_key is None:
         return json_error("Set up your key first.", 409)
@@ -131,7 +133,7 @@ def partner_create() -> tuple[Response, int] | Response:
 
 
 @bp.post("/admin/partners/<int:partner_id>/staff")
-@allow("admin")
+@allow(Role.ADMIN)
 def partner_staff_create(partner_id: int) -> Response | tuple[str, int]:
     """A staff account of a partner organisation (role `partner` only). She enrols her TOTP and
     sets up her key at her first log-in, as every staff member does."""
@@ -156,7 +158,7 @@ def partner_staff_create(partner_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/admin/partners/<int:partner_id>/disable")
-@allow("admin")
+@allow(Role.ADMIN)
 def partner_disable(partner_id: int) -> Response:
     """Disable (or enable again) an organisation: while disabled its staff open nothing, no
     report can be referred to it, and its key cannot be granted. Existing referrals stay (so
@@ -400,7 +402,7 @@ def _referral_or_403(report_id: str) -> tuple[Report, Referral]:
 
 
 @bp.get("/partner")
-@allow("partner")
+@allow(Role.PARTNER)
 def partner_home() -> str:
     """The reports referred to her organisation (and nothing else)."""
     org = _my_org()
@@ -411,7 +413,7 @@ def partner_home() -> str:
 
 
 @bp.get("/partner/reports/<report_id>")
-@allow("partner")
+@allow(Role.PARTNER)
 def partner_report(report_id: str) -> str:
     from reporter.verify.queue import _labels, short_ref
 
@@ -422,7 +424,7 @@ def partner_report(report_id: str) -> str:
 
 
 @bp.get("/partner/reports/<report_id>/data")
-@allow("partner")
+@allow(Role.PARTNER)
 def partner_report_data(report_id: str) -> Response:
     """The referred report's envelope, its files' headers and the referral key sealed to her
     organisation (audited as an `open`). Messages and staff notes are not referred."""
@@ -437,7 +439,7 @@ def partner_report_data(report_id: str) -> Response:
 
 
 @bp.get("/partner/reports/<report_id>/attachments/<attachment_id>")
-@allow("partner")
+@allow(Role.PARTNER)
 def partner_attachment(report_id: str, attachment_id: str) -> Response:
     report, _ref = _referral_or_403(report_id)
     att = db.session().get(Attachment, attachment_id[:40])
@@ -464,7 +466,7 @@ def _templates() -> dict[str, Any]:
 
 # --- notification choices (reporter/services/notify.py) ------------------------------------
 
-ALL_STAFF = ("moderator", "coordinator", "advocate", "admin", "partner")
+ALL_STAFF = tuple(Role)
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

@@ -26,6 +26,7 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from reporter.crypto import envelope
+from reporter.domain.enums import Role
 from reporter.models import audit, db
 from reporter.models.staff import Staff
 from reporter.services import staffing
@@ -164,7 +165,7 @@ def change_password() -> Any:
 
 
 @bp.post("/admin/staff/<int:staff_id>/reset-totp")
-@allow("admin")
+@allow(Role.ADMIN)
 def reset_totp(staff_id: int) -> Response:
     """A lost or compromised phone: drop her TOTP secret; she enrols again at her next
     log-in. Her sessions end; the reset is audited."""

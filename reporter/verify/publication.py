@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from reporter.domain import policy
 from reporter.models import audit, db
 from reporter.models.private import Report, ReportPublication
 from reporter.models.public import Incident
 from reporter.verify import bp
 from reporter.web.auth import allow, current_staff, may_see_province
 
-CASEWORK = ("moderator", "coordinator", "admin")
+CASEWORK = policy.CASEWORK
 ALREADY = ("This report is already published (as {public_id}{withdrawn}). A report is published "
            "once only: publishing it again would count it twice and move its point again.")
 

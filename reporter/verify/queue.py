@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from reporter.crypto import envelope
-from reporter.domain import gazetteer
+from reporter.domain import gazetteer, policy
+from reporter.domain.enums import Direction, ReportStatus
 from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, PROVINCES
 from reporter.models import audit, db
 from reporter.models.private import (
@@ -30,7 +31,7 @@ from reporter.verify.forms import DuplicateForm, PublishForm, ReasonForm
 from reporter.web.auth import allow, current_staff, may_see_province
 from reporter.web.json import json_body, json_error
 
-CASEWORK = ("moderator", "coordinator", "admin")
+CASEWORK = policy.CASEWORK
 SORTS = {"received": Report.received_on, "province": Report.province, "status": Report.status}
 
 # What staff read instead of the stored codes (staff pages are English).
@@ -41,7 +42,8 @@ CHANNEL_LABELS = {"web-js": "Web, sealed in her browser", "web-nojs": "Web, no J
                   "helpline": "Helpline / call-back request"}
 # Message.direction values: the reporter's inbox lists only INBOX_DIRECTIONS; a staff-only
 # note (a reason for needs-info or reject) is STAFF_NOTE and never reaches her.
-TO_REPORTER, FROM_REPORTER, STAFF_NOTE = "to_reporter", "from_reporter", "staff_note"
+TO_REPORTER, FROM_REPORTER, STAFF_NOTE = (Direction.TO_REPORTER, Direction.FROM_REPORTER,
+                                          Direction.STAFF_NOTE)
 SHORT_REF = 6
 
 
@@ -60,9 +62,8 @@ def _labels() -> dict[str, dict[str, str]]:
 def _visible(query: Any) -> Any:
     staff = current_staff()
     assert staff is not None
-    if {"coordinator", "admin"} & set(staff.roles):
-        return query
-    return query.where(Report.province.in_(staff.provinces or []))
+    visible = policy.visible_provinces(staff.roles, staff.provinces)
+    return query if visible is None else query.where(Report.province.in_(visible))
 
 
 def _report_or_403(report_id: str) -> Report:
@@ -154,11 +155,11 @@ def report_data(report_id: str) -> Response:
     staff = current_staff()
     assert staff is not None
     audit.record(sess, staff.id, "open", report.id)
-    if report.status == "new":
+    if report.status == ReportStatus.NEW:
         if report.assigned_to is None:
             report.assigned_to = staff.id
             audit.record(sess, staff.id, "assign", report.id)
-        _set_status(report, "in_review")
+        _set_status(report, ReportStatus.IN_REVIEW)
         audit.record(sess, staff.id, "status", f"{report.id}:in_review")
     sess.commit()
     assignee = sess.get(Staff, report.assigned_to) if report.assigned_to else None
@@ -209,8 +210,8 @@ def assign(report_id: str) -> Response:
     staff = current_staff()
     assert staff is not None
     report.assigned_to = staff.id
-    if report.status == "new":
-        _set_status(report, "in_review")
+    if report.status == ReportStatus.NEW:
+        _set_status(report, ReportStatus.IN_REVIEW)
     audit.record(db.session(), staff.id, "assign", report.id)
     db.session().commit()
     return _done(report, "assigned")
@@ -254,7 +255,7 @@ def set_status(report_id: str) -> Response | tuple[str, int]:
     report = _report_or_403(report_id)
     form = ReasonForm()
     status = request.form.get("status", "")
-    if status not in ("needs_info", "rejected", "in_review"):
+    if status not in (ReportStatus.NEEDS_INFO, ReportStatus.REJECTED, ReportStatus.IN_REVIEW):
         return _page(report, "Choose an action: needs more information, or reject.", 400,
                      reason=form)
     if not form.validate():
@@ -266,7 +267,7 @@ def set_status(report_id: str) -> Response | tuple[str, int]:
                              "with JavaScript on, unlock your key and write it again.", 400,
                      reason=ReasonForm(formdata=None))
     raw = request.form.get("reason_envelope", "").strip()
-    if status == "rejected" and not raw:
+    if status == ReportStatus.REJECTED and not raw:
         return _page(report, "To reject a report, write the reason in the box (only staff "
                              "read it), then press Reject again.", 400, reason=form)
     staff = current_staff()
@@ -304,7 +305,7 @@ def mark_duplicate(report_id: str) -> Response | tuple[str, int]:
     staff = current_staff()
     assert staff is not None
     report.duplicate_of = other.id
-    _set_status(report, "duplicate")
+    _set_status(report, ReportStatus.DUPLICATE)
     audit.record(db.session(), staff.id, "duplicate", f"{report.id}->{other.id}")
     db.session().commit()
     return _done(report, "duplicate")
@@ -382,7 +383,7 @@ def publish(report_id: str) -> Response | tuple[str, int]:
             error = str(exc)
         else:
             publication.link(db.session(), report, incident, staff.id)
-            _set_status(report, "verified")
+            _set_status(report, ReportStatus.VERIFIED)
             audit.record(db.session(), staff.id, "publish", f"{report.id}->{incident.public_id}")
             db.session().commit()
             return _done(report, "published")

@@ -31,10 +31,13 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, update
 from werkzeug.wrappers import Response
 
+from reporter.domain import policy
+from reporter.domain.enums import Role
 from reporter.models import db
 from reporter.models.staff import Staff
 
-ROLES = ("moderator", "coordinator", "advocate", "admin", "partner")
+# plain strings (click.Choice matches an Enum member by its name, not its value)
+ROLES = tuple(r.value for r in Role)
 # partner: staff of a partner organisation (issue 17); they see only reports referred to it
 SESSION_KEY = "staff"
 
@@ -170,9 +173,7 @@ def guard(bp: Blueprint) -> None:
 
 def may_see_province(staff: Staff, province: str) -> bool:
     """Coordinators and admins see every province; moderators only their own."""
-    if {"coordinator", "admin"} & set(staff.roles):
-        return True
-    return "moderator" in staff.roles and province in (staff.provinces or [])
+    return policy.may_see_province(staff.roles, staff.provinces, province)
 
 
 # --- log-in throttling: slow the attacker, never lock the owner out (finding 13.5) --------
