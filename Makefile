@@ -52,7 +52,8 @@ restore:
 # ruff, mypy ([tool.mypy] in pyproject.toml), the import contracts of DESIGN.md section 3
 # (pyproject.toml, docs/architecture.md), and ESLint on our JavaScript
 lint:
-	$(VENV)/bin/ruff check reporter tests bench wsgi.py
+	$(VENV)/bin/ruff check reporter tests bench wsgi.py gunicorn.conf.py
+	$(VENV)/bin/ruff format --check reporter tests bench wsgi.py gunicorn.conf.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 	$(MAKE) --no-print-directory lint-js

@@ -106,22 +106,43 @@ def fill(conn: Connection, n: int, seed: int = 2026) -> int:
     """Insert n synthetic published incidents; returns the number of distinct points."""
     rng = random.Random(seed)
     npoints = min(20_000, max(500, n // 50))
-    conn.execute(text("CREATE TEMP TABLE bench_point (idx int PRIMARY KEY, lat float8, "
-                      "lon float8, province varchar(3), c5 varchar(16), c6 varchar(16), "
-                      "c7 varchar(16))"))
-    conn.execute(text("CREATE TEMP TABLE bench_combo (idx int PRIMARY KEY, "
-                      "categories varchar(32)[], perpetrators varchar(32)[])"))
-    points = [{"idx": i, "lat": lat, "lon": lon, "province": p,
-               "c5": h3.latlng_to_cell(lat, lon, 5), "c6": h3.latlng_to_cell(lat, lon, 6),
-               "c7": h3.latlng_to_cell(lat, lon, 7)} for i, lat, lon, p in _points(npoints, rng)]
-    conn.execute(text("INSERT INTO bench_point VALUES (:idx, :lat, :lon, :province, :c5, :c6, "
-                      ":c7)"), points)
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE bench_point (idx int PRIMARY KEY, lat float8, "
+            "lon float8, province varchar(3), c5 varchar(16), c6 varchar(16), "
+            "c7 varchar(16))"
+        )
+    )
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE bench_combo (idx int PRIMARY KEY, "
+            "categories varchar(32)[], perpetrators varchar(32)[])"
+        )
+    )
+    points = [
+        {
+            "idx": i,
+            "lat": lat,
+            "lon": lon,
+            "province": p,
+            "c5": h3.latlng_to_cell(lat, lon, 5),
+            "c6": h3.latlng_to_cell(lat, lon, 6),
+            "c7": h3.latlng_to_cell(lat, lon, 7),
+        }
+        for i, lat, lon, p in _points(npoints, rng)
+    ]
+    conn.execute(
+        text("INSERT INTO bench_point VALUES (:idx, :lat, :lon, :province, :c5, :c6, :c7)"), points
+    )
     combos = _combos(64, rng)
-    conn.execute(text("INSERT INTO bench_combo VALUES (:idx, :c, :p)"),
-                 [{"idx": i, "c": c, "p": p} for i, c, p in combos])
+    conn.execute(
+        text("INSERT INTO bench_combo VALUES (:idx, :c, :p)"),
+        [{"idx": i, "c": c, "p": p} for i, c, p in combos],
+    )
     conn.execute(text("SELECT setseed(0.2026)"))
     # power(random(), 2) makes some places far busier than others, as in real reports
-    conn.execute(text("""
+    conn.execute(
+        text("""
         WITH picks AS MATERIALIZED (
             SELECT g, floor(power(random(), 2) * :npoints)::int AS pi,
                    floor(random() * 64)::int AS ci, floor(random() * 18)::int AS mb
@@ -135,7 +156,9 @@ def fill(conn: Connection, n: int, seed: int = 2026) -> int:
                p.province, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), p.c5, p.c6, p.c7,
                'reported', 'self', 1, current_date, false
         FROM picks JOIN bench_point p ON p.idx = picks.pi JOIN bench_combo c ON c.idx = picks.ci
-    """), {"npoints": npoints, "n": n})
+    """),
+        {"npoints": npoints, "n": n},
+    )
     conn.execute(text("DROP TABLE bench_point, bench_combo"))
     return npoints
 
@@ -176,9 +199,20 @@ def naive_cells(conn: Connection, args: dict[str, str], k: int) -> bytes:
             params[name] = value
     sql = NAIVE_SQL.format(where=" AND ".join(where))
     rows = conn.execute(text(sql), params).all()
-    body = {"type": "FeatureCollection", "k": k, "filters": f.public(), "features": [
-        {"type": "Feature", "id": f"{r.i}:{r.j}",
-         "properties": {"count": r.n}, "geometry": json.loads(r.geometry)} for r in rows]}
+    body = {
+        "type": "FeatureCollection",
+        "k": k,
+        "filters": f.public(),
+        "features": [
+            {
+                "type": "Feature",
+                "id": f"{r.i}:{r.j}",
+                "properties": {"count": r.n},
+                "geometry": json.loads(r.geometry),
+            }
+            for r in rows
+        ],
+    }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -196,8 +230,9 @@ def _vacuum(url: str) -> None:
     engine.dispose()
 
 
-def measure(app: Flask, url: str, api_repeats: int = API_REPEATS,
-            naive_repeats: int = NAIVE_REPEATS) -> dict[str, Any]:
+def measure(
+    app: Flask, url: str, api_repeats: int = API_REPEATS, naive_repeats: int = NAIVE_REPEATS
+) -> dict[str, Any]:
     client = app.test_client()
     cache = app.extensions["reporter.maps.cache"]
     k = app.extensions["reporter.settings"].k_anonymity
@@ -208,14 +243,12 @@ def measure(app: Flask, url: str, api_repeats: int = API_REPEATS,
         for args in filter_mix():
             for _ in range(api_repeats):
                 cache.clear()
-                seconds, resp = _timed(lambda a=args: client.get("/api/v1/cells",
-                                                                 query_string=a))
+                seconds, resp = _timed(lambda a=args: client.get("/api/v1/cells", query_string=a))
                 assert resp.status_code == 200, resp.data
                 cold.append(seconds)
             cells.append(len(resp.json["features"]))
             for _ in range(api_repeats):
-                seconds, resp = _timed(lambda a=args: client.get("/api/v1/cells",
-                                                                 query_string=a))
+                seconds, resp = _timed(lambda a=args: client.get("/api/v1/cells", query_string=a))
                 warm.append(seconds)
             for _ in range(naive_repeats):
                 seconds, _body = _timed(lambda a=args: naive_cells(conn, a, k))
@@ -233,8 +266,12 @@ def measure(app: Flask, url: str, api_repeats: int = API_REPEATS,
     }
 
 
-def run(url: str, n: int | None = None, api_repeats: int = API_REPEATS,
-        naive_repeats: int = NAIVE_REPEATS) -> dict[str, Any]:
+def run(
+    url: str,
+    n: int | None = None,
+    api_repeats: int = API_REPEATS,
+    naive_repeats: int = NAIVE_REPEATS,
+) -> dict[str, Any]:
     """Fill the database at `url` with n incidents (BENCH_INCIDENTS, default 1,000,000), build
     the aggregates, and time the API against the naive PostGIS grouping."""
     n = n or int(os.environ.get("BENCH_INCIDENTS", DEFAULT_INCIDENTS))
@@ -258,12 +295,14 @@ def run(url: str, n: int | None = None, api_repeats: int = API_REPEATS,
             figures = measure(app, url, api_repeats, naive_repeats)
     finally:
         app.extensions["reporter.db"].engine.dispose()
-    figures.update({
-        "map_page_gzip_bytes_demo": page_bytes,
-        "map_page_third_party_hosts_demo": page_hosts,
-        "bench_incidents": n,
-        "bench_distinct_points": npoints,
-        "bench_fill_s": round(seconds_fill, 1),
-        "aggregate_refresh_s": round(seconds_agg, 1),
-    })
+    figures.update(
+        {
+            "map_page_gzip_bytes_demo": page_bytes,
+            "map_page_third_party_hosts_demo": page_hosts,
+            "bench_incidents": n,
+            "bench_distinct_points": npoints,
+            "bench_fill_s": round(seconds_fill, 1),
+            "aggregate_refresh_s": round(seconds_agg, 1),
+        }
+    )
     return figures

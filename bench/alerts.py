@@ -52,25 +52,32 @@ def fill(app: Any, n: int, rng: random.Random) -> tuple[list[str], list[str]]:
         alerts, idents = io.StringIO(), io.StringIO()
         for i in range(n):
             aid = f"b{i:019d}"
-            alerts.write(f"{aid}\tpublished\tnon_payment\tdanger\tGP\tJohannesburg\t"
-                         f"{today.replace(day=1)}\tBench alert {i}\t2\t1\tf\t{today}\t"
-                         f"{today}\t{store.add_months(today, 6)}\n")
+            alerts.write(
+                f"{aid}\tpublished\tnon_payment\tdanger\tGP\tJohannesburg\t"
+                f"{today.replace(day=1)}\tBench alert {i}\t2\t1\tf\t{today}\t"
+                f"{today}\t{store.add_months(today, 6)}\n"
+            )
             phone, plate = _phone(rng), _plate(rng)
             if i % 500 == 0:
                 phones.append(phone)
                 plates.append(plate[1:7])  # a partial plate
-            rows = [index.Row("phone", index.digest(key, "phone", phone)),
-                    *index.phone_rows(key, index.national(phone)[:7] + "xxx"),
-                    *index.plate_rows(key, plate, 0)]
+            rows = [
+                index.Row("phone", index.digest(key, "phone", phone)),
+                *index.phone_rows(key, index.national(phone)[:7] + "xxx"),
+                *index.plate_rows(key, plate, 0),
+            ]
             for r in rows:
                 idents.write(f"{aid}\t{r.kind}\t{r.item}\t{r.grams}\t\\\\x{r.digest.hex()}\n")
         with conn.cursor() as cur:
-            with cur.copy("COPY alert (id, status, kind, severity, province, area, month, "
-                          "description, phone_count, plate_count, corroborated, drafted_on, "
-                          "published_on, expires_on) FROM STDIN") as cp:
+            with cur.copy(
+                "COPY alert (id, status, kind, severity, province, area, month, "
+                "description, phone_count, plate_count, corroborated, drafted_on, "
+                "published_on, expires_on) FROM STDIN"
+            ) as cp:
                 cp.write(alerts.getvalue())
-            with cur.copy("COPY alert_identifier (alert_id, kind, item, grams, digest) "
-                          "FROM STDIN") as cp:
+            with cur.copy(
+                "COPY alert_identifier (alert_id, kind, item, grams, digest) FROM STDIN"
+            ) as cp:
                 cp.write(idents.getvalue())
             cur.execute("ANALYZE alert; ANALYZE alert_identifier")
         conn.commit()
@@ -85,8 +92,7 @@ def run(url: str | None = None) -> dict[str, Any]:
     if url is None:
         with bench_database() as fresh:
             return run(fresh)
-    app = bench_app(url, ALERTS_ENABLED=True, RATELIMIT_ENABLED=False,
-                    X_ALERT_FREE_CHECKS=10**9)
+    app = bench_app(url, ALERTS_ENABLED=True, RATELIMIT_ENABLED=False, X_ALERT_FREE_CHECKS=10**9)
     phones, plates = fill(app, n, rng)
     with app.app_context():
         [(_card, code, _e)] = store.issue_codes(db.session(), alerts_key(), "GP", 1, 12, None)
@@ -98,8 +104,15 @@ def run(url: str | None = None) -> dict[str, Any]:
     queries = []
     for i in range(200):
         kind = i % 4
-        queries.append(rng.choice(phones) if kind == 0 else _phone(rng) if kind == 1
-                       else rng.choice(plates) if kind == 2 else _plate(rng)[2:8])
+        queries.append(
+            rng.choice(phones)
+            if kind == 0
+            else _phone(rng)
+            if kind == 1
+            else rng.choice(plates)
+            if kind == 2
+            else _plate(rng)[2:8]
+        )
     times, hits = [], 0
     for q in queries * 2:
         t0 = time.perf_counter()
@@ -107,7 +120,7 @@ def run(url: str | None = None) -> dict[str, Any]:
         times.append((time.perf_counter() - t0) * 1000)
         assert resp.status_code == 200, resp.status_code
         hits += 'id="no-alerts"' not in resp.get_data(as_text=True)
-    times = times[len(queries):]  # the second pass: warm caches, as a running server has
+    times = times[len(queries) :]  # the second pass: warm caches, as a running server has
     baseline = []  # the same app's GET of the check form (session, member, page; no lookup)
     for _ in range(len(queries)):
         t0 = time.perf_counter()
@@ -122,12 +135,16 @@ def run(url: str | None = None) -> dict[str, Any]:
     app.extensions["reporter.db"].engine.dispose()
     median = statistics.median(times)
     p95 = sorted(times)[int(len(times) * 0.95)]
-    return {"alert_check_ms": round(median, 2), "alert_check_ms_p95": round(p95, 2),
-            "alert_check_lookup_ms": round(statistics.median(direct), 2),
-            "alert_check_form_page_ms": round(statistics.median(baseline), 2),
-            "alert_check_load_average": round(os.getloadavg()[0], 2),
-            "alert_check_alerts": n, "alert_check_hits": hits // 2,
-            "alert_check_target_ms": TARGET_MS}
+    return {
+        "alert_check_ms": round(median, 2),
+        "alert_check_ms_p95": round(p95, 2),
+        "alert_check_lookup_ms": round(statistics.median(direct), 2),
+        "alert_check_form_page_ms": round(statistics.median(baseline), 2),
+        "alert_check_load_average": round(os.getloadavg()[0], 2),
+        "alert_check_alerts": n,
+        "alert_check_hits": hits // 2,
+        "alert_check_target_ms": TARGET_MS,
+    }
 
 
 if __name__ == "__main__":

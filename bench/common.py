@@ -32,11 +32,16 @@ def bench_database() -> Iterator[str]:
 
 def bench_app(url: str, **overrides: object) -> Flask:
     """An app on the bench database, with the platform's keys (made once per database)."""
-    app = create_app({
-        "REPORTER_MODE": "test", "SECRET_KEY": secrets.token_urlsafe(40), "DATABASE_URL": url,
-        "RATELIMIT_STORAGE_URI": "memory://", "INSTANCE_PATH": str(BENCH_INSTANCE / "app"),
-        **overrides,
-    })
+    app = create_app(
+        {
+            "REPORTER_MODE": "test",
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "DATABASE_URL": url,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "INSTANCE_PATH": str(BENCH_INSTANCE / "app"),
+            **overrides,
+        }
+    )
     from reporter.models import db
     from reporter.models.private import CaseKey
     from reporter.services import keys

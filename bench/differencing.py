@@ -72,23 +72,38 @@ def naive_cells(conn: Connection, args: dict[str, str], k: int) -> bytes:
     period = lattice.parse_period(args["period"])
     assert period is not None
     res = int(args.get("res", "6"))
-    params: dict[str, Any] = {"size": aggregate.HEX_SIZE[res], "k": k,
-                              "month_from": period.first, "month_to": period.last}
+    params: dict[str, Any] = {
+        "size": aggregate.HEX_SIZE[res],
+        "k": k,
+        "month_from": period.first,
+        "month_to": period.last,
+    }
     where = ["NOT i.withdrawn", "i.month >= :month_from", "i.month <= :month_to"]
     for name, condition in NAIVE_CONDITIONS.items():
         if name in args:
             where.append(condition)
             params[name] = args[name]
-    rows = conn.execute(text(aggregate.NAIVE_SQL.format(where=" AND ".join(where))),
-                        params).all()
-    body = {"type": "FeatureCollection", "k": k, "filters": args, "features": [
-        {"type": "Feature", "id": f"{r.i}:{r.j}", "properties": {"count": r.n},
-         "geometry": json.loads(r.geometry)} for r in rows]}
+    rows = conn.execute(text(aggregate.NAIVE_SQL.format(where=" AND ".join(where))), params).all()
+    body = {
+        "type": "FeatureCollection",
+        "k": k,
+        "filters": args,
+        "features": [
+            {
+                "type": "Feature",
+                "id": f"{r.i}:{r.j}",
+                "properties": {"count": r.n},
+                "geometry": json.loads(r.geometry),
+            }
+            for r in rows
+        ],
+    }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def aggregate_run(url: str, n: int | None = None, api_repeats: int = aggregate.API_REPEATS
-                  ) -> dict[str, Any]:
+def aggregate_run(
+    url: str, n: int | None = None, api_repeats: int = aggregate.API_REPEATS
+) -> dict[str, Any]:
     """aggregate.run for the release model: fill, cut a release, time the API against naive."""
     n = n or int(os.environ.get("BENCH_INCIDENTS", aggregate.DEFAULT_INCIDENTS))
     app = bench_app(url)
@@ -100,12 +115,17 @@ def aggregate_run(url: str, n: int | None = None, api_repeats: int = aggregate.A
             cut_release(session, app.extensions["reporter.settings"])
             session.commit()
             page_bytes, page_hosts = weigh(app.test_client(), "/map", with_js=True)
-            session.execute(text("TRUNCATE incident, incident_count, aggregate_state, release, "
-                                 "release_period, release_bin CASCADE"))
+            session.execute(
+                text(
+                    "TRUNCATE incident, incident_count, aggregate_state, release, "
+                    "release_period, release_bin CASCADE"
+                )
+            )
             session.commit()
             app.extensions["reporter.maps.cache"].clear()
-            seconds_fill, npoints = aggregate._timed(lambda: aggregate.fill(session.connection(),
-                                                                            n))
+            seconds_fill, npoints = aggregate._timed(
+                lambda: aggregate.fill(session.connection(), n)
+            )
             session.commit()
             settings = app.extensions["reporter.settings"]
             seconds_cut, release = aggregate._timed(lambda: cut_release(session, settings))
@@ -125,13 +145,15 @@ def aggregate_run(url: str, n: int | None = None, api_repeats: int = aggregate.A
                 for _ in range(api_repeats):
                     cache.clear()
                     seconds, resp = aggregate._timed(
-                        lambda a=args: client.get("/api/v1/cells", query_string=a))
+                        lambda a=args: client.get("/api/v1/cells", query_string=a)
+                    )
                     assert resp.status_code == 200, resp.data
                     cold.append(seconds)
                 shown.append(len(resp.json["features"]))
                 for _ in range(api_repeats):
                     seconds, resp = aggregate._timed(
-                        lambda a=args: client.get("/api/v1/cells", query_string=a))
+                        lambda a=args: client.get("/api/v1/cells", query_string=a)
+                    )
                     warm.append(seconds)
                 seconds, _body = aggregate._timed(lambda a=args: naive_cells(conn, a, k))
                 naive.append(seconds)

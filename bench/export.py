@@ -90,8 +90,9 @@ def export_csv(app: Any, limit: int | None = None) -> int:
 
 def _limited(session: Any, entry: Any, limit: int) -> Any:
     """The same writer over the first `limit` months' worth of rows (for the N/10 memory run)."""
-    last = session.scalar(select(Incident.month).order_by(Incident.month, Incident.public_id)
-                          .offset(limit).limit(1))
+    last = session.scalar(
+        select(Incident.month).order_by(Incident.month, Incident.public_id).offset(limit).limit(1)
+    )
     return write_incidents_csv(session, ExportFilters(kind="casework", month_to=last), entry)
 
 
@@ -102,8 +103,7 @@ def copy_csv(url: str) -> int:
     try:
         raw = engine.raw_connection()
         try:
-            with raw.cursor() as cur, cur.copy(COPY_SQL) as copy, \
-                    tempfile.TemporaryFile() as fh:
+            with raw.cursor() as cur, cur.copy(COPY_SQL) as copy, tempfile.TemporaryFile() as fh:
                 for chunk in copy:
                     fh.write(chunk)
                     size += len(chunk)
@@ -137,8 +137,12 @@ def run(url: str, n: int | None = None) -> dict[str, Any]:
     app = bench_app(url)
     try:
         with app.app_context():
-            total = int(db.session().scalar(select(func.count()).select_from(Incident)
-                                            .where(Incident.withdrawn.is_(False))) or 0)
+            total = int(
+                db.session().scalar(
+                    select(func.count()).select_from(Incident).where(Incident.withdrawn.is_(False))
+                )
+                or 0
+            )
         export_s, copy_s = [], []
         with RssPeak() as rss:
             for _ in range(REPEATS):

@@ -90,19 +90,22 @@ def _visit(base: str, keys: dict[str, Any], rng: random.Random) -> Sent:
     if hidden is None:
         return sent
     if channel == "web-js":
-        fields, uploads = sealed_submission(keys, hidden, browser_payload(narrative, province),
-                                            files)
+        fields, uploads = sealed_submission(
+            keys, hidden, browser_payload(narrative, province), files
+        )
     else:
         # random bytes, not a photo that could be cleaned of metadata: sent as they are
         fields = {**hidden, **plain_fields(narrative, province), "keep_original": "y"}
-        uploads = [("attachments", data, f"photo-{i}.jpg", "image/jpeg")
-                   for i, data in enumerate(files)]
+        uploads = [
+            ("attachments", data, f"photo-{i}.jpg", "image/jpeg") for i, data in enumerate(files)
+        ]
     sent.answer = visitor.post("/report", fields, uploads)
     return sent
 
 
-def _clients(base: str, keys: dict[str, Any], seconds: float, concurrency: int,
-             tally: Tally) -> None:
+def _clients(
+    base: str, keys: dict[str, Any], seconds: float, concurrency: int, tally: Tally
+) -> None:
     deadline = time.monotonic() + seconds
     budget = threading.Semaphore(MAX_SUBMISSIONS)
 
@@ -162,8 +165,9 @@ class Checked:
     problems: list[str] = field(default_factory=list)
 
 
-def verify(url: str, instance: Path, keys: InitResult, sent: list[Sent],
-           argon2: tuple[int, int]) -> Checked:
+def verify(
+    url: str, instance: Path, keys: InitResult, sent: list[Sent], argon2: tuple[int, int]
+) -> Checked:
     """Every receipt shown maps to exactly one stored report that opens to what was sent."""
     out = Checked()
     national = keys.case_secrets["national"]
@@ -218,15 +222,22 @@ def _opens_to(session: Session, report: Report, item: Sent, sk: bytes) -> bool:
     files = session.scalars(select(Attachment).where(Attachment.report_id == report.id)).all()
     if len(files) != len(item.files):
         return False
-    got = sorted(hashlib.sha256(envelope.open_attachment(f.header, f.body, sk)).hexdigest()
-                 for f in files)
+    got = sorted(
+        hashlib.sha256(envelope.open_attachment(f.header, f.body, sk)).hexdigest() for f in files
+    )
     return got == sorted(hashlib.sha256(data).hexdigest() for data in item.files)
 
 
 def classify(sent: list[Sent]) -> dict[str, int]:
     """Accepted, clear refusals (429/503 pages), and everything else."""
-    counts = {"accepted": 0, "refused_429": 0, "refused_503": 0, "server_errors": 0,
-              "unclear_responses": 0, "connection_errors": 0}
+    counts = {
+        "accepted": 0,
+        "refused_429": 0,
+        "refused_503": 0,
+        "server_errors": 0,
+        "unclear_responses": 0,
+        "connection_errors": 0,
+    }
     for item in sent:
         for answer in (item.form, item.answer):
             if answer is None:
@@ -253,23 +264,35 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run(seconds: float | None = None, *, concurrency: int = 8, workers: int = 4,
-        fast_argon2: bool = False) -> dict[str, Any]:
+def run(
+    seconds: float | None = None,
+    *,
+    concurrency: int = 8,
+    workers: int = 4,
+    fast_argon2: bool = False,
+) -> dict[str, Any]:
     seconds = float(seconds or os.environ.get("BENCH_LOAD_SECONDS") or DEFAULT_SECONDS)
     settings = {**LIMITS, **(FAST_ARGON2 if fast_argon2 else {})}
-    argon2 = ((FAST_ARGON2["RECEIPT_ARGON2_TIME_COST"], FAST_ARGON2["RECEIPT_ARGON2_MEMORY_KIB"])
-              if fast_argon2 else (3, 65536))
+    argon2 = (
+        (FAST_ARGON2["RECEIPT_ARGON2_TIME_COST"], FAST_ARGON2["RECEIPT_ARGON2_MEMORY_KIB"])
+        if fast_argon2
+        else (3, 65536)
+    )
     events: dict[str, float] = {}
     tally = Tally()
-    with bench_database() as url, app_instance(settings, BENCH_INSTANCE) as instance, \
-            redis_server() as redis:
+    with (
+        bench_database() as url,
+        app_instance(settings, BENCH_INSTANCE) as instance,
+        redis_server() as redis,
+    ):
         keys = init_instance(url, instance)
         with gunicorn(url, instance, workers=workers, storage=redis.url) as server:
             public = json.loads(Visitor(server.base).request("GET", "/keys.json").body)
             warm(server.base, workers)
             stop = threading.Event()
-            faults = threading.Thread(target=_faults, args=(seconds, redis, events, stop),
-                                      daemon=True)
+            faults = threading.Thread(
+                target=_faults, args=(seconds, redis, events, stop), daemon=True
+            )
             started = time.monotonic()
             faults.start()
             _clients(server.base, public, seconds, concurrency, tally)
@@ -284,7 +307,8 @@ def run(seconds: float | None = None, *, concurrency: int = 8, workers: int = 4,
     latencies = [s.answer.seconds * 1000 for s in tally.sent if s.answer and s.answer.receipt]
     figures: dict[str, Any] = {
         "reports_lost_under_restart": checked.lost + checked.wrong_content,
-        "server_errors": counts["server_errors"] + counts["connection_errors"]
+        "server_errors": counts["server_errors"]
+        + counts["connection_errors"]
         + counts["unclear_responses"],
         "accepted_per_second": round(counts["accepted"] / elapsed, 2),
         "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
@@ -310,5 +334,6 @@ def run(seconds: float | None = None, *, concurrency: int = 8, workers: int = 4,
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(fast_argon2=os.environ.get("BENCH_LOAD_FAST_ARGON2") == "1"),
-                     sort_keys=True))
+    print(
+        json.dumps(run(fast_argon2=os.environ.get("BENCH_LOAD_FAST_ARGON2") == "1"), sort_keys=True)
+    )

@@ -80,8 +80,9 @@ def weigh_language(client: FlaskClient, lang: str) -> dict[str, int]:
 def run(client: FlaskClient) -> dict[str, object]:
     """Each figure's maximum over the complete languages the app serves, and each language's."""
     served = client.application.extensions["reporter.settings"].languages
-    by_language = {lang: weigh_language(client, lang)
-                   for lang in COMPLETE_LANGUAGES if lang in served}
+    by_language = {
+        lang: weigh_language(client, lang) for lang in COMPLETE_LANGUAGES if lang in served
+    }
     figures: dict[str, object] = {
         name: max(weights[name] for weights in by_language.values())
         for name in next(iter(by_language.values()))
@@ -89,8 +90,11 @@ def run(client: FlaskClient) -> dict[str, object]:
     figures["page_weight_languages"] = ",".join(by_language)
     figures["page_weight_heaviest_language"] = {
         name: max(by_language, key=lambda lang, n=name: by_language[lang][n])
-        for name in ("report_page_gzip_bytes_nojs", "report_page_gzip_bytes_js",
-                     "map_page_gzip_bytes")
+        for name in (
+            "report_page_gzip_bytes_nojs",
+            "report_page_gzip_bytes_js",
+            "map_page_gzip_bytes",
+        )
     }
     figures["page_weight_by_language"] = by_language
     return figures

@@ -24,8 +24,10 @@ WARMUP = 5
 SAMPLES = 30
 # per-session and global report limits out of the way: this measures the work, not the limiter
 LIMITS = {"X_REPORT_LIMIT": "100000 per minute", "X_REPORT_GLOBAL_LIMIT": "100000 per minute"}
-NARRATIVE = ("Two officers stopped me near the taxi rank, took my money and my condoms as "
-             "evidence, and let me go without a charge. " * 4)
+NARRATIVE = (
+    "Two officers stopped me near the taxi rank, took my money and my condoms as "
+    "evidence, and let me go without a charge. " * 4
+)
 
 
 def _served_once(base: str) -> float:
@@ -50,14 +52,29 @@ def _measure(base: str, url: str, instance: Path, samples: int) -> dict[str, lis
 
     app = bench_app(url, INSTANCE_PATH=str(instance))
     settings = app.extensions["reporter.settings"]
-    out: dict[str, list[float]] = {"served": [], "derive": [], "seal": [], "insert": [],
-                                   "total": []}
-    payload: dict[str, Any] = intake.with_floor({
-        "v": 1, "categories": ["extortion", "confiscation"], "perpetrators": ["saps"],
-        "when": {"year": dt.date.today().year, "month": 1, "day": None}, "province": "GP",
-        "place": {"town_id": None, "town": None, "text": None}, "pin": None,
-        "narrative": NARRATIVE, "perpetrator_details": "",
-        "consent": {"contact": True, "legal": False}, "attachments": [], "language": "en"})
+    out: dict[str, list[float]] = {
+        "served": [],
+        "derive": [],
+        "seal": [],
+        "insert": [],
+        "total": [],
+    }
+    payload: dict[str, Any] = intake.with_floor(
+        {
+            "v": 1,
+            "categories": ["extortion", "confiscation"],
+            "perpetrators": ["saps"],
+            "when": {"year": dt.date.today().year, "month": 1, "day": None},
+            "province": "GP",
+            "place": {"town_id": None, "town": None, "text": None},
+            "pin": None,
+            "narrative": NARRATIVE,
+            "perpetrator_details": "",
+            "consent": {"contact": True, "legal": False},
+            "attachments": [],
+            "language": "en",
+        }
+    )
     try:
         with app.app_context():
             session = db.session()
@@ -72,14 +89,23 @@ def _measure(base: str, url: str, instance: Path, samples: int) -> dict[str, lis
                 sealed = envelope.seal(payload, to)
                 t2 = time.perf_counter()
                 reply = receipts.new_reply_key(derived.wrap_key)
-                report = Report(province="GP", channel="web-nojs",
-                                size_bucket=len(envelope.b64d(sealed["ct"])), envelope=sealed)
+                report = Report(
+                    province="GP",
+                    channel="web-nojs",
+                    size_bucket=len(envelope.b64d(sealed["ct"])),
+                    envelope=sealed,
+                )
                 session.add(report)
                 session.flush()
-                session.add(Receipt(lookup_hash=derived.lookup, report_id=report.id,
-                                    reply_public_key=reply.public_key,
-                                    wrapped_reply_key=reply.wrapped,
-                                    expires_on=receipts.expiry(settings.receipt_days)))
+                session.add(
+                    Receipt(
+                        lookup_hash=derived.lookup,
+                        report_id=report.id,
+                        reply_public_key=reply.public_key,
+                        wrapped_reply_key=reply.wrapped,
+                        expires_on=receipts.expiry(settings.receipt_days),
+                    )
+                )
                 session.commit()
                 t3 = time.perf_counter()
                 if i >= WARMUP:

@@ -38,10 +38,24 @@ KEY = "bench-gateway-key-" + "b" * 24
 SESSIONS = 20
 ROUNDS = int(os.environ.get("BENCH_USSD_ROUNDS", "3"))
 THINK = float(os.environ.get("BENCH_USSD_THINK", "1.0"))
-SETTINGS = {"GATEWAY_KEY": KEY, "X_USSD_SESSION_LIMIT": "100000 per minute",
-            "X_USSD_GLOBAL_LIMIT": "100000 per minute"}
-PATH = ["1", "1", "0", "1", "1", "3", "Johannesburg", "1",
-        "Two officers took my money and my condoms at the rank", "1", "2"]
+SETTINGS = {
+    "GATEWAY_KEY": KEY,
+    "X_USSD_SESSION_LIMIT": "100000 per minute",
+    "X_USSD_GLOBAL_LIMIT": "100000 per minute",
+}
+PATH = [
+    "1",
+    "1",
+    "0",
+    "1",
+    "1",
+    "3",
+    "Johannesburg",
+    "1",
+    "Two officers took my money and my condoms at the rank",
+    "1",
+    "2",
+]
 
 
 def _session(base: str, times: list[float], errors: list[str]) -> None:
@@ -50,13 +64,22 @@ def _session(base: str, times: list[float], errors: list[str]) -> None:
     for step in [None, *PATH]:
         if step is not None:
             answers.append(step)
-        data = urllib.parse.urlencode({
-            "sessionId": sid, "serviceCode": "*120*000#", "phoneNumber": "+27820000000",
-            "networkCode": "65501", "text": "*".join(answers)}).encode()
+        data = urllib.parse.urlencode(
+            {
+                "sessionId": sid,
+                "serviceCode": "*120*000#",
+                "phoneNumber": "+27820000000",
+                "networkCode": "65501",
+                "text": "*".join(answers),
+            }
+        ).encode()
         t0 = time.perf_counter()
         try:
-            with urllib.request.urlopen(f"{base}/gateway/ussd?key={KEY}",  # noqa: S310
-                                        data=data, timeout=30) as resp:
+            with urllib.request.urlopen(  # noqa: S310 - loopback
+                f"{base}/gateway/ussd?key={KEY}",
+                data=data,
+                timeout=30,
+            ) as resp:
                 body = resp.read().decode()
         except OSError as exc:  # a timeout counts: the gateway would have given up
             times.append(30.0)
@@ -91,28 +114,38 @@ def run() -> dict[str, object]:
     times: list[float] = []
     errors: list[str] = []
     length = (len(PATH) + 1) * THINK  # one session, about
-    with bench_database() as url, app_instance(SETTINGS, BENCH_INSTANCE) as instance, \
-            _store() as redis_url:
+    with (
+        bench_database() as url,
+        app_instance(SETTINGS, BENCH_INSTANCE) as instance,
+        _store() as redis_url,
+    ):
         init_instance(url, instance)
         env = {"REDIS_URL": redis_url} if redis_url else {}
-        with gunicorn(url, instance, workers=2, storage=redis_url or "memory://",
-                      extra_env=env) as server:
+        with gunicorn(
+            url, instance, workers=2, storage=redis_url or "memory://", extra_env=env
+        ) as server:
             _session(server.base, [], errors)  # warm-up
             # 20 sessions in progress at any moment: each line starts at a random point of
             # a session's length, as calls do, and dials again when it is done
-            lines = [threading.Thread(target=_caller, args=(
-                server.base, times, errors, random.uniform(0, length)))  # noqa: S311
-                for _ in range(SESSIONS)]
+            lines = [
+                threading.Thread(
+                    target=_caller, args=(server.base, times, errors, random.uniform(0, length))
+                )  # noqa: S311
+                for _ in range(SESSIONS)
+            ]
             for t in lines:
                 t.start()
             for t in lines:
                 t.join()
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return {"ussd_p99_ms": round(p99 * 1000, 1),
-            "ussd_median_ms": round(statistics.median(ordered) * 1000, 1),
-            "ussd_requests": len(ordered), "ussd_failed": len(errors),
-            "ussd_store": "redis" if env else "database"}
+    return {
+        "ussd_p99_ms": round(p99 * 1000, 1),
+        "ussd_median_ms": round(statistics.median(ordered) * 1000, 1),
+        "ussd_requests": len(ordered),
+        "ussd_failed": len(errors),
+        "ussd_store": "redis" if env else "database",
+    }
 
 
 if __name__ == "__main__":

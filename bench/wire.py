@@ -39,13 +39,21 @@ from reporter.ops.servers import app_instance, gunicorn, init_instance, warm
 from reporter.web.i18n import COMPLETE_LANGUAGES
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking"]
-PHONE = {"viewport": {"width": 360, "height": 640}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True}
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {
+    "viewport": {"width": 360, "height": 640},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 # Chrome's bytes per second; kbit = 1000 bits
-TWO_G = {"offline": False, "latency": 300, "downloadThroughput": 250_000 / 8,
-         "uploadThroughput": 50_000 / 8, "connectionType": "cellular2g"}
+TWO_G = {
+    "offline": False,
+    "latency": 300,
+    "downloadThroughput": 250_000 / 8,
+    "uploadThroughput": 50_000 / 8,
+    "connectionType": "cellular2g",
+}
 REPEATS = 3
 QUIET_S = 1.0
 TIMEOUT_MS = 90_000
@@ -133,8 +141,11 @@ class Traffic:
 
     def hosts(self, base: str) -> set[str]:
         own = urlsplit(base).netloc
-        return {urlsplit(u).netloc for u in self.urls.values()
-                if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != own}
+        return {
+            urlsplit(u).netloc
+            for u in self.urls.values()
+            if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != own
+        }
 
     def seconds(self) -> float:
         return (self.last or 0.0) - (self.first or 0.0)
@@ -164,12 +175,20 @@ def open_page(browser: Any, base: str, path: str, js: bool) -> dict[str, Any]:
         page.goto(base + path, wait_until="load")
         traffic.settle(page)
         load_end = page.evaluate(
-            "performance.getEntriesByType('navigation')[0].loadEventEnd / 1000")
-        ready = page.evaluate("window.__jsReady === undefined ? null : window.__jsReady / 1000"
-                              ) if js else None
-        return {"bytes": traffic.bytes, "seconds": max(traffic.seconds(), float(load_end)),
-                "ready_s": ready, "requests": len(traffic.urls),
-                "hosts": sorted(traffic.hosts(base))}
+            "performance.getEntriesByType('navigation')[0].loadEventEnd / 1000"
+        )
+        ready = (
+            page.evaluate("window.__jsReady === undefined ? null : window.__jsReady / 1000")
+            if js
+            else None
+        )
+        return {
+            "bytes": traffic.bytes,
+            "seconds": max(traffic.seconds(), float(load_end)),
+            "ready_s": ready,
+            "requests": len(traffic.urls),
+            "hosts": sorted(traffic.hosts(base)),
+        }
 
 
 def fill_form(page: Any) -> None:
@@ -218,8 +237,7 @@ def measure_language(browser: Any, base: str, lang: str, repeats: int) -> dict[s
     return {
         "report_page_wire_bytes_nojs": nojs["bytes"],
         "report_page_wire_bytes_js": max(r["bytes"] for r in js_runs),
-        "report_js_ready_2g_s": round(statistics.median(r["ready_s"] or 99.0
-                                                        for r in js_runs), 2),
+        "report_js_ready_2g_s": round(statistics.median(r["ready_s"] or 99.0 for r in js_runs), 2),
         "map_page_wire_bytes": max(r["bytes"] for r in map_runs),
         "map_page_2g_s": round(statistics.median(r["seconds"] for r in map_runs), 2),
         "form_to_receipt_2g_s": round(statistics.median(r["seconds"] for r in sends), 2),
@@ -256,28 +274,33 @@ def _seed(url: str, instance: Any) -> None:
         app.extensions["reporter.db"].engine.dispose()
 
 
-def run(languages: tuple[str, ...] = COMPLETE_LANGUAGES, repeats: int = REPEATS
-        ) -> dict[str, Any]:
+def run(languages: tuple[str, ...] = COMPLETE_LANGUAGES, repeats: int = REPEATS) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     by_language: dict[str, dict[str, Any]] = {}
     with bench_database() as url, app_instance(LIMITS, BENCH_INSTANCE) as instance:
         init_instance(url, instance)
         _seed(url, instance)
-        with gunicorn(url, instance, workers=2,
-                      extra_env={"LANGUAGES": ",".join(languages)}) as server:
+        with gunicorn(
+            url, instance, workers=2, extra_env={"LANGUAGES": ",".join(languages)}
+        ) as server:
             warm(server.base, 2)
             warm(server.base, 2, path="/map")
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
                     for lang in languages:
-                        by_language[lang] = measure_language(browser, server.base, lang,
-                                                             repeats)
+                        by_language[lang] = measure_language(browser, server.base, lang, repeats)
                 finally:
                     browser.close()
-    worst = ("report_page_wire_bytes_nojs", "report_page_wire_bytes_js", "map_page_wire_bytes",
-             "map_page_requests", "report_page_requests_js", "wire_third_party_hosts")
+    worst = (
+        "report_page_wire_bytes_nojs",
+        "report_page_wire_bytes_js",
+        "map_page_wire_bytes",
+        "map_page_requests",
+        "report_page_requests_js",
+        "wire_third_party_hosts",
+    )
     figures: dict[str, Any] = {}
     for name in next(iter(by_language.values())):
         values = [weights[name] for weights in by_language.values()]

@@ -23,7 +23,8 @@ def _pages_app() -> Flask:
     from reporter.app import create_app
 
     config: dict[str, object] = {
-        "REPORTER_MODE": "test", "SECRET_KEY": secrets.token_urlsafe(40),
+        "REPORTER_MODE": "test",
+        "SECRET_KEY": secrets.token_urlsafe(40),
         # never connected to: rendering an error page reads no table
         "DATABASE_URL": "postgresql+psycopg://render@127.0.0.1:9/none",
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -36,8 +37,9 @@ def _pages_app() -> Flask:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reporter",
-                                     description="Render the error pages nginx serves itself.")
+    parser = argparse.ArgumentParser(
+        prog="python -m reporter", description="Render the error pages nginx serves itself."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     pages = sub.add_parser("error-pages", help="write <out>/<lang>/<code>.html")
     pages.add_argument("--out", required=True, type=Path)

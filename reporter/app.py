@@ -40,8 +40,12 @@ class ReporterFlask(Flask):
     def log_exception(self, exc_info: Any) -> None:
         exc_type, _exc, tb = exc_info
         frames = "; ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb))
-        self.logger.error("unhandled %s at %s [%s]", exc_type.__name__ if exc_type else "?",
-                          request.endpoint, frames)
+        self.logger.error(
+            "unhandled %s at %s [%s]",
+            exc_type.__name__ if exc_type else "?",
+            request.endpoint,
+            frames,
+        )
 
 
 def _require_keys(settings: Any) -> None:
@@ -76,9 +80,13 @@ def _raw_config(app: Flask, config: dict[str, Any] | None) -> dict[str, Any]:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then the environment, then `config`."""
     # INSTANCE_PATH from the caller or the environment (gunicorn, systemd), else ./instance
-    app = ReporterFlask("reporter", instance_relative_config=True,
-                        instance_path=(config or {}).get("INSTANCE_PATH")
-                        or os.environ.get("INSTANCE_PATH") or None)
+    app = ReporterFlask(
+        "reporter",
+        instance_relative_config=True,
+        instance_path=(config or {}).get("INSTANCE_PATH")
+        or os.environ.get("INSTANCE_PATH")
+        or None,
+    )
     from reporter.web.upload import IntakeRequest
 
     # uploads are sealed in memory as they stream in, never spooled to a temp file
@@ -96,9 +104,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         # a Redis that hangs must not hang intake: give up after a second, then the limiter
         # falls back to per-process memory (IN_MEMORY_FALLBACK below)
-        RATELIMIT_STORAGE_OPTIONS=({"socket_connect_timeout": 1, "socket_timeout": 1}
-                                   if settings.ratelimit_storage_uri.startswith("redis")
-                                   else {}),
+        RATELIMIT_STORAGE_OPTIONS=(
+            {"socket_connect_timeout": 1, "socket_timeout": 1}
+            if settings.ratelimit_storage_uri.startswith("redis")
+            else {}
+        ),
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_HEADERS_ENABLED=False,
@@ -126,10 +136,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"csp_nonce": security.csp_nonce, "settings": settings, "version": __version__,
-                "language_names": i18n.LANGUAGE_NAMES,
-                "current_locale": lambda: str(get_locale() or "en"),
-                "aria": aria_for}
+        return {
+            "csp_nonce": security.csp_nonce,
+            "settings": settings,
+            "version": __version__,
+            "language_names": i18n.LANGUAGE_NAMES,
+            "current_locale": lambda: str(get_locale() or "en"),
+            "aria": aria_for,
+        }
 
     return app
 

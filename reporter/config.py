@@ -28,13 +28,31 @@ class ConfigError(RuntimeError):
     """A setting is missing or unsafe; the app refuses to start."""
 
 
-DEFAULT_REPORT_KEYWORDS = {"REPORT": "en", "BIKA": "zu", "CHAZA": "xh", "RAPPORTEER": "af",
-                           "TLALEHA": "st", "BEGA": "tn", "BEGELA": "nso", "VIKA": "ts",
-                           "VHIGA": "ve"}  # siSwati and isiNdebele readers' BIKA gets isiZulu
-DEFAULT_CALLME_KEYWORDS = {"CALL ME": "en", "PLEASE CALL ME": "en", "CALLME": "en",
-                           "NGISHAYELE": "zu", "NDIFOWUNELE": "xh", "BEL MY": "af",
-                           "MPHOUNELE": "st", "MPHONELE": "tn", "NTLHOLELE": "nso",
-                           "NDZI RINGELE": "ts", "MPFOUNELE": "ve", "NGIFOWUNELE": "nr"}
+DEFAULT_REPORT_KEYWORDS = {
+    "REPORT": "en",
+    "BIKA": "zu",
+    "CHAZA": "xh",
+    "RAPPORTEER": "af",
+    "TLALEHA": "st",
+    "BEGA": "tn",
+    "BEGELA": "nso",
+    "VIKA": "ts",
+    "VHIGA": "ve",
+}  # siSwati and isiNdebele readers' BIKA gets isiZulu
+DEFAULT_CALLME_KEYWORDS = {
+    "CALL ME": "en",
+    "PLEASE CALL ME": "en",
+    "CALLME": "en",
+    "NGISHAYELE": "zu",
+    "NDIFOWUNELE": "xh",
+    "BEL MY": "af",
+    "MPHOUNELE": "st",
+    "MPHONELE": "tn",
+    "NTLHOLELE": "nso",
+    "NDZI RINGELE": "ts",
+    "MPFOUNELE": "ve",
+    "NGIFOWUNELE": "nr",
+}
 
 
 @dataclass(frozen=True)
@@ -59,13 +77,20 @@ def _keywords(name: str, value: Any, default: dict[str, str]) -> dict[str, str]:
     """`KEYWORD:lang,KEYWORD:lang` (or a dict), upper-cased; each language needs a catalog."""
     if value in (None, ""):
         return dict(default)
-    pairs = value.items() if isinstance(value, dict) else (
-        part.rsplit(":", 1) if ":" in part else (part, "en")
-        for part in str(value).split(",") if part.strip())
+    pairs = (
+        value.items()
+        if isinstance(value, dict)
+        else (
+            part.rsplit(":", 1) if ":" in part else (part, "en")
+            for part in str(value).split(",")
+            if part.strip()
+        )
+    )
     out = {" ".join(str(k).upper().split()): str(v).strip() for k, v in pairs}
     if any(v not in AVAILABLE_LANGUAGES or not k for k, v in out.items()):
-        raise ConfigError(f"{name}: KEYWORD:language pairs, languages from "
-                          f"{', '.join(AVAILABLE_LANGUAGES)}")
+        raise ConfigError(
+            f"{name}: KEYWORD:language pairs, languages from {', '.join(AVAILABLE_LANGUAGES)}"
+        )
     return out
 
 
@@ -86,10 +111,12 @@ def _gateway(raw: dict[str, Any], mode: str) -> GatewaySettings:
         site_address=raw.get("SITE_ADDRESS") or None,
         callback_province=province,
         redis_url=raw.get("REDIS_URL") or None,
-        report_keywords=_keywords("SMS_REPORT_KEYWORDS", raw.get("SMS_REPORT_KEYWORDS"),
-                                  DEFAULT_REPORT_KEYWORDS),
-        callme_keywords=_keywords("SMS_CALLME_KEYWORDS", raw.get("SMS_CALLME_KEYWORDS"),
-                                  DEFAULT_CALLME_KEYWORDS),
+        report_keywords=_keywords(
+            "SMS_REPORT_KEYWORDS", raw.get("SMS_REPORT_KEYWORDS"), DEFAULT_REPORT_KEYWORDS
+        ),
+        callme_keywords=_keywords(
+            "SMS_CALLME_KEYWORDS", raw.get("SMS_CALLME_KEYWORDS"), DEFAULT_CALLME_KEYWORDS
+        ),
     )
 
 
@@ -282,8 +309,10 @@ def receipt_pepper(value: Any) -> bytes | None:
     try:
         out = bytes.fromhex(str(value).strip())
     except ValueError as exc:
-        raise ConfigError("RECEIPT_PEPPER must be hexadecimal (e.g. from "
-                          "`python -c 'import os; print(os.urandom(32).hex())'`)") from exc
+        raise ConfigError(
+            "RECEIPT_PEPPER must be hexadecimal (e.g. from "
+            "`python -c 'import os; print(os.urandom(32).hex())'`)"
+        ) from exc
     if len(out) < 16:
         raise ConfigError("RECEIPT_PEPPER is too short (at least 16 bytes: 32 hex digits)")
     return out
@@ -298,8 +327,10 @@ def _rate_limit(name: str, value: Any, default: str) -> str:
     try:
         parse_many(text)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name} must be a rate limit such as '10 per minute' or "
-                          f"'5 per 10 minutes;30 per day', not {value!r}") from exc
+        raise ConfigError(
+            f"{name} must be a rate limit such as '10 per minute' or "
+            f"'5 per 10 minutes;30 per day', not {value!r}"
+        ) from exc
     return text
 
 
@@ -308,8 +339,10 @@ def _switch(raw: dict[str, Any], name: str, mode: str) -> bool:
     value = raw.get(name)
     on = True if value is None or value == "" else parse_bool(name, value)
     if not on and mode != "test":
-        raise ConfigError(f"{name} is off: only REPORTER_MODE=test may switch it off "
-                          f"(refusing to start in {mode} mode)")
+        raise ConfigError(
+            f"{name} is off: only REPORTER_MODE=test may switch it off "
+            f"(refusing to start in {mode} mode)"
+        )
     return on
 
 
@@ -342,8 +375,10 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
     if typos:
         raise ConfigError(f"unknown setting(s): {', '.join(typos)} (known: {', '.join(X_NAMES)})")
     defaults = Settings.__dataclass_fields__
-    limits: dict[str, Any] = {attr: _rate_limit(name, raw.get(name), str(defaults[attr].default))
-                              for name, attr in RATE_LIMITS.items()}
+    limits: dict[str, Any] = {
+        attr: _rate_limit(name, raw.get(name), str(defaults[attr].default))
+        for name, attr in RATE_LIMITS.items()
+    }
     database_url, private_cluster = _database(raw, mode)
 
     return Settings(
@@ -364,8 +399,7 @@ def build_settings(raw: dict[str, Any], instance_path: Path) -> Settings:
         serve_draft_languages=serve_drafts,
         withheld_languages=withheld,
         quick_exit_url=str(raw.get("QUICK_EXIT_URL") or "https://www.google.com/"),
-        page_title=(str(raw["PAGE_TITLE"]).strip()[:60] or None) if raw.get("PAGE_TITLE")
-        else None,
+        page_title=(str(raw["PAGE_TITLE"]).strip()[:60] or None) if raw.get("PAGE_TITLE") else None,
         alerts_enabled=parse_bool("ALERTS_ENABLED", raw.get("ALERTS_ENABLED")),
         smtp_url=_smtp_url(raw.get("SMTP_URL")),
         notify_from=str(raw.get("NOTIFY_FROM") or "reporter@localhost"),
@@ -401,8 +435,9 @@ def _ratelimit_storage(raw: dict[str, Any], mode: str) -> str:
     return str(storage)
 
 
-def _number(raw: dict[str, Any], name: str, default: Any, kind: type,
-            minimum: float | None = None) -> Any:
+def _number(
+    raw: dict[str, Any], name: str, default: Any, kind: type, minimum: float | None = None
+) -> Any:
     """The setting `name` as an int or a float (kind), `default` when unset, checked."""
     value = raw.get(name, default)
     if value is None or value == "":
@@ -443,14 +478,19 @@ def _languages(raw: dict[str, Any], mode: str) -> tuple[tuple[str, ...], bool, t
         langs = tuple(x.strip() for x in langs.split(",") if x.strip())
     unknown = [x for x in langs if x not in AVAILABLE_LANGUAGES]
     if unknown:
-        raise ConfigError(f"LANGUAGES: no catalog for {', '.join(unknown)}; "
-                          f"choose from {', '.join(AVAILABLE_LANGUAGES)}")
+        raise ConfigError(
+            f"LANGUAGES: no catalog for {', '.join(unknown)}; "
+            f"choose from {', '.join(AVAILABLE_LANGUAGES)}"
+        )
     # English is the source language: always served, first, so nothing is ever untranslated
     langs = ("en", *dict.fromkeys(x for x in langs if x != "en"))
     # a production site serves only catalogs a native speaker reviewed, unless told otherwise
     drafts_raw = raw.get("SERVE_DRAFT_LANGUAGES")
-    serve_drafts = (mode != "production" if drafts_raw in (None, "")
-                    else parse_bool("SERVE_DRAFT_LANGUAGES", drafts_raw))
+    serve_drafts = (
+        mode != "production"
+        if drafts_raw in (None, "")
+        else parse_bool("SERVE_DRAFT_LANGUAGES", drafts_raw)
+    )
     withheld = () if serve_drafts else tuple(x for x in langs if not review_state(x).reviewed)
     langs = tuple(x for x in langs if x not in withheld)
     return tuple(langs), serve_drafts, withheld
@@ -464,7 +504,8 @@ def _database(raw: dict[str, Any], mode: str) -> tuple[str | None, bool]:
         raise ConfigError(
             "DATABASE_URL is not set; production needs its database "
             "(postgresql+psycopg://...), or PRIVATE_CLUSTER=1 to use the private cluster "
-            "under INSTANCE_PATH (one host only)")
+            "under INSTANCE_PATH (one host only)"
+        )
     return database_url, private_cluster
 
 
@@ -521,7 +562,8 @@ def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     environ = os.environ if environ is None else environ
     unknown = sorted(n for n in environ if n.startswith(ENV_PREFIX) and n not in ENV_NAMES)
     if unknown:
-        raise ConfigError(f"unknown setting(s) in the environment: {', '.join(unknown)} "
-                          f"(known: {', '.join(ENV_NAMES)})")
-    return {name: environ[name] for name in ENV_NAMES
-            if name in environ and environ[name] != ""}
+        raise ConfigError(
+            f"unknown setting(s) in the environment: {', '.join(unknown)} "
+            f"(known: {', '.join(ENV_NAMES)})"
+        )
+    return {name: environ[name] for name in ENV_NAMES if name in environ and environ[name] != ""}

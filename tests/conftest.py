@@ -175,10 +175,17 @@ def table_dump(url: str) -> str:
     engine = create_engine(url)
     parts: list[str] = []
     with engine.connect() as conn:
-        names = conn.execute(text(
-            "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM "
-            "information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
-        )).scalars().all()
+        names = (
+            conn.execute(
+                text(
+                    "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM "
+                    "information_schema.tables WHERE table_schema = 'public'"
+                    " AND table_type = 'BASE TABLE'"
+                )
+            )
+            .scalars()
+            .all()
+        )
         for name in names:
             for row in conn.execute(text(f"SELECT t::text FROM {name} t")):  # noqa: S608
                 parts.append(row[0])

@@ -22,8 +22,11 @@ from reporter.models import db
 from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 from tests.test_intake_browser import Reporter
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-              pytest.mark.browser, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.browser,
+    pytest.mark.slow,
+]
 
 ALL_LANGUAGES = ",".join(AVAILABLE_LANGUAGES)
 AXE = "/static/vendor/axe.min.js"
@@ -89,10 +92,14 @@ def serious_violations(page: Any) -> list[str]:
         # a plain <script src> from our own origin, which the page's CSP allows
         page.add_script_tag(url=AXE)
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} -> "
-            + "; ".join(n["target"][0] if len(n["target"]) == 1 else str(n["target"])
-                        for n in v["nodes"][:5])
-            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> "
+        + "; ".join(
+            n["target"][0] if len(n["target"]) == 1 else str(n["target"]) for n in v["nodes"][:5]
+        )
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def sideways_scroll(page: Any) -> list[str]:
@@ -109,7 +116,8 @@ def sideways_scroll(page: Any) -> list[str]:
 
 @pytest.mark.parametrize("lang", AVAILABLE_LANGUAGES)
 def test_axe_finds_no_serious_violation_and_nothing_scrolls_sideways(
-        site: str, browser: Any, lang: str) -> None:
+    site: str, browser: Any, lang: str
+) -> None:
     # Given a visitor with JavaScript on, reading in English or isiZulu
     context = browser.new_context(viewport={"width": DESKTOP[0], "height": DESKTOP[1]})
     page = context.new_page()
@@ -131,8 +139,9 @@ def test_axe_finds_no_serious_violation_and_nothing_scrolls_sideways(
 @pytest.mark.parametrize("lang", AVAILABLE_LANGUAGES)
 def test_without_javascript_nothing_scrolls_sideways(site: str, browser: Any, lang: str) -> None:
     # Given a visitor with JavaScript off (Tor Browser on "Safest") on a small phone
-    context = browser.new_context(java_script_enabled=False,
-                                  viewport={"width": DESKTOP[0], "height": DESKTOP[1]})
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": DESKTOP[0], "height": DESKTOP[1]}
+    )
     page = context.new_page()
     problems: dict[str, list[str]] = {}
     # When she opens every public page, Then none is wider than her screen

@@ -41,8 +41,18 @@ KEY = b"k" * 32
 
 # --- normalising and hashing ------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["082 555 0147", "+27 82 555 0147", "0027825550147",
-                                  "27825550147", "(082) 555-0147", "082.555.0147"])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "082 555 0147",
+        "+27 82 555 0147",
+        "0027825550147",
+        "27825550147",
+        "(082) 555-0147",
+        "082.555.0147",
+    ],
+)
 def test_every_south_african_way_of_writing_a_number_is_one_number(text: str) -> None:
     assert index.full_phone(text) == "+27825550147"
 
@@ -65,6 +75,7 @@ def test_partial_numbers_and_plates_are_refused_when_too_short() -> None:
 
 # --- off by default; switched on by an admin --------------------------------------------------
 
+
 def test_off_by_default_everything_is_404_and_the_admin_page_names_popia(app: Flask) -> None:
     w = world(app)
     for path in ("/alerts", "/alerts/check"):
@@ -78,18 +89,33 @@ def test_off_by_default_everything_is_404_and_the_admin_page_names_popia(app: Fl
 
 
 def test_enabled_setting_alone_is_not_enough_an_admin_records_the_authorisation(
-        app_factory: Callable[..., Flask]) -> None:
+    app_factory: Callable[..., Flask],
+) -> None:
     app = app_factory(ALERTS_ENABLED=True)
     w = world(app)
     assert app.test_client().get("/alerts").status_code == 404
     admin = staff_client(app, w.admin)
     token = csrf_of(admin, "/staff/alerts/admin")
     # without the confirmation, nothing changes
-    assert admin.post("/staff/alerts/admin", data={"csrf_token": token, "reference": "IR/1",
-                                                   "granted_on": "2026-01-05"}).status_code == 400
-    assert admin.post("/staff/alerts/admin", data={
-        "csrf_token": token, "reference": "IR/1", "granted_on": "2026-01-05",
-        "confirm": "y"}).status_code == 303
+    assert (
+        admin.post(
+            "/staff/alerts/admin",
+            data={"csrf_token": token, "reference": "IR/1", "granted_on": "2026-01-05"},
+        ).status_code
+        == 400
+    )
+    assert (
+        admin.post(
+            "/staff/alerts/admin",
+            data={
+                "csrf_token": token,
+                "reference": "IR/1",
+                "granted_on": "2026-01-05",
+                "confirm": "y",
+            },
+        ).status_code
+        == 303
+    )
     assert app.test_client().get("/alerts").status_code == 200
     with app.app_context():
         actions = db.session().scalars(select(AuditEvent.action)).all()
@@ -97,6 +123,7 @@ def test_enabled_setting_alone_is_not_enough_an_admin_records_the_authorisation(
 
 
 # --- four eyes, members, the check ----------------------------------------------------------
+
 
 @pytest.fixture()
 def on(app_factory: Callable[..., Flask]) -> Flask:
@@ -116,16 +143,29 @@ def test_four_eyes_member_reads_and_checks(on: Flask) -> None:
     assert DESCRIPTION not in member.get("/alerts").get_data(as_text=True)  # not yet published
     assert approve(staff_client(on, w.approver), alert_id) == 303
     with on.app_context():
-        events = db.session().execute(select(AuditEvent.staff_id, AuditEvent.action).where(
-            AuditEvent.action.like("alert_%"))).all()
+        events = (
+            db.session()
+            .execute(
+                select(AuditEvent.staff_id, AuditEvent.action).where(
+                    AuditEvent.action.like("alert_%")
+                )
+            )
+            .all()
+        )
         alert = db.session().get(Alert, alert_id)
         assert alert.status == "published" and alert.approved_by == w.approver.id
         assert alert.expires_on == store.add_months(alert.published_on, 6)
     assert (w.drafter.id, "alert_draft") in events and (w.approver.id, "alert_approve") in events
     page = member.get("/alerts").get_data(as_text=True)
     assert DESCRIPTION in page and SENTINEL_PHONE not in page
-    for query in ("082 555 0147", "+27825550147", "0027 82 555 0147", "918-27", "CA91",
-                  "083 444 1299"):  # the last meets the partial number 083 444 12xx
+    for query in (
+        "082 555 0147",
+        "+27825550147",
+        "0027 82 555 0147",
+        "918-27",
+        "CA91",
+        "083 444 1299",
+    ):  # the last meets the partial number 083 444 12xx
         html = check(member, query).get_data(as_text=True)
         assert DESCRIPTION in html, query
     clean = check(member, "082 555 0148")
@@ -139,7 +179,7 @@ def test_checks_are_slowed_per_code_then_answer_again(on: Flask) -> None:
     [(card, code)] = issue_codes(staff_client(on, w.coordinator), count=1)
     member, _ = member_client(on, code)
     answers = [check(member, "082 555 0148").status_code for _ in range(store.FREE_CHECKS + 2)]
-    assert answers[:store.FREE_CHECKS + 1] == [200] * (store.FREE_CHECKS + 1)
+    assert answers[: store.FREE_CHECKS + 1] == [200] * (store.FREE_CHECKS + 1)
     slowed = check(member, "082 555 0148")
     assert slowed.status_code == 429 and "Too many checks" in slowed.get_data(as_text=True)
     # another member's code is not slowed by hers (per code, never per address)
@@ -147,8 +187,11 @@ def test_checks_are_slowed_per_code_then_answer_again(on: Flask) -> None:
     assert check(member_client(on, other)[0], "082 555 0148").status_code == 200
     # after the wait she can check again
     with on.app_context():
-        db.session().execute(update(MemberCode).where(MemberCode.id == card).values(
-            next_check_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        db.session().execute(
+            update(MemberCode)
+            .where(MemberCode.id == card)
+            .values(next_check_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
         db.session().commit()
     assert check(member, "082 555 0148").status_code == 200
 
@@ -166,12 +209,20 @@ def test_revoked_and_expired_codes_see_nothing(on: Flask) -> None:
     # her open session ends at once, and the code no longer opens anything
     after = member_a.get("/alerts").get_data(as_text=True)
     assert DESCRIPTION not in after and 'name="code"' in after
-    assert member_a.post("/alerts/check", data={"csrf_token": csrf_of(member_a, "/alerts"),
-                                                "query": SENTINEL_PHONE}).status_code == 303
+    assert (
+        member_a.post(
+            "/alerts/check",
+            data={"csrf_token": csrf_of(member_a, "/alerts"), "query": SENTINEL_PHONE},
+        ).status_code
+        == 303
+    )
     assert member_client(on, code_a)[1] == 404
     with on.app_context():
-        db.session().execute(update(MemberCode).where(MemberCode.id == card_b).values(
-            expires_on=dt.date.today() - dt.timedelta(days=1)))
+        db.session().execute(
+            update(MemberCode)
+            .where(MemberCode.id == card_b)
+            .values(expires_on=dt.date.today() - dt.timedelta(days=1))
+        )
         db.session().commit()
     client, status = member_client(on, code_b)
     assert status == 404 and DESCRIPTION not in client.get("/alerts").get_data(as_text=True)
@@ -179,33 +230,46 @@ def test_revoked_and_expired_codes_see_nothing(on: Flask) -> None:
 
 def test_expired_withdrawn_and_challenged_alerts_leave_the_members_pages(on: Flask) -> None:
     w = world(on)
-    ids = [draft(on, staff_client(on, w.drafter), w.report_id,
-                 description=f"{DESCRIPTION} number {n}") for n in range(3)]
+    ids = [
+        draft(on, staff_client(on, w.drafter), w.report_id, description=f"{DESCRIPTION} number {n}")
+        for n in range(3)
+    ]
     for alert_id in ids:
         approve(staff_client(on, w.approver), alert_id)
     [(_card, code)] = issue_codes(staff_client(on, w.coordinator), count=1)
     member, _ = member_client(on, code)
     assert all(f"number {n}" in member.get("/alerts").get_data(as_text=True) for n in range(3))
     with on.app_context():  # the first expires
-        db.session().execute(update(Alert).where(Alert.id == ids[0]).values(
-            expires_on=dt.date.today() - dt.timedelta(days=1)))
+        db.session().execute(
+            update(Alert)
+            .where(Alert.id == ids[0])
+            .values(expires_on=dt.date.today() - dt.timedelta(days=1))
+        )
         db.session().commit()
     coordinator = staff_client(on, w.coordinator)
-    coordinator.post(f"/staff/alerts/{ids[1]}/withdraw",
-                     data={"csrf_token": csrf_of(coordinator, f"/staff/alerts/{ids[1]}")})
+    coordinator.post(
+        f"/staff/alerts/{ids[1]}/withdraw",
+        data={"csrf_token": csrf_of(coordinator, f"/staff/alerts/{ids[1]}")},
+    )
     # a member challenges the third; a coordinator upholds it
     token = csrf_of(member, f"/alerts/{ids[2]}/challenge")
-    assert "challenge-done" in member.post(f"/alerts/{ids[2]}/challenge", data={
-        "csrf_token": token, "reason": "number_reassigned"}).get_data(as_text=True)
+    assert "challenge-done" in member.post(
+        f"/alerts/{ids[2]}/challenge", data={"csrf_token": token, "reason": "number_reassigned"}
+    ).get_data(as_text=True)
     home = coordinator.get("/staff/alerts").get_data(as_text=True)
     assert "The number or car now belongs to someone else" in home
     with on.app_context():
         from reporter.models.alerts import AlertChallenge
 
         challenge_id = db.session().scalars(select(AlertChallenge.id)).one()
-    coordinator.post(f"/staff/alerts/{ids[2]}/challenges", data={
-        "csrf_token": csrf_of(coordinator, f"/staff/alerts/{ids[2]}"), "verdict": "upheld",
-        "challenge_id": challenge_id})
+    coordinator.post(
+        f"/staff/alerts/{ids[2]}/challenges",
+        data={
+            "csrf_token": csrf_of(coordinator, f"/staff/alerts/{ids[2]}"),
+            "verdict": "upheld",
+            "challenge_id": challenge_id,
+        },
+    )
     page = member.get("/alerts").get_data(as_text=True)
     assert not any(f"number {n}" in page for n in range(3))
     assert 'id="no-alerts"' in check(member, SENTINEL_PHONE).get_data(as_text=True)
@@ -216,9 +280,16 @@ def test_correction_is_audited_and_shown(on: Flask) -> None:
     alert_id = draft(on, staff_client(on, w.drafter), w.report_id)
     approve(staff_client(on, w.approver), alert_id)
     coordinator = staff_client(on, w.coordinator)
-    resp = coordinator.post(f"/staff/alerts/{alert_id}/correct", data={
-        "csrf_token": csrf_of(coordinator, f"/staff/alerts/{alert_id}"), "kind": "non_payment",
-        "severity": "extreme_danger", "area": "Hillbrow", "description": "Corrected words."})
+    resp = coordinator.post(
+        f"/staff/alerts/{alert_id}/correct",
+        data={
+            "csrf_token": csrf_of(coordinator, f"/staff/alerts/{alert_id}"),
+            "kind": "non_payment",
+            "severity": "extreme_danger",
+            "area": "Hillbrow",
+            "description": "Corrected words.",
+        },
+    )
     assert resp.status_code == 303
     [(_c, code)] = issue_codes(coordinator, count=1)
     page = member_client(on, code)[0].get("/alerts").get_data(as_text=True)
@@ -234,9 +305,14 @@ def test_corroborated_only_by_a_second_report_with_its_own_receipt(on: Flask) ->
     mod = staff_client(on, w.approver)
 
     def corroborate(report_id: str, ident: str) -> str:
-        resp = mod.post(f"/staff/alerts/{alert_id}/corroborate", data={
-            "csrf_token": csrf_of(mod, f"/staff/alerts/{alert_id}"), "report_id": report_id,
-            "identifier": ident})
+        resp = mod.post(
+            f"/staff/alerts/{alert_id}/corroborate",
+            data={
+                "csrf_token": csrf_of(mod, f"/staff/alerts/{alert_id}"),
+                "report_id": report_id,
+                "identifier": ident,
+            },
+        )
         return resp.headers["Location"]
 
     # the same report again: refused
@@ -265,10 +341,16 @@ def test_the_draft_refuses_a_point_a_future_month_and_bad_numbers(on: Flask) -> 
     token = csrf_of(mod, f"/staff/alerts/new?report={w.report_id}")
     from tests.support.alerts import draft_fields
 
-    for bad in ({"area": "-26.2041, 28.0473"}, {"month": "2999-01"},
-                {"phones": "08x"}, {"plates": "CA"}, {"severity": "mild"}):
-        resp = mod.post("/staff/alerts/new", data={**draft_fields(w.report_id, **bad),
-                                                   "csrf_token": token})
+    for bad in (
+        {"area": "-26.2041, 28.0473"},
+        {"month": "2999-01"},
+        {"phones": "08x"},
+        {"plates": "CA"},
+        {"severity": "mild"},
+    ):
+        resp = mod.post(
+            "/staff/alerts/new", data={**draft_fields(w.report_id, **bad), "csrf_token": token}
+        )
         assert resp.status_code == 400, bad
         assert SENTINEL_PHONE not in resp.get_data(as_text=True)  # numbers are not echoed
     with on.app_context():
@@ -294,8 +376,10 @@ def approve_status(client, alert_id: str) -> int:  # type: ignore[no-untyped-def
 
 # --- nothing stored, logged or exported; nothing public ---------------------------------------
 
-def test_sentinel_number_and_plate_are_nowhere(on: Flask, database_url: str,
-                                               all_logs: pytest.LogCaptureFixture) -> None:
+
+def test_sentinel_number_and_plate_are_nowhere(
+    on: Flask, database_url: str, all_logs: pytest.LogCaptureFixture
+) -> None:
     from tests.conftest import TEST_INSTANCE
 
     w = world(on)
@@ -352,8 +436,11 @@ def test_alerts_never_on_a_public_page_or_the_public_api(on: Flask) -> None:
         if path.startswith("/staff"):
             continue
         resp = public.get(path)
-        body = resp.get_data(as_text=True) if resp.mimetype.startswith(("text", "application"
-                                                                         "/json")) else ""
+        body = (
+            resp.get_data(as_text=True)
+            if resp.mimetype.startswith(("text", "application/json"))
+            else ""
+        )
         seen.append(path)
         assert DESCRIPTION not in body and alert_id not in body, path
     assert "/alerts" in seen and "/api/v1/summary" in seen
@@ -369,8 +456,10 @@ def test_a_member_with_a_receipt_sees_her_provinces_alerts_in_her_inbox(on: Flas
     [(_c, code)] = issue_codes(staff_client(on, w.coordinator), count=1)
     client = on.test_client()
     token = csrf_of(client, "/followup")
-    assert client.post("/followup", data={"csrf_token": token, "receipt": w.receipt}
-                       ).status_code == 303
+    assert (
+        client.post("/followup", data={"csrf_token": token, "receipt": w.receipt}).status_code
+        == 303
+    )
     inbox = client.get("/followup").get_data(as_text=True)
     # a receipt alone opens no alert: only the way to them
     assert 'id="inbox-alerts"' in inbox and DESCRIPTION not in inbox
@@ -387,26 +476,37 @@ def test_every_staff_alerts_route_is_guarded_when_switched_on(on: Flask) -> None
     advocate = staff_client(on, make_staff(on, "adv", ["advocate"], iterations=1000))
     moderator = staff_client(on, w.drafter)
     anonymous = on.test_client()
-    rules = [(r.rule, m) for r in on.url_map.iter_rules() if r.rule.startswith("/staff/alerts")
-             for m in sorted((r.methods or set()) - {"HEAD", "OPTIONS"})]
+    rules = [
+        (r.rule, m)
+        for r in on.url_map.iter_rules()
+        if r.rule.startswith("/staff/alerts")
+        for m in sorted((r.methods or set()) - {"HEAD", "OPTIONS"})
+    ]
     assert len(rules) >= 15
     managers_only = ("/codes", "/withdraw", "/correct", "/challenges", "/admin")
     for rule, method in rules:
         path = rule.replace("<alert_id>", "0" * 20).replace("<province>", "GP")
         for client, expect in ((anonymous, {302, 401}), (advocate, {403})):
             token = csrf_of(client, "/staff/login")
-            resp = client.get(path) if method == "GET" else client.post(
-                path, data={"csrf_token": token})
+            resp = (
+                client.get(path)
+                if method == "GET"
+                else client.post(path, data={"csrf_token": token})
+            )
             assert resp.status_code in expect, (rule, method, resp.status_code)
         if any(part in rule for part in managers_only):
             token = csrf_of(moderator, "/staff/alerts")
-            resp = moderator.get(path) if method == "GET" else moderator.post(
-                path, data={"csrf_token": token})
+            resp = (
+                moderator.get(path)
+                if method == "GET"
+                else moderator.post(path, data={"csrf_token": token})
+            )
             assert resp.status_code == 403, (rule, method, resp.status_code)
 
 
 def test_sms_to_opted_in_members_through_the_gateway_sender(
-        app_factory: Callable[..., Flask], database_url: str) -> None:
+    app_factory: Callable[..., Flask], database_url: str
+) -> None:
     """A member asks for SMS; her number is sealed (not in any table); the job sends each newly
     approved alert once, through the real sender to a local stand-in for the SMS API."""
     import json
@@ -433,19 +533,25 @@ def test_sms_to_opted_in_members_through_the_gateway_sender(
     server = HTTPServer(("127.0.0.1", 0), Api)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        app = switched_on(app_factory, SMS_USERNAME="sandbox", SMS_API_KEY="test-key",
-                          SMS_API_URL=f"http://127.0.0.1:{server.server_port}")
+        app = switched_on(
+            app_factory,
+            SMS_USERNAME="sandbox",
+            SMS_API_KEY="test-key",
+            SMS_API_URL=f"http://127.0.0.1:{server.server_port}",
+        )
         w = world(app)
         [(_a, code_a), (card_b, code_b)] = issue_codes(staff_client(app, w.coordinator))
         for code, number in ((code_a, "072 000 1111"), (code_b, "+27 73 000 2222")):
             member, _ = member_client(app, code)
             assert 'id="sms-form"' in member.get("/alerts").get_data(as_text=True)
-            resp = member.post("/alerts/sms", data={"csrf_token": csrf_of(member, "/alerts"),
-                                                    "number": number})
+            resp = member.post(
+                "/alerts/sms", data={"csrf_token": csrf_of(member, "/alerts"), "number": number}
+            )
             assert "sms=on" in resp.headers["Location"]
         with app.app_context():
-            db.session().execute(update(MemberCode).where(MemberCode.id == card_b).values(
-                revoked=True))
+            db.session().execute(
+                update(MemberCode).where(MemberCode.id == card_b).values(revoked=True)
+            )
             db.session().commit()
         dump = table_dump(database_url)
         assert "0720001111" not in dump and "720001111" not in dump
@@ -465,9 +571,14 @@ def test_sms_to_opted_in_members_through_the_gateway_sender(
 
 
 def test_daily_and_global_caps_refuse_without_echoing_the_number(
-        app_factory: Callable[..., Flask]) -> None:
-    app = switched_on(app_factory, X_ALERT_CHECK_DAILY="3 per day", X_ALERT_FREE_CHECKS=1000,
-                      X_ALERT_CHECK_GLOBAL="5 per day")
+    app_factory: Callable[..., Flask],
+) -> None:
+    app = switched_on(
+        app_factory,
+        X_ALERT_CHECK_DAILY="3 per day",
+        X_ALERT_FREE_CHECKS=1000,
+        X_ALERT_CHECK_GLOBAL="5 per day",
+    )
     w = world(app)
     [(_a, code_a), (_b, code_b)] = issue_codes(staff_client(app, w.coordinator))
     member_a, _ = member_client(app, code_a)
@@ -481,8 +592,22 @@ def test_daily_and_global_caps_refuse_without_echoing_the_number(
     assert [check(member_b, "082 555 0148").status_code for _ in range(3)] == [200, 429, 429]
 
 
-HOSTILE = ["", "0", "-1", "x" * 5000, "\x00", "'; DROP TABLE alert; --", "<script>1</script>",
-           "9" * 40, "2026-13", "+", "٠٨٢٥٥٥٠١٤٧", "\ud7ff", "GP", "99999999999999999999"]
+HOSTILE = [
+    "",
+    "0",
+    "-1",
+    "x" * 5000,
+    "\x00",
+    "'; DROP TABLE alert; --",
+    "<script>1</script>",
+    "9" * 40,
+    "2026-13",
+    "+",
+    "٠٨٢٥٥٥٠١٤٧",
+    "\ud7ff",
+    "GP",
+    "99999999999999999999",
+]
 
 
 def test_alerts_endpoints_answer_hostile_input_without_a_500(on: Flask) -> None:
@@ -493,12 +618,37 @@ def test_alerts_endpoints_answer_hostile_input_without_a_500(on: Flask) -> None:
     [(_c, code)] = issue_codes(coordinator, count=1)
     member, _ = member_client(on, code)
     alert_id = draft(on, staff_client(on, w.drafter), w.report_id)
-    fields = ("report_id", "kind", "severity", "province", "area", "month", "description",
-              "phones", "plates", "identifier", "verdict", "challenge_id", "card", "count",
-              "months", "reference", "granted_on", "confirm", "code", "query", "reason",
-              "number", "stop")
-    rules = [(r.rule, m) for r in on.url_map.iter_rules() if "alerts" in r.rule
-             for m in sorted((r.methods or set()) - {"HEAD", "OPTIONS"})]
+    fields = (
+        "report_id",
+        "kind",
+        "severity",
+        "province",
+        "area",
+        "month",
+        "description",
+        "phones",
+        "plates",
+        "identifier",
+        "verdict",
+        "challenge_id",
+        "card",
+        "count",
+        "months",
+        "reference",
+        "granted_on",
+        "confirm",
+        "code",
+        "query",
+        "reason",
+        "number",
+        "stop",
+    )
+    rules = [
+        (r.rule, m)
+        for r in on.url_map.iter_rules()
+        if "alerts" in r.rule
+        for m in sorted((r.methods or set()) - {"HEAD", "OPTIONS"})
+    ]
     for rule, method in rules:
         client = coordinator if rule.startswith("/staff") else member
         for value in HOSTILE:
@@ -506,8 +656,11 @@ def test_alerts_endpoints_answer_hostile_input_without_a_500(on: Flask) -> None:
             token = csrf_of(client, "/staff/alerts" if rule.startswith("/staff") else "/alerts")
             data = {name: value for name in fields}
             data["report_id"] = w.report_id if value == "GP" else value
-            resp = client.get(path, query_string={"report": value}) if method == "GET" else \
-                client.post(path, data={**data, "csrf_token": token})
+            resp = (
+                client.get(path, query_string={"report": value})
+                if method == "GET"
+                else client.post(path, data={**data, "csrf_token": token})
+            )
             assert resp.status_code < 500, (rule, method, value, resp.status_code)
         if rule == "/alerts/logout":
             member, _ = member_client(on, code)

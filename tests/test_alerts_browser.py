@@ -34,8 +34,12 @@ from tests.test_staff_browser import Moderator
 
 SCREENS = TEST_INSTANCE / "screens"
 PAGE_LIMIT = 15 * 1024
-TWO_G = {"offline": False, "latency": 300, "downloadThroughput": 250 * 1024 / 8,
-         "uploadThroughput": 50 * 1024 / 8}
+TWO_G = {
+    "offline": False,
+    "latency": 300,
+    "downloadThroughput": 250 * 1024 / 8,
+    "uploadThroughput": 50 * 1024 / 8,
+}
 
 pytestmark = pytest.mark.browser
 
@@ -50,8 +54,9 @@ class Member:
     """A member on a cheap phone: 360x640, 2G emulated through CDP, bytes counted."""
 
     def __init__(self, browser: Any, base: str, *, javascript: bool) -> None:
-        self.ctx = browser.new_context(viewport={"width": 360, "height": 640},
-                                       java_script_enabled=javascript)
+        self.ctx = browser.new_context(
+            viewport={"width": 360, "height": 640}, java_script_enabled=javascript
+        )
         self.page = self.ctx.new_page()
         self.base = base
         self.watch = Watch.on(self.page)
@@ -192,14 +197,18 @@ def test_draft_approve_read_check_revoke(app_factory: Callable[..., Flask], brow
         assert not nojs.watch.foreign_requests(base)
 
         # When the coordinator revokes the first card, that member sees nothing any more
-        coordinator.post("/staff/alerts/codes/revoke", data={
-            "csrf_token": csrf_of(coordinator, "/staff/alerts/codes"), "card": card_on})
+        coordinator.post(
+            "/staff/alerts/codes/revoke",
+            data={"csrf_token": csrf_of(coordinator, "/staff/alerts/codes"), "card": card_on},
+        )
         member.page.goto(base + "/alerts")
         gone = member.page.inner_text("main")
         assert DESCRIPTION not in gone and member.page.locator("#code").count() == 1
         member.shot("revoked")
         member.ctx.close()
         nojs.ctx.close()
-    print(f"\nalerts page weight: JS on {weight_js} B, JS off {weight_nojs} B, "
-          f"check page {weight_check} B (limit {PAGE_LIMIT})")
+    print(
+        f"\nalerts page weight: JS on {weight_js} B, JS off {weight_nojs} B, "
+        f"check page {weight_check} B (limit {PAGE_LIMIT})"
+    )
     assert weight_js <= PAGE_LIMIT and weight_nojs <= PAGE_LIMIT and weight_check <= PAGE_LIMIT

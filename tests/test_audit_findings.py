@@ -43,16 +43,28 @@ def _csrf(client, path: str = "/report") -> str:  # type: ignore[no-untyped-def]
     return m.group(1)
 
 
-@pytest.mark.parametrize("target", ["/zu//evil.example", "/zu//evil.example/report",
-                                    "//evil.example",
-                                    "/zu/\\evil.example", "/\\evil.example", "/\t/evil.example",
-                                    "/zu/\t/evil.example", "https://evil.example/", "/zu///evil"])
-def test_11_language_switch_never_leaves_the_site(app_factory: Callable[..., Flask],
-                                                 target: str) -> None:
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/zu//evil.example",
+        "/zu//evil.example/report",
+        "//evil.example",
+        "/zu/\\evil.example",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/zu/\t/evil.example",
+        "https://evil.example/",
+        "/zu///evil",
+    ],
+)
+def test_11_language_switch_never_leaves_the_site(
+    app_factory: Callable[..., Flask], target: str
+) -> None:
     app = app_factory(LANGUAGES="zu,xh")
     client = app.test_client()
-    resp = client.post("/language", data={"lang": "xh", "next": target,
-                                          "csrf_token": _csrf(client)})
+    resp = client.post(
+        "/language", data={"lang": "xh", "next": target, "csrf_token": _csrf(client)}
+    )
     assert resp.status_code == 303
     location = resp.headers["Location"]
     assert location.startswith("/") and not location.startswith("//"), location
@@ -63,16 +75,19 @@ def test_11_language_switch_never_leaves_the_site(app_factory: Callable[..., Fla
 def test_11_language_switch_keeps_a_local_page(app_factory: Callable[..., Flask]) -> None:
     app = app_factory(LANGUAGES="zu,xh")
     client = app.test_client()
-    resp = client.post("/language", data={"lang": "xh", "next": "/zu/followup",
-                                          "csrf_token": _csrf(client)})
+    resp = client.post(
+        "/language", data={"lang": "xh", "next": "/zu/followup", "csrf_token": _csrf(client)}
+    )
     assert resp.headers["Location"] == "/followup"
 
 
 # --- 13: Onion-Location from the raw path ----------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/report%0d%0aSet-Cookie:%20x=1", "/%E2%80%A8x", "/a%0Ab",
-                                  "/?q=%0d%0a", "/r%C3%A9port"])
+@pytest.mark.parametrize(
+    "path",
+    ["/report%0d%0aSet-Cookie:%20x=1", "/%E2%80%A8x", "/a%0Ab", "/?q=%0d%0a", "/r%C3%A9port"],
+)
 def test_13_onion_location_survives_encoded_line_breaks(database_url: str, path: str) -> None:
     onion = "a" * 56 + ".onion"
     app = make_app(database_url, ONION_ADDRESS=onion)
@@ -93,7 +108,8 @@ def test_13_onion_location_keeps_the_page(database_url: str) -> None:
     try:
         resp = app.test_client().get("/map?category=extortion&from=2024-01")
         assert resp.headers["Onion-Location"] == (
-            f"http://{onion}/map?category=extortion&from=2024-01")
+            f"http://{onion}/map?category=extortion&from=2024-01"
+        )
     finally:
         app.extensions["reporter.db"].engine.dispose()
 
@@ -107,23 +123,40 @@ def _settings(tmp_path, env: dict[str, str]):  # type: ignore[no-untyped-def]
 
 
 def test_15_readme_settings_are_read_from_the_environment(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    s = _settings(tmp_path, {"QUICK_EXIT_URL": "https://weather.example/",
-                             "RETENTION_DAYS": "30", "STAFF_IDLE_MINUTES": "12",
-                             "COUNT_NOISE_EPSILON": "0.5", "STAFF_SESSION_HOURS": "4"})
+    s = _settings(
+        tmp_path,
+        {
+            "QUICK_EXIT_URL": "https://weather.example/",
+            "RETENTION_DAYS": "30",
+            "STAFF_IDLE_MINUTES": "12",
+            "COUNT_NOISE_EPSILON": "0.5",
+            "STAFF_SESSION_HOURS": "4",
+        },
+    )
     assert s.quick_exit_url == "https://weather.example/"
     assert (s.retention_days, s.staff_idle_minutes, s.staff_session_hours) == (30, 12, 4)
     assert s.count_noise_epsilon == 0.5
 
 
-@pytest.mark.parametrize(("value", "on"), [("0", False), ("false", False), ("no", False),
-                                           ("off", False), ("1", True), ("true", True),
-                                           ("Yes", True)])
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+    ],
+)
 def test_15_trust_proxy_is_a_strict_boolean(tmp_path, value: str, on: bool) -> None:  # type: ignore[no-untyped-def]
     assert _settings(tmp_path, {"TRUST_PROXY": value}).trust_proxy is on
 
 
-def test_15_trust_proxy_0_does_not_trust_the_proxy(database_url: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_15_trust_proxy_0_does_not_trust_the_proxy(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRUST_PROXY", "0")
     app = make_app(database_url)
     try:
@@ -133,12 +166,21 @@ def test_15_trust_proxy_0_does_not_trust_the_proxy(database_url: str,
         app.extensions["reporter.db"].engine.dispose()
 
 
-@pytest.mark.parametrize("env", [{"TRUST_PROXY": "maybe"}, {"RETENTION_DAYS": "thirty"},
-                                 {"K_ANONYMITY": "5.5"}, {"RECEIPT_DAYS": "x"},
-                                 {"STAFF_IDLE_MINUTES": "0"}, {"COUNT_NOISE_EPSILON": "nan"},
-                                 {"COUNT_NOISE_EPSILON": "-1"},
-                                 {"MAX_ATTACHMENT_BYTES": "10MB"},
-                                 {"REPORTER_MOD": "demo"}, {"REPORTER_RETENTION_DAYS": "3"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TRUST_PROXY": "maybe"},
+        {"RETENTION_DAYS": "thirty"},
+        {"K_ANONYMITY": "5.5"},
+        {"RECEIPT_DAYS": "x"},
+        {"STAFF_IDLE_MINUTES": "0"},
+        {"COUNT_NOISE_EPSILON": "nan"},
+        {"COUNT_NOISE_EPSILON": "-1"},
+        {"MAX_ATTACHMENT_BYTES": "10MB"},
+        {"REPORTER_MOD": "demo"},
+        {"REPORTER_RETENTION_DAYS": "3"},
+    ],
+)
 def test_15_a_bad_setting_is_a_config_error(tmp_path, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError):
         _settings(tmp_path, env)
@@ -165,8 +207,9 @@ def admin(app: Flask) -> Member:
 def _logged_in(app: Flask, member: Member) -> FlaskClient:
     client = app.test_client()
     assert log_in(app, client, member).status_code == 303
-    assert client.get("/staff/queue" if member.login != "admin" else "/staff/admin"
-                      ).status_code == 200
+    assert (
+        client.get("/staff/queue" if member.login != "admin" else "/staff/admin").status_code == 200
+    )
     return client
 
 
@@ -189,8 +232,7 @@ def test_2_a_logged_out_cookie_no_longer_opens_the_queue(app: Flask, mod: Member
     assert thief.get("/staff/keys/me").status_code == 401
 
 
-def test_2_disabling_and_key_reset_end_her_sessions(app: Flask, mod: Member,
-                                                    admin: Member) -> None:
+def test_2_disabling_and_key_reset_end_her_sessions(app: Flask, mod: Member, admin: Member) -> None:
     boss = _logged_in(app, admin)
     token = csrf_of(boss, "/staff/admin")
     her = _logged_in(app, mod)
@@ -202,8 +244,9 @@ def test_2_disabling_and_key_reset_end_her_sessions(app: Flask, mod: Member,
     assert her.get("/staff/queue").status_code in (302, 401)
 
 
-def test_2_sessions_have_an_absolute_lifetime(app_factory: Callable[..., Flask],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_2_sessions_have_an_absolute_lifetime(
+    app_factory: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = app_factory(STAFF_IDLE_MINUTES=600, STAFF_SESSION_HOURS=8)
     member = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
     client = _logged_in(app, member)
@@ -222,8 +265,9 @@ def test_5_every_refusal_gives_the_same_answer(app: Flask, mod: Member, admin: M
         log_in(app, app.test_client(), mod, code=f"{(int(totp.now()) + 1) % 1_000_000:06d}"),
     ]
     boss = _logged_in(app, admin)
-    boss.post(f"/staff/admin/staff/{mod.id}/disable",
-              data={"csrf_token": csrf_of(boss, "/staff/admin")})
+    boss.post(
+        f"/staff/admin/staff/{mod.id}/disable", data={"csrf_token": csrf_of(boss, "/staff/admin")}
+    )
     answers.append(log_in(app, app.test_client(), mod))  # disabled, right password and code
     for _ in range(8):  # slowed down now: still the same answer, never "locked"
         answers.append(log_in(app, app.test_client(), mod, password="a wrong password!"))
@@ -238,16 +282,18 @@ def test_5_a_stranger_cannot_lock_the_owner_out(app: Flask, mod: Member) -> None
     assert log_in(app, own, mod).status_code == 303
     own.post("/staff/logout", data={"csrf_token": csrf_of(own, "/staff/queue")})
     for _ in range(12):  # the attacker, with a fresh session each time
-        assert log_in(app, app.test_client(), mod, password="guess guess guess").status_code \
-            == 401
+        assert log_in(app, app.test_client(), mod, password="guess guess guess").status_code == 401
     # a new browser must wait, even with the right password and code ...
     assert log_in(app, app.test_client(), mod).status_code == 401
     # ... but hers is not locked out
     assert log_in(app, own, mod).status_code == 303
     # and the wait is short: once it has passed, a new browser gets in too
     with app.app_context():
-        db.session().execute(update(Staff).where(Staff.id == mod.id).values(
-            locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        db.session().execute(
+            update(Staff)
+            .where(Staff.id == mod.id)
+            .values(locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
         db.session().commit()
     assert log_in(app, app.test_client(), mod).status_code == 303
 
@@ -264,13 +310,15 @@ def test_5_one_session_slows_down_after_a_few_failures(app: Flask, mod: Member) 
 def test_5_failures_are_audited_and_shown_at_the_next_log_in(app: Flask, mod: Member) -> None:
     for _ in range(ACCOUNT_FREE + 1):
         with app.app_context():  # each failure counted (no wait between tries in this test)
-            db.session().execute(update(Staff).where(Staff.id == mod.id).values(
-                locked_until=None))
+            db.session().execute(update(Staff).where(Staff.id == mod.id).values(locked_until=None))
             db.session().commit()
         log_in(app, app.test_client(), mod, password="guess guess guess")
     with app.app_context():
-        failed = db.session().scalars(select(AuditEvent.object).where(
-            AuditEvent.action == "login_failed")).all()
+        failed = (
+            db.session()
+            .scalars(select(AuditEvent.object).where(AuditEvent.action == "login_failed"))
+            .all()
+        )
         db.session().execute(update(Staff).where(Staff.id == mod.id).values(locked_until=None))
         db.session().commit()
     assert failed == [f"mod-gp:{ACCOUNT_FREE}", f"mod-gp:{ACCOUNT_FREE + 1}"]
@@ -291,9 +339,19 @@ def test_10_one_code_opens_one_session_under_concurrent_log_ins(app: Flask, mod:
 
     def attempt(i: int) -> int:
         barrier.wait()
-        return clients[i].post("/staff/login", data={
-            "csrf_token": tokens[i], "login": mod.login, "password": PASSWORD,
-            "code": code}).status_code
+        return (
+            clients[i]
+            .post(
+                "/staff/login",
+                data={
+                    "csrf_token": tokens[i],
+                    "login": mod.login,
+                    "password": PASSWORD,
+                    "code": code,
+                },
+            )
+            .status_code
+        )
 
     with ThreadPoolExecutor(n) as pool:
         results = list(pool.map(attempt, range(n)))
@@ -333,19 +391,36 @@ def _publish_form(token: str) -> dict[str, object]:
     from reporter.domain import gazetteer
 
     town = next(t for t in gazetteer.towns_in("GP") if t.name == "Johannesburg")
-    return {"csrf_token": token, "categories": ["extortion"], "perpetrators": "saps",
-            "month": "2026-10", "province": "GP", "town": str(town.id), "people_affected": "1",
-            "verification_level": "corroborated", "source_type": "peer_educator",
-            "confirm": "y"}
+    return {
+        "csrf_token": token,
+        "categories": ["extortion"],
+        "perpetrators": "saps",
+        "month": "2026-10",
+        "province": "GP",
+        "town": str(town.id),
+        "people_affected": "1",
+        "verification_level": "corroborated",
+        "source_type": "peer_educator",
+        "confirm": "y",
+    }
 
 
 def _national_count(app: Flask) -> int:
     from reporter.models.counts import IncidentCount
 
     with app.app_context():
-        return int(db.session().scalars(select(IncidentCount.count).where(
-            IncidentCount.resolution == 0, IncidentCount.category == "*",
-            IncidentCount.perpetrator == "*")).first() or 0)
+        return int(
+            db.session()
+            .scalars(
+                select(IncidentCount.count).where(
+                    IncidentCount.resolution == 0,
+                    IncidentCount.category == "*",
+                    IncidentCount.perpetrator == "*",
+                )
+            )
+            .first()
+            or 0
+        )
 
 
 def test_1_publishing_twice_makes_one_incident(app: Flask, mod: Member) -> None:
@@ -374,8 +449,11 @@ def test_1_concurrent_publishes_make_one_incident(app: Flask, mod: Member) -> No
 
     def publish(i: int) -> int:
         barrier.wait()
-        return clients[i].post(f"/staff/reports/{rid}/publish",
-                               data=_publish_form(tokens[i])).status_code
+        return (
+            clients[i]
+            .post(f"/staff/reports/{rid}/publish", data=_publish_form(tokens[i]))
+            .status_code
+        )
 
     with ThreadPoolExecutor(n) as pool:
         results = list(pool.map(publish, range(n)))
@@ -389,14 +467,18 @@ def test_1_withdraw_by_route_and_it_stays_withdrawn(app: Flask, mod: Member) -> 
     rid = _one_report(app)
     client = _logged_in(app, mod)
     token = csrf_of(client, f"/staff/reports/{rid}")
-    assert client.post(f"/staff/reports/{rid}/publish", data=_publish_form(token)
-                       ).status_code == 303
+    assert (
+        client.post(f"/staff/reports/{rid}/publish", data=_publish_form(token)).status_code == 303
+    )
     assert _national_count(app) == 1
     other = make_staff(app, "mod-kzn", ["moderator"], ["KZN"], iterations=1000)
     stranger = _logged_in(app, other)
-    assert stranger.post(f"/staff/reports/{rid}/withdraw",
-                         data={"csrf_token": csrf_of(stranger, "/staff/queue")}
-                         ).status_code == 403
+    assert (
+        stranger.post(
+            f"/staff/reports/{rid}/withdraw", data={"csrf_token": csrf_of(stranger, "/staff/queue")}
+        ).status_code
+        == 403
+    )
     resp = client.post(f"/staff/reports/{rid}/withdraw", data={"csrf_token": token})
     assert resp.status_code == 303
     assert _national_count(app) == 0
@@ -406,8 +488,9 @@ def test_1_withdraw_by_route_and_it_stays_withdrawn(app: Flask, mod: Member) -> 
     # withdrawn is final: publishing again would draw the noise a second time
     again = client.post(f"/staff/reports/{rid}/publish", data=_publish_form(token))
     assert again.status_code == 400 and "already published" in again.get_data(as_text=True)
-    assert client.post(f"/staff/reports/{rid}/withdraw", data={"csrf_token": token}
-                       ).status_code == 303  # idempotent
+    assert (
+        client.post(f"/staff/reports/{rid}/withdraw", data={"csrf_token": token}).status_code == 303
+    )  # idempotent
 
 
 def test_1_withdraw_command(app: Flask, mod: Member) -> None:
@@ -430,14 +513,24 @@ def test_1_incidents_withdraw_command_by_public_id(app: Flask, mod: Member) -> N
 
     rid = _one_report(app)
     client = _logged_in(app, mod)
-    client.post(f"/staff/reports/{rid}/publish",
-                data=_publish_form(csrf_of(client, f"/staff/reports/{rid}")))
+    client.post(
+        f"/staff/reports/{rid}/publish",
+        data=_publish_form(csrf_of(client, f"/staff/reports/{rid}")),
+    )
     with app.app_context():
         linked = db.session().scalars(select(Incident.public_id)).one()
         alone = publish_incident(
-            db.session(), categories=["extortion"], perpetrators=["saps"],
-            month=dt.date(2026, 10, 1), province="GP", lat=-26.2, lon=28.04, people_affected=1,
-            verification_level="reported", source_type="self").public_id
+            db.session(),
+            categories=["extortion"],
+            perpetrators=["saps"],
+            month=dt.date(2026, 10, 1),
+            province="GP",
+            lat=-26.2,
+            lon=28.04,
+            people_affected=1,
+            verification_level="reported",
+            source_type="self",
+        ).public_id
         db.session().commit()
     assert _national_count(app) == 2
     runner = app.test_cli_runner()
@@ -450,8 +543,9 @@ def test_1_incidents_withdraw_command_by_public_id(app: Flask, mod: Member) -> N
         sess = db.session()
         assert set(sess.scalars(select(Incident.withdrawn))) == {True}
         assert sess.scalars(select(ReportPublication.report_id)).one() == rid
-        withdrawals = sess.scalars(select(AuditEvent.object).where(
-            AuditEvent.action == "withdraw").order_by(AuditEvent.id)).all()
+        withdrawals = sess.scalars(
+            select(AuditEvent.object).where(AuditEvent.action == "withdraw").order_by(AuditEvent.id)
+        ).all()
     assert withdrawals == [f"{rid}->{linked}", f"(no report)->{alone}"]
     assert runner.invoke(args=["incidents", "withdraw", "nope"]).exit_code != 0
 
@@ -463,8 +557,10 @@ def test_1_the_public_incident_table_names_no_report(app: Flask, mod: Member) ->
     assert not {c for c in columns if "report" in c}
     rid = _one_report(app)
     client = _logged_in(app, mod)
-    client.post(f"/staff/reports/{rid}/publish",
-                data=_publish_form(csrf_of(client, f"/staff/reports/{rid}")))
+    client.post(
+        f"/staff/reports/{rid}/publish",
+        data=_publish_form(csrf_of(client, f"/staff/reports/{rid}")),
+    )
     with app.app_context():
         row = db.session().execute(text("SELECT i::text FROM incident i")).scalar_one()
     assert rid not in row
@@ -479,32 +575,54 @@ def test_1_migration_links_old_publications_and_withdraws_repeats(cluster) -> No
     try:
         migrate.upgrade(engine, "0004")
         with engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO report (id, received_on, province, channel, status, size_bucket, "
-                "purged) VALUES ('r1', current_date, 'GP', 'web-js', 'verified', 1024, false)"))
+            conn.execute(
+                text(
+                    "INSERT INTO report (id, received_on, province, channel, status, size_bucket, "
+                    "purged) VALUES ('r1', current_date, 'GP', 'web-js', 'verified', 1024, false)"
+                )
+            )
             for n in range(3):  # the same report published three times (the audit finding)
-                conn.execute(text(
-                    "INSERT INTO incident (public_id, categories, perpetrators, month, province,"
-                    " geom, cell_r5, verification_level, source_type, people_affected,"
-                    " published_on, withdrawn) VALUES (:p, '{extortion}', '{saps}',"
-                    " '2026-10-01', 'GP', ST_SetSRID(ST_MakePoint(28, -26), 4326), 'c5',"
-                    " 'corroborated', 'peer_educator', 1, current_date, false)"), {"p": f"i{n}"})
-                conn.execute(text(
-                    "INSERT INTO audit_event (id, at, staff_id, action, object, prev_hash, hash)"
-                    " VALUES (:n, now(), NULL, 'publish', :o, '', '')"),
-                    {"n": n + 1, "o": f"r1->i{n}"})
-            conn.execute(text(
-                "INSERT INTO incident_count VALUES (0, '*', '2026-10-01', 'GP', '*', '*', 3)"))
+                conn.execute(
+                    text(
+                        "INSERT INTO incident (public_id, categories, perpetrators, month,"
+                        " province,"
+                        " geom, cell_r5, verification_level, source_type, people_affected,"
+                        " published_on, withdrawn) VALUES (:p, '{extortion}', '{saps}',"
+                        " '2026-10-01', 'GP', ST_SetSRID(ST_MakePoint(28, -26), 4326), 'c5',"
+                        " 'corroborated', 'peer_educator', 1, current_date, false)"
+                    ),
+                    {"p": f"i{n}"},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_event (id, at, staff_id, action, object, prev_hash,"
+                        " hash)"
+                        " VALUES (:n, now(), NULL, 'publish', :o, '', '')"
+                    ),
+                    {"n": n + 1, "o": f"r1->i{n}"},
+                )
+            conn.execute(
+                text("INSERT INTO incident_count VALUES (0, '*', '2026-10-01', 'GP', '*', '*', 3)")
+            )
         migrate.upgrade(engine, "0005")
         with engine.connect() as conn:
-            links = conn.execute(text(
-                "SELECT p.report_id, i.public_id FROM report_publication p "
-                "JOIN incident i ON i.id = p.incident_id")).all()
-            live = conn.execute(text(
-                "SELECT public_id FROM incident WHERE NOT withdrawn")).scalars().all()
-            total = conn.execute(text(
-                "SELECT count FROM incident_count WHERE resolution = 0 AND category = '*' "
-                "AND perpetrator = '*'")).scalar()
+            links = conn.execute(
+                text(
+                    "SELECT p.report_id, i.public_id FROM report_publication p "
+                    "JOIN incident i ON i.id = p.incident_id"
+                )
+            ).all()
+            live = (
+                conn.execute(text("SELECT public_id FROM incident WHERE NOT withdrawn"))
+                .scalars()
+                .all()
+            )
+            total = conn.execute(
+                text(
+                    "SELECT count FROM incident_count WHERE resolution = 0 AND category = '*' "
+                    "AND perpetrator = '*'"
+                )
+            ).scalar()
         assert links == [("r1", "i0")] and live == ["i0"] and total == 1
     finally:
         engine.dispose()
@@ -514,8 +632,7 @@ def test_1_migration_links_old_publications_and_withdraws_repeats(cluster) -> No
 # --- 3: the national case key is never granted to a province-only moderator ----------------
 
 
-def test_3_national_key_is_refused_for_a_moderator(app: Flask, mod: Member,
-                                                   admin: Member) -> None:
+def test_3_national_key_is_refused_for_a_moderator(app: Flask, mod: Member, admin: Member) -> None:
     coord = make_staff(app, "coord", ["coordinator"], iterations=1000)
     both = make_staff(app, "mod-coord", ["moderator", "coordinator"], ["GP"], iterations=1000)
     boss = _logged_in(app, admin)
@@ -528,9 +645,11 @@ def test_3_national_key_is_refused_for_a_moderator(app: Flask, mod: Member,
 
     def post(member: Member) -> int:
         sealed = envelope.seal({"scope": "national", "sk": "x"}, [member.pk])
-        return boss.post("/staff/admin/grants", json={
-            "staff_id": member.id, "case_key_id": national["id"], "sealed": sealed},
-            headers={"X-CSRFToken": token}).status_code
+        return boss.post(
+            "/staff/admin/grants",
+            json={"staff_id": member.id, "case_key_id": national["id"], "sealed": sealed},
+            headers={"X-CSRFToken": token},
+        ).status_code
 
     assert post(mod) == 403
     assert post(coord) == 200 and post(both) == 200
@@ -547,12 +666,19 @@ def _verify_post(client: FlaskClient, data: bytes) -> Any:
     from werkzeug.datastructures import FileStorage, MultiDict
     from werkzeug.test import encode_multipart
 
-    boundary, body = encode_multipart(MultiDict({
-        "csrf_token": csrf_of(client, "/verify"),
-        "bundle": FileStorage(io.BytesIO(data), filename="bundle.zip",
-                              content_type="application/zip")}))
-    return client.post("/verify", data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    boundary, body = encode_multipart(
+        MultiDict(
+            {
+                "csrf_token": csrf_of(client, "/verify"),
+                "bundle": FileStorage(
+                    io.BytesIO(data), filename="bundle.zip", content_type="application/zip"
+                ),
+            }
+        )
+    )
+    return client.post(
+        "/verify", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def test_14_the_web_cap_fits_real_bundles_and_refuses_a_dense_zip(app: Flask) -> None:
@@ -579,8 +705,9 @@ def test_14_the_web_cap_fits_real_bundles_and_refuses_a_dense_zip(app: Flask) ->
     assert resp.status_code == 413 and time.monotonic() - started < 0.5
 
 
-def test_14_verify_is_limited_per_session_not_for_everyone(app_factory: Callable[..., Flask]
-                                                          ) -> None:
+def test_14_verify_is_limited_per_session_not_for_everyone(
+    app_factory: Callable[..., Flask],
+) -> None:
     app = app_factory(X_VERIFY_LIMIT="3 per minute")
     one, other = app.test_client(), app.test_client()
     codes = [_verify_post(one, b"not a zip").status_code for _ in range(4)]
@@ -592,31 +719,43 @@ def test_14_verify_is_limited_per_session_not_for_everyone(app_factory: Callable
 
 
 def test_6_a_fresh_flood_does_not_shut_out_a_reporter_on_the_page(
-        app_factory: Callable[..., Flask]) -> None:
+    app_factory: Callable[..., Flask],
+) -> None:
     app = app_factory(X_RECEIPT_GLOBAL_LIMIT="5 per minute", X_HISTORY_SECONDS=1)
     her = app.test_client()
     her_token = csrf_of(her, "/followup")  # she opens the page, then types her number
     flood = []
     for _ in range(12):  # fresh sessions: load the page and post at once
         bot = app.test_client()
-        flood.append(bot.post("/followup", data={"csrf_token": csrf_of(bot, "/followup"),
-                                                 "receipt": "1234 5678 9012 3456"}).status_code)
+        flood.append(
+            bot.post(
+                "/followup",
+                data={"csrf_token": csrf_of(bot, "/followup"), "receipt": "1234 5678 9012 3456"},
+            ).status_code
+        )
     assert 429 in flood  # the global cap holds for the flood ...
     time.sleep(1.1)
-    resp = her.post("/followup", data={"csrf_token": her_token,
-                                       "receipt": "1234 5678 9012 3456"})
+    resp = her.post("/followup", data={"csrf_token": her_token, "receipt": "1234 5678 9012 3456"})
     assert resp.status_code != 429  # ... and she has her own allowance
 
 
 def test_6_a_staff_log_in_flood_does_not_shut_out_a_known_browser(
-        app_factory: Callable[..., Flask]) -> None:
+    app_factory: Callable[..., Flask],
+) -> None:
     app = app_factory(X_STAFF_LOGIN_LIMIT="5 per minute")
     member = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
     own = app.test_client()
     assert log_in(app, own, member).status_code == 303  # her browser, marked
     own.post("/staff/logout", data={"csrf_token": csrf_of(own, "/staff/queue")})
-    flood = [log_in(app, app.test_client(), Member(0, f"x{n}", member.totp_secret, b"", b""),
-                    password="guess guess guess").status_code for n in range(10)]
+    flood = [
+        log_in(
+            app,
+            app.test_client(),
+            Member(0, f"x{n}", member.totp_secret, b"", b""),
+            password="guess guess guess",
+        ).status_code
+        for n in range(10)
+    ]
     assert 429 in flood
     assert log_in(app, own, member).status_code == 303
 
@@ -638,7 +777,8 @@ def test_6_a_refused_report_gives_back_what_she_typed(app_factory: Callable[...,
 
 
 def test_12_garbage_and_rate_limits_leave_no_address_or_key_in_the_logs(
-        database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     import http.cookiejar
     import os
     import socket
@@ -654,14 +794,33 @@ def test_12_garbage_and_rate_limits_leave_no_address_or_key_in_the_logs(
     from tests.test_traces import free_port
 
     port, secret = free_port(), "k" * 40
-    env = {**os.environ, "PORT": str(port), "REPORTER_MODE": "test",
-           "DATABASE_URL": database_url, "SECRET_KEY": secret,
-           "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": "1"}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "REPORTER_MODE": "test",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secret,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "WEB_CONCURRENCY": "1",
+    }
     log_path = tmp_path / "gunicorn.log"
     out = open(log_path, "w+")  # noqa: SIM115 - closed below, after the server stops
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--log-level", "info",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--log-level",
+            "info",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -675,9 +834,11 @@ def test_12_garbage_and_rate_limits_leave_no_address_or_key_in_the_logs(
                 if time.time() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.3)
-        for garbage in (b"GARBAGE-7f3a \x00\x01 nonsense\r\n\r\n",
-                        b"GET /report?x=GARBAGE-7f3a HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
-                        b"\x16\x03\x01\x02\x00GARBAGE-7f3a"):
+        for garbage in (
+            b"GARBAGE-7f3a \x00\x01 nonsense\r\n\r\n",
+            b"GET /report?x=GARBAGE-7f3a HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+            b"\x16\x03\x01\x02\x00GARBAGE-7f3a",
+        ):
             with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
                 sock.sendall(garbage)
                 try:
@@ -718,8 +879,11 @@ def test_12_garbage_and_rate_limits_leave_no_address_or_key_in_the_logs(
 
 def test_totp_secrets_are_sealed_at_rest(app: Flask, mod: Member, database_url: str) -> None:
     with app.app_context():
-        raw = db.session().execute(text("SELECT totp_secret FROM staff WHERE id = :i"),
-                                   {"i": mod.id}).scalar_one()
+        raw = (
+            db.session()
+            .execute(text("SELECT totp_secret FROM staff WHERE id = :i"), {"i": mod.id})
+            .scalar_one()
+        )
     assert raw.startswith("v1:") and mod.totp_secret not in raw
     assert mod.totp_secret not in table_dump(database_url)
     assert log_in(app, app.test_client(), mod).status_code == 303  # and still works
@@ -729,8 +893,10 @@ def test_totp_secret_of_another_key_fails_closed(app: Flask, mod: Member) -> Non
     from reporter.models import sealed as totpseal
 
     with app.app_context():
-        db.session().execute(text("UPDATE staff SET totp_secret = :s WHERE id = :i"), {
-            "s": totpseal.seal(mod.totp_secret, b"\x01" * 32), "i": mod.id})
+        db.session().execute(
+            text("UPDATE staff SET totp_secret = :s WHERE id = :i"),
+            {"s": totpseal.seal(mod.totp_secret, b"\x01" * 32), "i": mod.id},
+        )
         db.session().commit()
     assert log_in(app, app.test_client(), mod).status_code == 401
 
@@ -747,10 +913,13 @@ def test_totp_migration_seals_existing_rows(cluster, monkeypatch: pytest.MonkeyP
     try:
         migrate.upgrade(engine, "0006")
         with engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO staff (login, password_hash, totp_secret, totp_confirmed, roles, "
-                "provinces, disabled, failed_logins, created_at) VALUES ('a', 'x', "
-                "'JBSWY3DPEHPK3PXPADMINAAA', true, '{admin}', '{}', false, 0, now())"))
+            conn.execute(
+                text(
+                    "INSERT INTO staff (login, password_hash, totp_secret, totp_confirmed, roles, "
+                    "provinces, disabled, failed_logins, created_at) VALUES ('a', 'x', "
+                    "'JBSWY3DPEHPK3PXPADMINAAA', true, '{admin}', '{}', false, 0, now())"
+                )
+            )
         migrate.upgrade(engine, "0007")
         with engine.connect() as conn:
             sealed = conn.execute(text("SELECT totp_secret FROM staff")).scalar_one()
@@ -759,8 +928,10 @@ def test_totp_migration_seals_existing_rows(cluster, monkeypatch: pytest.MonkeyP
         assert totpseal.open_sealed(sealed, key) == "JBSWY3DPEHPK3PXPADMINAAA"
         migrate.downgrade(engine, "0006")
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT totp_secret FROM staff")).scalar_one() == \
-                "JBSWY3DPEHPK3PXPADMINAAA"
+            assert (
+                conn.execute(text("SELECT totp_secret FROM staff")).scalar_one()
+                == "JBSWY3DPEHPK3PXPADMINAAA"
+            )
     finally:
         engine.dispose()
         pgcluster.drop_database(cluster, name)
@@ -782,15 +953,25 @@ def test_concurrent_grants_leave_one_grant(app: Flask, mod: Member, admin: Membe
     def grant(i: int) -> int:
         sealed = envelope.seal({"scope": "GP", "sk": "x"}, [mod.pk])
         barrier.wait()
-        return clients[i].post("/staff/admin/grants", json={
-            "staff_id": mod.id, "case_key_id": gp["id"], "sealed": sealed},
-            headers={"X-CSRFToken": tokens[i]}).status_code
+        return (
+            clients[i]
+            .post(
+                "/staff/admin/grants",
+                json={"staff_id": mod.id, "case_key_id": gp["id"], "sealed": sealed},
+                headers={"X-CSRFToken": tokens[i]},
+            )
+            .status_code
+        )
 
     with ThreadPoolExecutor(n) as pool:
         assert list(pool.map(grant, range(n))) == [200] * n
     with app.app_context():
-        assert db.session().scalars(select(func.count()).select_from(KeyGrant).where(
-            KeyGrant.staff_id == mod.id)).one() == 1
+        assert (
+            db.session()
+            .scalars(select(func.count()).select_from(KeyGrant).where(KeyGrant.staff_id == mod.id))
+            .one()
+            == 1
+        )
 
 
 def test_one_active_case_key_per_scope_in_the_database(app: Flask) -> None:
@@ -799,7 +980,10 @@ def test_one_active_case_key_per_scope_in_the_database(app: Flask) -> None:
     with app.app_context():
         sess = db.session()
         with pytest.raises(IntegrityError):
-            sess.execute(text(
-                "INSERT INTO case_key (scope, kid, public_key, active, created_at) "
-                "VALUES ('GP', 'ffffffffffffffff', 'x', true, now())"))
+            sess.execute(
+                text(
+                    "INSERT INTO case_key (scope, kid, public_key, active, created_at) "
+                    "VALUES ('GP', 'ffffffffffffffff', 'x', true, now())"
+                )
+            )
         sess.rollback()

@@ -54,18 +54,26 @@ def _secret(tmp_path: Path) -> bytes:
 
 def _forms(data: bytes) -> list[bytes]:
     """A secret as it could appear in a file: raw, hex, base64, base32 without padding."""
-    return [data, data.hex().encode(), base64.b64encode(data),
-            base64.b32encode(data).rstrip(b"=")]
+    return [data, data.hex().encode(), base64.b64encode(data), base64.b32encode(data).rstrip(b"=")]
 
 
 def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
-        app: Flask, client: FlaskClient, database_url: str, cluster: Path, instance: Path,
-        tmp_path: Path) -> None:
+    app: Flask,
+    client: FlaskClient,
+    database_url: str,
+    cluster: Path,
+    instance: Path,
+    tmp_path: Path,
+) -> None:
     # Given a stored report with a file, its receipt, and a moderator holding Gauteng's key
     # whose TOTP secret is a sentinel
-    receipt = receipt_of(submit_plain(client, f"{SENTINEL} they took my phone",
-                                      files=[(b"%PDF-1.4 " + SENTINEL.encode(), "slip.pdf",
-                                              "application/pdf")]))
+    receipt = receipt_of(
+        submit_plain(
+            client,
+            f"{SENTINEL} they took my phone",
+            files=[(b"%PDF-1.4 " + SENTINEL.encode(), "slip.pdf", "application/pdf")],
+        )
+    )
     member = make_staff(app, "thandi", ["moderator"], ["GP"], iterations=1000)
     grant(app, member, "GP")
     with app.app_context():
@@ -78,8 +86,11 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
     pepper = (instance / "keys" / "pepper").read_bytes()
     signing = (instance / "keys" / "signing.key").read_bytes()
     # every secret in instance/keys (pepper, signing key, and any other kept there)
-    secrets = [p.read_bytes() for p in (instance / "keys").iterdir()
-               if p.name not in ("backup.pub", "demo-secrets.json")]
+    secrets = [
+        p.read_bytes()
+        for p in (instance / "keys").iterdir()
+        if p.name not in ("backup.pub", "demo-secrets.json")
+    ]
 
     # When the operator makes a backup
     folder = backup.create(database_url, instance, tmp_path / "backups", segment_bytes=4096)
@@ -97,9 +108,15 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
     # and no byte of any file gives a secret, a password hash, the TOTP sentinel or the
     # report in clear (nor the dump's own SQL text)
     blob = b"".join(p.read_bytes() for p in folder.iterdir())
-    needles = [*(form for s in secrets for form in _forms(s)), password_hash.encode(),
-               TOTP_SENTINEL.encode(), SENTINEL.encode(), b"CREATE TABLE", b"PGDMP",
-               b"not for backups"]
+    needles = [
+        *(form for s in secrets for form in _forms(s)),
+        password_hash.encode(),
+        TOTP_SENTINEL.encode(),
+        SENTINEL.encode(),
+        b"CREATE TABLE",
+        b"PGDMP",
+        b"not for backups",
+    ]
     for needle in needles:
         assert needle not in blob, needle[:24]
 
@@ -117,8 +134,11 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
         back = {p.name: p.read_bytes() for p in (restored_instance / "keys").iterdir()}
         assert {"backup.pub", "pepper", "signing.key"} <= set(back)
         assert "demo-secrets.json" not in back
-        assert back == {p.name: p.read_bytes() for p in (instance / "keys").iterdir()
-                        if p.name != "demo-secrets.json"}
+        assert back == {
+            p.name: p.read_bytes()
+            for p in (instance / "keys").iterdir()
+            if p.name != "demo-secrets.json"
+        }
         assert back["pepper"] == pepper and back["signing.key"] == signing
 
         # and the moderator's own key (unwrapped with her passphrase from the restored row)
@@ -127,12 +147,16 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
         try:
             with Session(engine) as s:
                 # (columns only: the TOTP column opens through the app's pepper, read below)
-                wrap = s.scalars(select(Staff.wrapped_secret_key).where(
-                    Staff.id == member.id)).one()
+                wrap = s.scalars(
+                    select(Staff.wrapped_secret_key).where(Staff.id == member.id)
+                ).one()
                 assert wrap is not None
                 sk = envelope.unwrap_secret_key(wrap, PASSPHRASE)
-                sealed = s.scalars(select(KeyGrant.sealed_key).join(CaseKey).where(
-                    KeyGrant.staff_id == member.id, CaseKey.scope == "GP")).one()
+                sealed = s.scalars(
+                    select(KeyGrant.sealed_key)
+                    .join(CaseKey)
+                    .where(KeyGrant.staff_id == member.id, CaseKey.scope == "GP")
+                ).one()
                 case_sk = envelope.b64d(envelope.open_envelope(sealed, sk)["sk"], 32)
                 report = s.scalars(select(Report)).one()
                 assert report.province == "GP"
@@ -140,11 +164,13 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
                 assert payload["narrative"].startswith(SENTINEL)
                 att = report.attachments[0]
                 assert envelope.open_attachment(att.header, att.body, case_sk).endswith(
-                    SENTINEL.encode())
+                    SENTINEL.encode()
+                )
                 # the TOTP secret is still sealed in the restored row, and opens with the
                 # restored pepper
-                raw = s.execute(text("SELECT totp_secret FROM staff WHERE id = :i"),
-                                {"i": member.id}).scalar_one()
+                raw = s.execute(
+                    text("SELECT totp_secret FROM staff WHERE id = :i"), {"i": member.id}
+                ).scalar_one()
                 assert TOTP_SENTINEL not in raw
         finally:
             engine.dispose()
@@ -155,12 +181,15 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
         try:
             other = restored.test_client()
             page = other.get("/followup").get_data(as_text=True)
-            wrong = other.post("/followup", data={"csrf_token": hidden(page, "csrf_token"),
-                                                  "receipt": "1234 5678 9012 3456"})
+            wrong = other.post(
+                "/followup",
+                data={"csrf_token": hidden(page, "csrf_token"), "receipt": "1234 5678 9012 3456"},
+            )
             assert wrong.status_code != 303
             page = other.get("/followup").get_data(as_text=True)
-            resp = other.post("/followup", data={"csrf_token": hidden(page, "csrf_token"),
-                                                 "receipt": receipt})
+            resp = other.post(
+                "/followup", data={"csrf_token": hidden(page, "csrf_token"), "receipt": receipt}
+            )
             assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
             with restored.app_context():
                 again = db.session().get(Staff, member.id)
@@ -175,8 +204,9 @@ def test_a_sealed_backup_holds_no_secret_in_clear_and_restores_for_a_staff_key(
         pgcluster.drop_database(cluster, name)
 
 
-def test_a_damaged_or_rearranged_backup_is_refused(app: Flask, database_url: str,
-                                                   instance: Path, tmp_path: Path) -> None:
+def test_a_damaged_or_rearranged_backup_is_refused(
+    app: Flask, database_url: str, instance: Path, tmp_path: Path
+) -> None:
     folder = backup.create(database_url, instance, tmp_path / "backups", segment_bytes=4096)
     secret = _secret(tmp_path)
     assert backup.verify(folder, secret)["segments"]
@@ -196,30 +226,38 @@ def test_a_damaged_or_rearranged_backup_is_refused(app: Flask, database_url: str
     a.write_bytes(data_b)
     b.write_bytes(data_a)
     manifest = json.loads((swapped / "MANIFEST.json").read_text())
-    manifest["files"] = {p.name: backup._sha256(p) for p in swapped.iterdir()
-                         if p.name != "MANIFEST.json"}
+    manifest["files"] = {
+        p.name: backup._sha256(p) for p in swapped.iterdir() if p.name != "MANIFEST.json"
+    }
     (swapped / "MANIFEST.json").write_text(json.dumps(manifest))
     with pytest.raises(backup.BackupError, match="does not belong"):
         backup.verify(swapped, secret)
 
 
-def test_no_backup_without_a_backup_key(app: Flask, database_url: str, instance: Path,
-                                        tmp_path: Path) -> None:
+def test_no_backup_without_a_backup_key(
+    app: Flask, database_url: str, instance: Path, tmp_path: Path
+) -> None:
     (instance / "keys" / "backup.pub").unlink()
     with pytest.raises(backup.BackupError, match="keys backup-init"):
         backup.create(database_url, instance, tmp_path / "backups")
     assert not (tmp_path / "backups").exists() or not any((tmp_path / "backups").iterdir())
 
 
-def test_make_backup_and_restore_commands(app: Flask, database_url: str, cluster: Path,
-                                          instance: Path, tmp_path: Path) -> None:
+def test_make_backup_and_restore_commands(
+    app: Flask, database_url: str, cluster: Path, instance: Path, tmp_path: Path
+) -> None:
     # `make backup` runs `python -m reporter.ops.backup create` with the service's environment
     env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)}
     env.pop("BACKUP_SECRET", None)
     env.pop("BACKUP_SECRET_FILE", None)
-    out = subprocess.run([sys.executable, "-m", "reporter.ops.backup",
-                          "create", "--out", str(tmp_path / "made")],
-                         check=False, capture_output=True, text=True, env=env, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "reporter.ops.backup", "create", "--out", str(tmp_path / "made")],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     assert "sealed to the offline backup key" in out.stdout
     (made,) = (tmp_path / "made").iterdir()
@@ -228,14 +266,26 @@ def test_make_backup_and_restore_commands(app: Flask, database_url: str, cluster
     name, fresh_url = fresh_database(cluster)
     try:
         env2 = {**env, "DATABASE_URL": fresh_url, "INSTANCE_PATH": str(tmp_path / "r")}
-        out = subprocess.run([sys.executable, "-m", "reporter.ops.backup", "restore", str(made)],
-                             check=False, capture_output=True, text=True, env=env2, cwd=ROOT,
-                             stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            [sys.executable, "-m", "reporter.ops.backup", "restore", str(made)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env2,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
         assert out.returncode == 1 and "BACKUP_SECRET_FILE" in out.stderr
         # `make restore BACKUP=... BACKUP_SECRET_FILE=...` reads the secret from the file
-        out = subprocess.run(["make", "-s", "restore", f"BACKUP={made}"], check=False,
-                             capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL,
-                             env={**env2, "BACKUP_SECRET_FILE": str(tmp_path / "backup-secret")})
+        out = subprocess.run(
+            ["make", "-s", "restore", f"BACKUP={made}"],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            env={**env2, "BACKUP_SECRET_FILE": str(tmp_path / "backup-secret")},
+        )
         assert out.returncode == 0, out.stderr
         engine = create_engine(fresh_url)
         try:
@@ -248,7 +298,8 @@ def test_make_backup_and_restore_commands(app: Flask, database_url: str, cluster
 
 
 def test_keys_backup_init_prints_the_secret_once_and_stores_the_public_half(
-        app: Flask, tmp_path: Path) -> None:
+    app: Flask, tmp_path: Path
+) -> None:
     runner = app.test_cli_runner()
     instance_keys = app.extensions["reporter.settings"].instance_path / "keys"
     before = (instance_keys / "backup.pub").read_text()
@@ -264,14 +315,16 @@ def test_keys_backup_init_prints_the_secret_once_and_stores_the_public_half(
 
         stored = (instance_keys / "backup.pub").read_text().strip()
         assert stored == envelope.b64e(bytes(PrivateKey(secret).public_key))
-        assert secret_line[0] not in "".join(p.read_text(errors="replace")
-                                             for p in instance_keys.iterdir() if p.is_file())
+        assert secret_line[0] not in "".join(
+            p.read_text(errors="replace") for p in instance_keys.iterdir() if p.is_file()
+        )
     finally:
         (instance_keys / "backup.pub").write_text(before)
 
 
 def test_keys_init_prints_the_backup_secret_once_and_keeps_only_its_public_half(
-        cluster: Path, tmp_path: Path) -> None:
+    cluster: Path, tmp_path: Path
+) -> None:
     from nacl.public import PrivateKey
 
     from reporter.ops import migrate
@@ -290,7 +343,8 @@ def test_keys_init_prints_the_backup_secret_once_and_keeps_only_its_public_half(
         secret = envelope.b64d(lines[1], 32)
         folder = tmp_path / "inst" / "keys"
         assert (folder / "backup.pub").read_text().strip() == envelope.b64e(
-            bytes(PrivateKey(secret).public_key))
+            bytes(PrivateKey(secret).public_key)
+        )
         for path in folder.iterdir():
             assert secret not in path.read_bytes() and lines[1].encode() not in path.read_bytes()
         # and a backup made now opens with that secret only

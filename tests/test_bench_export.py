@@ -34,9 +34,16 @@ def test_csv_export_vs_copy_reports_its_figures(cluster: Path) -> None:
     finally:
         pgcluster.drop_database(cluster, name)
     assert set(figures) == {
-        "csv_export_vs_copy", "csv_export_s", "csv_copy_s", "csv_export_rows",
-        "csv_export_peak_mib", "csv_export_peak_mib_tenth", "csv_export_rows_tenth",
-        "csv_export_rss_growth_mib", "csv_export_fill_s"}
+        "csv_export_vs_copy",
+        "csv_export_s",
+        "csv_copy_s",
+        "csv_export_rows",
+        "csv_export_peak_mib",
+        "csv_export_peak_mib_tenth",
+        "csv_export_rows_tenth",
+        "csv_export_rss_growth_mib",
+        "csv_export_fill_s",
+    }
     assert figures["csv_export_rows"] == 2000
     assert 0 < figures["csv_export_rows_tenth"] < 2000
     assert figures["csv_export_vs_copy"] > 0 and figures["csv_export_peak_mib"] > 0
@@ -48,32 +55,72 @@ ODD_ROWS = [
     # (public_id, categories, perpetrators, province, cell_r5, level, source, people)
     ("odd-null-cell", ["extortion"], ["saps"], "GP", None, "reported", "self", 1),
     ("odd-empty-lists", [], [], "WC", "", "reported", "self", 2),
-    ("odd-quoting", ["extortion", "unlawful_arrest"], ["saps"], "KZN", "85bd3fffffffff",
-     'a,"b"', "line\nbreak", 3),
+    (
+        "odd-quoting",
+        ["extortion", "unlawful_arrest"],
+        ["saps"],
+        "KZN",
+        "85bd3fffffffff",
+        'a,"b"',
+        "line\nbreak",
+        3,
+    ),
     # longer than the lists coded by one lookup (rows.MAPPED): coded term by term
-    ("odd-long-list", ["extortion", "confiscation", "harassment", "physical_assault",
-                       "unlawful_arrest"], ["metro_police", "saps"], "GP", None, "reported",
-     "self", 1),
-    ("odd-unknown-term", ["no_such_term", "extortion"], ["nobody"], "EC", None, "reported",
-     " spaced ", 1),
+    (
+        "odd-long-list",
+        ["extortion", "confiscation", "harassment", "physical_assault", "unlawful_arrest"],
+        ["metro_police", "saps"],
+        "GP",
+        None,
+        "reported",
+        "self",
+        1,
+    ),
+    (
+        "odd-unknown-term",
+        ["no_such_term", "extortion"],
+        ["nobody"],
+        "EC",
+        None,
+        "reported",
+        " spaced ",
+        1,
+    ),
 ]
 
 
 def reference_csv(conn: Any, where: str = "TRUE") -> bytes:
     """incidents.csv as the csv module writes it (minimal quoting, \\n), from the stored rows."""
-    codes = {"c": {t.value: t.huridocs for t in CATEGORIES},
-             "p": {t.value: t.huridocs for t in PERPETRATORS}}
+    codes = {
+        "c": {t.value: t.huridocs for t in CATEGORIES},
+        "p": {t.value: t.huridocs for t in PERPETRATORS},
+    }
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(rows.COLUMNS)
-    for r in conn.execute(text(
+    for r in conn.execute(
+        text(
             "SELECT public_id, to_char(month, 'YYYY-MM'), province, cell_r5, categories, "
             "perpetrators, verification_level, source_type, people_affected FROM incident "
-            f"WHERE NOT withdrawn AND {where} ORDER BY month, public_id")):
-        out.writerow([r[0], r[1], r[2], r[3] or "", ";".join(r[4]),
-                      ";".join(codes["c"].get(v, "?") for v in r[4]), ";".join(r[5]),
-                      ";".join(codes["p"].get(v, "?") for v in r[5]), r[6], r[7], r[8],
-                      VOCABULARY_VERSION])
+            f"WHERE NOT withdrawn AND {where} ORDER BY month, public_id"
+        )
+    ):
+        out.writerow(
+            [
+                r[0],
+                r[1],
+                r[2],
+                r[3] or "",
+                ";".join(r[4]),
+                ";".join(codes["c"].get(v, "?") for v in r[4]),
+                ";".join(r[5]),
+                ";".join(codes["p"].get(v, "?") for v in r[5]),
+                r[6],
+                r[7],
+                r[8],
+                VOCABULARY_VERSION,
+            ]
+        )
     return buf.getvalue().encode()
 
 
@@ -85,23 +132,40 @@ def test_the_copy_writer_matches_the_csv_module_byte_for_byte(cluster: Path) -> 
         with engine.begin() as conn:
             fill(conn, 600)
             for pid, cats, perps, prov, cell, level, source, people in ODD_ROWS:
-                conn.execute(text(
-                    "INSERT INTO incident (public_id, categories, perpetrators, month, province,"
-                    " geom, cell_r5, verification_level, source_type, people_affected,"
-                    " published_on, withdrawn) VALUES (:pid, :cats, :perps, date_trunc('month',"
-                    " current_date)::date, :prov, ST_SetSRID(ST_MakePoint(28.0, -26.0), 4326),"
-                    " :cell, :level, :source, :people, current_date, false)"),
-                    {"pid": pid, "cats": cats, "perps": perps, "prov": prov, "cell": cell,
-                     "level": level, "source": source, "people": people})
-            conn.execute(text("UPDATE incident SET withdrawn = true WHERE public_id IN "
-                              "(SELECT public_id FROM incident ORDER BY public_id LIMIT 7)"))
+                conn.execute(
+                    text(
+                        "INSERT INTO incident (public_id, categories, perpetrators, month,"
+                        " province,"
+                        " geom, cell_r5, verification_level, source_type, people_affected,"
+                        " published_on, withdrawn) VALUES (:pid, :cats, :perps, date_trunc('month',"
+                        " current_date)::date, :prov, ST_SetSRID(ST_MakePoint(28.0, -26.0), 4326),"
+                        " :cell, :level, :source, :people, current_date, false)"
+                    ),
+                    {
+                        "pid": pid,
+                        "cats": cats,
+                        "perps": perps,
+                        "prov": prov,
+                        "cell": cell,
+                        "level": level,
+                        "source": source,
+                        "people": people,
+                    },
+                )
+            conn.execute(
+                text(
+                    "UPDATE incident SET withdrawn = true WHERE public_id IN "
+                    "(SELECT public_id FROM incident ORDER BY public_id LIMIT 7)"
+                )
+            )
         month = dt.date.today().replace(day=1)
         cases = [
             (ExportFilters(kind="casework"), "TRUE"),
-            (ExportFilters(kind="casework", provinces=("GP", "KZN")),
-             "province IN ('GP', 'KZN')"),
-            (ExportFilters(kind="casework", categories=("extortion",), month_from=month),
-             f"'extortion' = ANY(categories) AND month >= '{month}'"),
+            (ExportFilters(kind="casework", provinces=("GP", "KZN")), "province IN ('GP', 'KZN')"),
+            (
+                ExportFilters(kind="casework", categories=("extortion",), month_from=month),
+                f"'extortion' = ANY(categories) AND month >= '{month}'",
+            ),
         ]
         with Session(engine) as session:
             for filters, where in cases:

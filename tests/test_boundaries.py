@@ -21,16 +21,26 @@ pytestmark = pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="import-linter
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"),
-                           "--no-cache"], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def copy_of_the_package(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    shutil.copytree(ROOT / "reporter", tmp_path / "reporter",
-                    ignore=shutil.ignore_patterns("static", "templates", "translations",
-                                                  "__pycache__", "versions"))
+    shutil.copytree(
+        ROOT / "reporter",
+        tmp_path / "reporter",
+        ignore=shutil.ignore_patterns(
+            "static", "templates", "translations", "__pycache__", "versions"
+        ),
+    )
     return tmp_path
 
 
@@ -40,22 +50,36 @@ def test_every_contract_is_kept() -> None:
     assert "Contracts: 4 kept, 0 broken." in result.stdout, result.stdout
 
 
-@pytest.mark.parametrize(("module", "line", "contract"), [
-    # the public map reaching a report, even through a helper module
-    ("reporter/maps/_probe.py", "from reporter.services import keys\n",
-     "The public map and the exports never load what reporters wrote"),
-    ("reporter/export/_probe.py", "import reporter.models.private\n",
-     "The public map and the exports never load what reporters wrote"),
-    # the envelope loading Flask
-    ("reporter/crypto/_probe.py", "import flask\n", "crypto is pure"),
-    # a model importing a blueprint
-    ("reporter/models/_probe.py", "from reporter.forms import routes\n",
-     "Models, the vocabulary and the domain import no blueprint"),
-    # the public intake and the staff side importing each other
-    ("reporter/forms/_probe.py", "from reporter.verify import queue\n", "Layers"),
-], ids=["maps-keys", "export-private", "crypto-flask", "models-blueprint", "forms-verify"])
-def test_a_broken_contract_fails_the_lint(tmp_path: Path, module: str, line: str,
-                                          contract: str) -> None:
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        # the public map reaching a report, even through a helper module
+        (
+            "reporter/maps/_probe.py",
+            "from reporter.services import keys\n",
+            "The public map and the exports never load what reporters wrote",
+        ),
+        (
+            "reporter/export/_probe.py",
+            "import reporter.models.private\n",
+            "The public map and the exports never load what reporters wrote",
+        ),
+        # the envelope loading Flask
+        ("reporter/crypto/_probe.py", "import flask\n", "crypto is pure"),
+        # a model importing a blueprint
+        (
+            "reporter/models/_probe.py",
+            "from reporter.forms import routes\n",
+            "Models, the vocabulary and the domain import no blueprint",
+        ),
+        # the public intake and the staff side importing each other
+        ("reporter/forms/_probe.py", "from reporter.verify import queue\n", "Layers"),
+    ],
+    ids=["maps-keys", "export-private", "crypto-flask", "models-blueprint", "forms-verify"],
+)
+def test_a_broken_contract_fails_the_lint(
+    tmp_path: Path, module: str, line: str, contract: str
+) -> None:
     # Given a copy of the package where one module breaks one rule
     root = copy_of_the_package(tmp_path)
     (root / module).write_text(line)

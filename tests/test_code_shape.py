@@ -19,8 +19,10 @@ def long_functions() -> list[str]:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 if length > MAX_LINES:
-                    found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} "
-                                 f"{node.name} ({length} lines)")
+                    found.append(
+                        f"{path.relative_to(ROOT.parent)}:{node.lineno} "
+                        f"{node.name} ({length} lines)"
+                    )
     return found
 
 

@@ -28,8 +28,11 @@ def precompressed() -> None:
 
 
 def assets() -> list[str]:
-    return [p.relative_to(STATIC).as_posix() for p in sorted(STATIC.rglob("*"))
-            if p.is_file() and p.suffix in compress.SUFFIXES]
+    return [
+        p.relative_to(STATIC).as_posix()
+        for p in sorted(STATIC.rglob("*"))
+        if p.is_file() and p.suffix in compress.SUFFIXES
+    ]
 
 
 def test_set_up_precompresses_each_kind_of_asset_and_only_those(tmp_path: Path) -> None:
@@ -41,10 +44,13 @@ def test_set_up_precompresses_each_kind_of_asset_and_only_those(tmp_path: Path) 
     assert len(written) == 12  # six assets, two variants each; never the image
     assert not (tmp_path / "f.png.gz").exists()
     assert not (tmp_path / "tiny.svg.gz").exists()  # it would grow
-    assert gzip.decompress((tmp_path / "sub/g.js.gz").read_bytes()) == (
-        tmp_path / "sub/g.js").read_bytes()
-    assert brotli.decompress((tmp_path / "a.css.br").read_bytes()) == (
-        tmp_path / "a.css").read_bytes()
+    assert (
+        gzip.decompress((tmp_path / "sub/g.js.gz").read_bytes())
+        == (tmp_path / "sub/g.js").read_bytes()
+    )
+    assert (
+        brotli.decompress((tmp_path / "a.css.br").read_bytes()) == (tmp_path / "a.css").read_bytes()
+    )
     # again: nothing to do; an edited asset is compressed again; a removed one loses its variants
     assert compress.precompress(tmp_path) == []
     (tmp_path / "b.js").write_bytes(b"var changed = 1;\n" * 20)
@@ -63,8 +69,11 @@ def test_every_asset_is_sent_as_its_precompressed_file(app: Flask) -> None:
     for name in names:
         original = (STATIC / name).read_bytes()
         etags = set()
-        for accept, encoding, suffix in (("gzip", "gzip", ".gz"), (BOTH, "br", ".br"),
-                                         ("", None, "")):
+        for accept, encoding, suffix in (
+            ("gzip", "gzip", ".gz"),
+            (BOTH, "br", ".br"),
+            ("", None, ""),
+        ):
             if encoding and not (STATIC / (name + suffix)).exists():
                 # set-up keeps no variant that is not smaller (a tiny icon): sent as it is
                 assert len(original) < 200, name
@@ -77,14 +86,17 @@ def test_every_asset_is_sent_as_its_precompressed_file(app: Flask) -> None:
             assert int(resp.headers["Content-Length"]) == len(body)
             assert "Accept-Encoding" in resp.headers.get("Vary", ""), name
             decoded = {"gzip": gzip.decompress, "br": brotli.decompress}.get(
-                encoding or "", lambda b: b)(body)
+                encoding or "", lambda b: b
+            )(body)
             assert decoded == original, (name, accept)
             if encoding:
                 assert len(body) < len(original), name
             etags.add(resp.headers["ETag"])
             # a cache revalidating the variant it holds gets a 304 for that one only
-            again = client.get(f"/static/{name}", headers={"Accept-Encoding": accept,
-                                                            "If-None-Match": resp.headers["ETag"]})
+            again = client.get(
+                f"/static/{name}",
+                headers={"Accept-Encoding": accept, "If-None-Match": resp.headers["ETag"]},
+            )
             assert again.status_code == 304, (name, accept)
             resp.close()
             again.close()
@@ -128,8 +140,11 @@ def test_pages_with_a_secret_are_sent_uncompressed(app: Flask) -> None:
         resp = client.get(path, headers=headers)
         assert "Content-Encoding" not in resp.headers, path
     # the receipt (after the POST, wherever it is shown)
-    data = {"csrf_token": hidden(html, "csrf_token"), "form_id": hidden(html, "form_id"),
-            **plain_fields()}
+    data = {
+        "csrf_token": hidden(html, "csrf_token"),
+        "form_id": hidden(html, "form_id"),
+        **plain_fields(),
+    }
     receipt = client.post("/report", data=data, headers=headers, follow_redirects=True)
     assert 'id="receipt"' in receipt.get_data(as_text=True)
     assert "Content-Encoding" not in receipt.headers
@@ -137,12 +152,13 @@ def test_pages_with_a_secret_are_sent_uncompressed(app: Flask) -> None:
         assert "Content-Encoding" not in resp.headers
 
 
-def test_a_form_token_keeps_even_a_listed_page_uncompressed(app: Flask,
-                                                            monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+def test_a_form_token_keeps_even_a_listed_page_uncompressed(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # the second guard: were the inbox log-in ever listed as public, its token keeps it plain
-    monkeypatch.setattr(compress, "COMPRESSED_PAGES",
-                        compress.COMPRESSED_PAGES | {"forms.followup"})
+    monkeypatch.setattr(
+        compress, "COMPRESSED_PAGES", compress.COMPRESSED_PAGES | {"forms.followup"}
+    )
     resp = app.test_client().get("/followup", headers={"Accept-Encoding": BOTH})
     assert "Content-Encoding" not in resp.headers
     assert 'name="csrf_token"' in resp.get_data(as_text=True)
@@ -150,14 +166,22 @@ def test_a_form_token_keeps_even_a_listed_page_uncompressed(app: Flask,
 
 @pytest.mark.parametrize("lang", ["", "/zu"])
 def test_the_report_form_is_compressed_and_reflects_nothing_of_the_request(
-        app_factory: Callable[..., Flask], lang: str) -> None:
+    app_factory: Callable[..., Flask], lang: str
+) -> None:
     app = app_factory(LANGUAGES="en,zu")
     client = app.test_client()
     sentinel = "SENTINELreflect9q"
     client.set_cookie("probe", sentinel)
-    resp = client.get(lang + "/report", headers={
-        "Accept-Encoding": "gzip", "Accept-Language": f"zu,{sentinel};q=0.5",
-        "User-Agent": sentinel, "X-Forwarded-Host": sentinel, "Referer": sentinel})
+    resp = client.get(
+        lang + "/report",
+        headers={
+            "Accept-Encoding": "gzip",
+            "Accept-Language": f"zu,{sentinel};q=0.5",
+            "User-Agent": sentinel,
+            "X-Forwarded-Host": sentinel,
+            "Referer": sentinel,
+        },
+    )
     assert resp.headers["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in resp.headers.get("Vary", "")
     html = gzip.decompress(resp.get_data()).decode()
@@ -184,8 +208,10 @@ def test_the_public_map_page_is_compressed_and_the_same_page(app: Flask) -> None
 def test_over_http_the_bytes_sent_are_the_gzip_file(app: Flask) -> None:
     name = "vendor/nacl-fast.min.js"
     with live_server(app) as base:
-        req = urllib.request.Request(f"{base}/static/{name}",  # noqa: S310 - loopback
-                                     headers={"Accept-Encoding": "gzip"})
+        req = urllib.request.Request(  # noqa: S310 - loopback
+            f"{base}/static/{name}",
+            headers={"Accept-Encoding": "gzip"},
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
             body = resp.read()
             assert resp.headers["Content-Encoding"] == "gzip"

@@ -21,8 +21,9 @@ def test_demo_seed_is_refused_outside_demo_mode(app: Flask) -> None:
     assert result.exit_code != 0 and "only for REPORTER_MODE=demo" in result.output
 
 
-def test_demo_seed_makes_staff_reports_and_incidents(app_factory: Callable[..., Flask],
-                                                     tmp_path: Path) -> None:
+def test_demo_seed_makes_staff_reports_and_incidents(
+    app_factory: Callable[..., Flask], tmp_path: Path
+) -> None:
     from reporter.models.private import CaseKey
     from tests.conftest import truncate_all
 
@@ -52,8 +53,14 @@ def test_demo_seed_makes_staff_reports_and_incidents(app_factory: Callable[..., 
 
     client = demo.test_client()
     password, totp = next((s[3], s[4]) for s in DEMO_STAFF if s[0] == "moderator")
-    resp = client.post("/staff/login", data={"csrf_token": csrf_of(client), "login": "moderator",
-                                             "password": password,
-                                             "code": pyotp.TOTP(totp).now()})
+    resp = client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_of(client),
+            "login": "moderator",
+            "password": password,
+            "code": pyotp.TOTP(totp).now(),
+        },
+    )
     assert resp.status_code == 303
     assert "GP" in client.get("/staff/queue").get_data(as_text=True)

@@ -49,13 +49,14 @@ BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
 LANGUAGES = "en,zu,xh,af,st"
 UA = "Sentinel-Agent/7.7 deploy-test"
 MiB = 1024 * 1024
-SLOW_BYTES = 1024 * 1024          # the issue's photo: 1 MB
-SLOW_RATE = 12 * 1024             # bytes per second, 2G upload at its best
+SLOW_BYTES = 1024 * 1024  # the issue's photo: 1 MB
+SLOW_RATE = 12 * 1024  # bytes per second, 2G upload at its best
 # ISO 32000: a PDF is never re-encoded on the way in (photos are, to drop their metadata)
 PDF_HEAD = b"%PDF-1.4\n% deploy test\n"
 
 needs_nginx = pytest.mark.skipif(
-    not NGINX.exists(), reason="nginx is not installed (scripts/setup.sh --browser installs it)")
+    not NGINX.exists(), reason="nginx is not installed (scripts/setup.sh --browser installs it)"
+)
 
 
 # --- the shipped files, read as they are -----------------------------------------------------
@@ -63,8 +64,9 @@ needs_nginx = pytest.mark.skipif(
 
 def app_limit() -> int:
     """The app's MAX_CONTENT_LENGTH with the default settings."""
-    return build_settings({"REPORTER_MODE": "test", "SECRET_KEY": "k" * 40},
-                          ROOT / "instance").max_content_length
+    return build_settings(
+        {"REPORTER_MODE": "test", "SECRET_KEY": "k" * 40}, ROOT / "instance"
+    ).max_content_length
 
 
 def shipped(name: str) -> str:
@@ -87,7 +89,7 @@ def server_blocks(text: str) -> list[str]:
         elif token == "}" and start is not None:
             depth -= 1
             if depth == 0:
-                blocks.append(text[start:m.end()])
+                blocks.append(text[start : m.end()])
                 start = None
     return blocks
 
@@ -105,9 +107,12 @@ def test_nginx_body_limit_is_the_apps_limit() -> None:
 def test_nothing_in_nginx_writes_a_visitor_down() -> None:
     """Every server (ours included through the shared snippet) and the http level log no
     access line and errors only at emerg; no address is forwarded or used as a key."""
-    main, site, common = (shipped("nginx/nginx.conf"), shipped("nginx/reporter.conf"),
-                          shipped("nginx/reporter-common.conf"))
-    http_block = main[main.index("http {"):]
+    main, site, common = (
+        shipped("nginx/nginx.conf"),
+        shipped("nginx/reporter.conf"),
+        shipped("nginx/reporter-common.conf"),
+    )
+    http_block = main[main.index("http {") :]
     assert "access_log off" in http_block
     assert directive(common, "access_log") == ["off"]
     for text in (main, site, common):
@@ -118,14 +123,15 @@ def test_nothing_in_nginx_writes_a_visitor_down() -> None:
     blocks = server_blocks(site)
     assert len(blocks) == 3  # redirect, HTTPS, onion
     for block in blocks:
-        assert ("access_log off" in block
-                or "include /etc/nginx/snippets/reporter-common.conf" in block), block
+        assert (
+            "access_log off" in block or "include /etc/nginx/snippets/reporter-common.conf" in block
+        ), block
     for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
         assert f'proxy_set_header {header} "";' in common
     # HTML is never compressed by nginx (BREACH): gzip only for the public JSON API
     assert directive(main, "gzip") == ["off"] and directive(common, "gzip") == ["off", "on"]
-    api = common[common.index("location /api/v1/"):]
-    assert "text/html" not in api[:api.index("}")]
+    api = common[common.index("location /api/v1/") :]
+    assert "text/html" not in api[: api.index("}")]
 
 
 def test_the_onion_service_goes_through_nginx() -> None:
@@ -158,13 +164,18 @@ def tor_config(tmp_path: Path, text: str) -> Path:
 def verify_tor(path: Path) -> subprocess.CompletedProcess[str]:
     tor = shutil.which("tor")
     assert tor
-    return subprocess.run([tor, "--verify-config", "-f", str(path),
-                           "--defaults-torrc", "/dev/null"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [tor, "--verify-config", "-f", str(path), "--defaults-torrc", "/dev/null"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
-@pytest.mark.skipif(not shutil.which("tor"),
-                    reason="tor is not installed (scripts/setup.sh --browser installs it)")
+@pytest.mark.skipif(
+    not shutil.which("tor"), reason="tor is not installed (scripts/setup.sh --browser installs it)"
+)
 def test_tor_accepts_the_shipped_torrc(tmp_path: Path) -> None:
     (tmp_path / "good").mkdir()
     good = verify_tor(tor_config(tmp_path / "good", shipped("tor/torrc")))
@@ -181,20 +192,31 @@ UNITS = ("reporter.service", "reporter-purge.service", "reporter-purge.timer")
 
 
 def systemd_verify(paths: list[Path]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["systemd-analyze", "verify", "--man=no", *map(str, paths)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def unit_problems(result: subprocess.CompletedProcess[str]) -> list[str]:
     """What systemd-analyze said about our units, less the one thing a test machine cannot
     have: the venv's executables under /srv/reporter/app (they exist on the server)."""
     lines = (result.stdout + result.stderr).splitlines()
-    return [line for line in lines if line.strip()
-            and not re.search(r"Command /srv/reporter/app/\.venv/bin/\w+ is not executable", line)]
+    return [
+        line
+        for line in lines
+        if line.strip()
+        and not re.search(r"Command /srv/reporter/app/\.venv/bin/\w+ is not executable", line)
+    ]
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"),
-                    reason="systemd-analyze is not on this machine (no systemd)")
+@pytest.mark.skipif(
+    not shutil.which("systemd-analyze"),
+    reason="systemd-analyze is not on this machine (no systemd)",
+)
 def test_systemd_units_verify(tmp_path: Path) -> None:
     units = [DEPLOY / "systemd" / name for name in UNITS]
     result = systemd_verify(units)
@@ -209,9 +231,23 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
 
 
 def run_install(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(ROOT / "scripts" / "install-server.sh"), "--prefix",
-                           str(root), "--domain", "reports.test.example", "--app-dir", str(ROOT),
-                           *extra], capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [
+            "bash",
+            str(ROOT / "scripts" / "install-server.sh"),
+            "--prefix",
+            str(root),
+            "--domain",
+            "reports.test.example",
+            "--app-dir",
+            str(ROOT),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_install_script_writes_the_files_and_is_idempotent(tmp_path: Path) -> None:
@@ -238,18 +274,22 @@ def test_install_script_writes_the_files_and_is_idempotent(tmp_path: Path) -> No
     site = (root / "etc/nginx/sites-available/reporter").read_text()
     assert "reports.test.example" in site and "reports.example.org" not in site
     # the link as the real server needs it (absolute, inside that server's /etc)
-    assert os.readlink(root / "etc/nginx/sites-enabled/reporter") == \
-        "/etc/nginx/sites-available/reporter"
+    assert (
+        os.readlink(root / "etc/nginx/sites-enabled/reporter")
+        == "/etc/nginx/sites-available/reporter"
+    )
     assert not default.exists()  # Debian's default site (with its access log) is gone
     assert (root / "etc/nginx/nginx.conf").read_text() == shipped("nginx/nginx.conf")
-    assert (root / "etc/nginx/snippets/reporter-common.conf").read_text() == \
-        shipped("nginx/reporter-common.conf")
+    assert (root / "etc/nginx/snippets/reporter-common.conf").read_text() == shipped(
+        "nginx/reporter-common.conf"
+    )
     torrc = (root / "etc/tor/torrc").read_text()
     assert torrc.count("%include /etc/tor/torrc.d/*.conf") == 1
     assert (root / "etc/tor/torrc.d/reporter.conf").read_text() == shipped("tor/torrc")
     for name in UNITS:
-        assert (root / "etc/systemd/system" / name).read_text() == \
-            (DEPLOY / "systemd" / name).read_text()
+        assert (root / "etc/systemd/system" / name).read_text() == (
+            DEPLOY / "systemd" / name
+        ).read_text()
     assert (root / "etc/tmpfiles.d/nginx-reporter.conf").exists()
     for name in ("fullchain.pem", "privkey.pem"):
         assert (root / "etc/reporter/tls" / name).stat().st_size > 0
@@ -273,11 +313,31 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost, made with openssl here."""
     cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
     made = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(key_path), "-out", str(cert_path)],
-        capture_output=True, text=True, timeout=60, check=False)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key_path),
+            "-out",
+            str(cert_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert made.returncode == 0, made.stderr
     key_path.chmod(0o600)
     return cert_path, key_path
@@ -305,54 +365,88 @@ class Stack:
         return int(self.https.rsplit(":", 1)[1])
 
 
-def write_nginx(folder: Path, app_port: int, http_port: int, https_port: int, onion_port: int,
-                static: Path, errors: Path) -> Path:
+def write_nginx(
+    folder: Path,
+    app_port: int,
+    http_port: int,
+    https_port: int,
+    onion_port: int,
+    static: Path,
+    errors: Path,
+) -> Path:
     cert, key = make_certificate(folder)
-    logs, sites, snippets, body = (folder / "log", folder / "sites", folder / "snippets",
-                                   folder / "body")
+    logs, sites, snippets, body = (
+        folder / "log",
+        folder / "sites",
+        folder / "snippets",
+        folder / "body",
+    )
     for d in (logs, sites, snippets, body, folder / "conf.d"):
         d.mkdir()
-    common = templated(shipped("nginx/reporter-common.conf"), {
-        "/var/log/nginx/": f"{logs}/",
-        "/run/nginx-reporter/body": str(body / "spill"),
-        "/srv/reporter/app/reporter/static/": f"{static}/",
-        "/srv/reporter/errors/": f"{errors}/",
-    })
+    common = templated(
+        shipped("nginx/reporter-common.conf"),
+        {
+            "/var/log/nginx/": f"{logs}/",
+            "/run/nginx-reporter/body": str(body / "spill"),
+            "/srv/reporter/app/reporter/static/": f"{static}/",
+            "/srv/reporter/errors/": f"{errors}/",
+        },
+    )
     (snippets / "reporter-common.conf").write_text(common)
-    site = templated(shipped("nginx/reporter.conf"), {
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen [::]:80;": "",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
-        "listen [::]:443 ssl http2;": "",
-        "listen 127.0.0.1:8080;": f"listen 127.0.0.1:{onion_port};",
-        "server 127.0.0.1:5000;": f"server 127.0.0.1:{app_port};",
-        "/etc/reporter/tls/fullchain.pem": str(cert),
-        "/etc/reporter/tls/privkey.pem": str(key),
-        "/etc/nginx/snippets/": f"{snippets}/",
-        "/var/log/nginx/": f"{logs}/",
-        "/var/www/letsencrypt": str(folder / "acme"),
-    })
+    site = templated(
+        shipped("nginx/reporter.conf"),
+        {
+            "listen 80;": f"listen 127.0.0.1:{http_port};",
+            "listen [::]:80;": "",
+            "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+            "listen [::]:443 ssl http2;": "",
+            "listen 127.0.0.1:8080;": f"listen 127.0.0.1:{onion_port};",
+            "server 127.0.0.1:5000;": f"server 127.0.0.1:{app_port};",
+            "/etc/reporter/tls/fullchain.pem": str(cert),
+            "/etc/reporter/tls/privkey.pem": str(key),
+            "/etc/nginx/snippets/": f"{snippets}/",
+            "/var/log/nginx/": f"{logs}/",
+            "/var/www/letsencrypt": str(folder / "acme"),
+        },
+    )
     (sites / "reporter").write_text(site)
-    main = templated(shipped("nginx/nginx.conf"), {
-        "user www-data;": "user root;",
-        "pid /run/nginx.pid;": f"pid {folder / 'nginx.pid'};",
-        "/var/log/nginx/": f"{logs}/",
-        "/etc/nginx/conf.d/": f"{folder / 'conf.d'}/",
-        "/etc/nginx/sites-enabled/": f"{sites}/",
-    })
+    main = templated(
+        shipped("nginx/nginx.conf"),
+        {
+            "user www-data;": "user root;",
+            "pid /run/nginx.pid;": f"pid {folder / 'nginx.pid'};",
+            "/var/log/nginx/": f"{logs}/",
+            "/etc/nginx/conf.d/": f"{folder / 'conf.d'}/",
+            "/etc/nginx/sites-enabled/": f"{sites}/",
+        },
+    )
     path = folder / "nginx.conf"
     path.write_text(main)
     return path
 
 
 def start_nginx(conf: Path, folder: Path) -> subprocess.Popen[bytes]:
-    check = subprocess.run([str(NGINX), "-t", "-q", "-c", str(conf), "-e",
-                            str(folder / "log" / "startup.log")],
-                           capture_output=True, text=True, timeout=30, check=False)
+    check = subprocess.run(
+        [str(NGINX), "-t", "-q", "-c", str(conf), "-e", str(folder / "log" / "startup.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
-    return subprocess.Popen([str(NGINX), "-c", str(conf), "-e", str(folder / "log" / "startup.log"),
-                             "-g", "daemon off;"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            str(NGINX),
+            "-c",
+            str(conf),
+            "-e",
+            str(folder / "log" / "startup.log"),
+            "-g",
+            "daemon off;",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_for(port: int, timeout: float = 20) -> None:
@@ -393,33 +487,56 @@ def stack(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    fast = {"RECEIPT_ARGON2_TIME_COST": 1, "RECEIPT_ARGON2_MEMORY_KIB": 8192,
-            "X_REPORT_LIMIT": "1000 per minute", "X_REPORT_GLOBAL_LIMIT": "1000 per minute"}
+    fast = {
+        "RECEIPT_ARGON2_TIME_COST": 1,
+        "RECEIPT_ARGON2_MEMORY_KIB": 8192,
+        "X_REPORT_LIMIT": "1000 per minute",
+        "X_REPORT_GLOBAL_LIMIT": "1000 per minute",
+    }
     nginx = None
     try:
         with app_instance(fast, parent=TEST_INSTANCE) as instance:
             init_instance(url, instance)
             errors = folder / "errors"
             pages = subprocess.run(
-                [str(ROOT / ".venv/bin/python"), "-c",
-                 "import sys; from reporter.__main__ import main; sys.exit(main(sys.argv[1:]))",
-                 "error-pages", "--out", str(errors)], cwd=ROOT, capture_output=True, text=True,
-                env={**os.environ, "LANGUAGES": LANGUAGES}, timeout=120, check=False)
+                [
+                    str(ROOT / ".venv/bin/python"),
+                    "-c",
+                    "import sys; from reporter.__main__ import main; sys.exit(main(sys.argv[1:]))",
+                    "error-pages",
+                    "--out",
+                    str(errors),
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "LANGUAGES": LANGUAGES},
+                timeout=120,
+                check=False,
+            )
             assert pages.returncode == 0, pages.stdout + pages.stderr
             # two workers on this 2-core machine (the default is 3), gunicorn.conf.py as shipped
-            with gunicorn(url, instance, workers=2,
-                          extra_env={"TRUST_PROXY": "1", "LANGUAGES": LANGUAGES}) as app:
+            with gunicorn(
+                url, instance, workers=2, extra_env={"TRUST_PROXY": "1", "LANGUAGES": LANGUAGES}
+            ) as app:
                 app_port = int(app.base.rsplit(":", 1)[1])
                 http_port, https_port, onion_port = free_port(), free_port(), free_port()
                 static = static_copy(folder)
-                conf = write_nginx(folder, app_port, http_port, https_port, onion_port,
-                                   static, errors)
+                conf = write_nginx(
+                    folder, app_port, http_port, https_port, onion_port, static, errors
+                )
                 nginx = start_nginx(conf, folder)
                 for port in (https_port, onion_port):
                     wait_for(port)
-                yield Stack(app, f"https://127.0.0.1:{https_port}",
-                            f"http://127.0.0.1:{onion_port}", folder, nginx, static,
-                            folder / "log")
+                yield Stack(
+                    app,
+                    f"https://127.0.0.1:{https_port}",
+                    f"http://127.0.0.1:{onion_port}",
+                    folder,
+                    nginx,
+                    static,
+                    folder / "log",
+                )
     finally:
         if nginx is not None and nginx.poll() is None:
             nginx.terminate()
@@ -439,16 +556,22 @@ def browser(stack: Stack) -> Iterator[Any]:
             chromium.close()
 
 
-def fetch(base: str, path: str, method: str = "GET", body: bytes | None = None,
-          headers: dict[str, str] | None = None, timeout: float = 30
-          ) -> tuple[int, dict[str, str], bytes]:
+def fetch(
+    base: str,
+    path: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> tuple[int, dict[str, str], bytes]:
     host, port = base.split("//", 1)[1].rsplit(":", 1)
     if base.startswith("https"):
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            host, int(port), timeout=timeout, context=context)
+            host, int(port), timeout=timeout, context=context
+        )
     else:
         conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
@@ -478,8 +601,9 @@ def translated(lang: str, text: str) -> str:
 def test_https_through_nginx_in_chromium(stack: Stack, browser: Any, tmp_path: Path) -> None:
     """The app's headers arrive through nginx; no banner; pages never compressed by nginx,
     static files precompressed; a missing page is our page in her language."""
-    context = browser.new_context(ignore_https_errors=True, user_agent=UA,
-                                  viewport={"width": 360, "height": 640})
+    context = browser.new_context(
+        ignore_https_errors=True, user_agent=UA, viewport={"width": 360, "height": 640}
+    )
     try:
         page = context.new_page()
         resp = page.goto(stack.https + "/zu/report")
@@ -498,16 +622,19 @@ def test_https_through_nginx_in_chromium(stack: Stack, browser: Any, tmp_path: P
         assert page.locator("html").get_attribute("lang") == "zu"
         page.screenshot(path=str(tmp_path / "report-zu.png"))
 
-        css = context.request.get(stack.https + "/static/css/site.css",
-                                  headers={"Accept-Encoding": "gzip"})
+        css = context.request.get(
+            stack.https + "/static/css/site.css", headers={"Accept-Encoding": "gzip"}
+        )
         assert css.status == 200 and css.headers.get("content-encoding") == "gzip"
         assert css.headers.get("vary") == "Accept-Encoding"
         if (stack.static / "css" / "site.css.br").exists():
-            br = context.request.get(stack.https + "/static/css/site.css",
-                                     headers={"Accept-Encoding": "br, gzip"})
+            br = context.request.get(
+                stack.https + "/static/css/site.css", headers={"Accept-Encoding": "br, gzip"}
+            )
             assert br.status == 200 and br.headers.get("content-encoding") == "br"
-        plain = context.request.get(stack.https + "/static/css/site.css",
-                                    headers={"Accept-Encoding": "identity"})
+        plain = context.request.get(
+            stack.https + "/static/css/site.css", headers={"Accept-Encoding": "identity"}
+        )
         assert "content-encoding" not in plain.headers
         assert plain.body() == (stack.static / "css" / "site.css").read_bytes()
 
@@ -524,14 +651,16 @@ def test_https_through_nginx_in_chromium(stack: Stack, browser: Any, tmp_path: P
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_oversized_upload_gets_our_413_page_through_nginx(stack: Stack, browser: Any,
-                                                           tmp_path: Path) -> None:
+def test_oversized_upload_gets_our_413_page_through_nginx(
+    stack: Stack, browser: Any, tmp_path: Path
+) -> None:
     """36 MiB, over the 35 MiB limit: nginx refuses it before reading it, with our page in the
     page's language, in Chromium (JavaScript off, the Tor "Safest" path) and over the onion
     server alike."""
     limit = app_limit()
-    context = browser.new_context(ignore_https_errors=True, java_script_enabled=False,
-                                  user_agent=UA)
+    context = browser.new_context(
+        ignore_https_errors=True, java_script_enabled=False, user_agent=UA
+    )
     try:
         page = context.new_page()
         page.goto(stack.https + "/zu/report")
@@ -551,8 +680,13 @@ def test_oversized_upload_gets_our_413_page_through_nginx(stack: Stack, browser:
         shutil.copy(tmp_path / "413-zu.png", stack.folder / "413-zu.png")
     finally:
         context.close()
-    status, headers, body = fetch(stack.onion, "/xh/report", "POST", b"x" * (limit + 1),
-                                  {"Content-Type": "application/octet-stream"})
+    status, headers, body = fetch(
+        stack.onion,
+        "/xh/report",
+        "POST",
+        b"x" * (limit + 1),
+        {"Content-Type": "application/octet-stream"},
+    )
     assert status == 413 and h1(body) == translated("xh", "Too large")
     assert headers["content-security-policy"].startswith("default-src 'none'")
     assert not any((stack.folder / "body").rglob("*.*"))  # nothing spilled to disk
@@ -571,8 +705,9 @@ def test_onion_server_serves_the_site_without_tls(stack: Stack) -> None:
     status, headers, body = fetch(stack.onion, "/", headers={"Accept-Encoding": "gzip"})
     assert status == 200 and "content-security-policy" in headers
     assert "strict-transport-security" not in headers  # plain HTTP inside Tor
-    status, headers, _ = fetch(stack.onion, "/static/css/site.css",
-                               headers={"Accept-Encoding": "gzip"})
+    status, headers, _ = fetch(
+        stack.onion, "/static/css/site.css", headers={"Accept-Encoding": "gzip"}
+    )
     assert status == 200 and headers.get("content-encoding") == "gzip"
     # a request line past nginx's 8 KB: nginx's 414, as our page, never gunicorn's bare 400
     # (English: nginx refuses it before it has read the path or any header)
@@ -594,27 +729,35 @@ def test_the_direct_report_gets_its_receipt_at_full_speed(stack: Stack) -> None:
 def trickle(data: bytes, rate: int, step: float = 0.1) -> Iterator[bytes]:
     chunk = max(1, int(rate * step))
     for i in range(0, len(data), chunk):
-        yield data[i:i + chunk]
+        yield data[i : i + chunk]
         time.sleep(step)
 
 
-def slow_report_straight_to_gunicorn(base: str, result: dict[str, Any],
-                                     rate: int = SLOW_RATE) -> None:
+def slow_report_straight_to_gunicorn(
+    base: str, result: dict[str, Any], rate: int = SLOW_RATE
+) -> None:
     """A no-JS report with a 1 MB file, sent at 12 KB/s to gunicorn itself (`make demo`)."""
     visitor = Visitor(base, timeout=300)
     answer, hidden = visitor.open_form()
     assert hidden, answer.status
     fields = {**hidden, **plain_fields("Slowly, over 2G, they took my money.")}
     blob = PDF_HEAD + os.urandom(SLOW_BYTES - len(PDF_HEAD))
-    content_type, body = encode_form(fields, [("attachments", blob, "slip.pdf",
-                                               "application/pdf")])
+    content_type, body = encode_form(fields, [("attachments", blob, "slip.pdf", "application/pdf")])
     host, port = base.split("//", 1)[1].rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=300)
     started = time.monotonic()
     try:
-        conn.request("POST", "/report", body=trickle(body, rate), headers={
-            "Content-Type": content_type, "Content-Length": str(len(body)),
-            "Cookie": visitor.cookie or "", "User-Agent": UA})
+        conn.request(
+            "POST",
+            "/report",
+            body=trickle(body, rate),
+            headers={
+                "Content-Type": content_type,
+                "Content-Length": str(len(body)),
+                "Cookie": visitor.cookie or "",
+                "User-Agent": UA,
+            },
+        )
         resp = conn.getresponse()
         status, page = resp.status, resp.read().decode("utf-8", "replace")
         for name, value in resp.getheaders():
@@ -622,23 +765,29 @@ def slow_report_straight_to_gunicorn(base: str, result: dict[str, Any],
                 visitor.cookie = value.split(";", 1)[0]
         if status in (302, 303):  # the receipt page after a redirect (POST-redirect-GET)
             target = urlsplit(resp.getheader("Location") or "/")
-            follow = visitor.request("GET", target.path + (f"?{target.query}" if target.query
-                                                           else ""))
+            follow = visitor.request(
+                "GET", target.path + (f"?{target.query}" if target.query else "")
+            )
             status, page = follow.status, follow.body
     finally:
         conn.close()
-    main = page[page.find("<main"):page.find("</main>")]
-    result.update(status=status, seconds=time.monotonic() - started,
-                  receipt=bool(RECEIPT.search(page)), body=main[:3000])
+    main = page[page.find("<main") : page.find("</main>")]
+    result.update(
+        status=status,
+        seconds=time.monotonic() - started,
+        receipt=bool(RECEIPT.search(page)),
+        body=main[:3000],
+    )
 
 
 def hold_slow_socket(base: str, opened: list[socket.socket], stop: threading.Event) -> None:
     """An upload that never finishes: headers for 1 MB, then a few bytes a second."""
     host, port = base.split("//", 1)[1].rsplit(":", 1)
     sock = socket.create_connection((host, int(port)), timeout=10)
-    sock.sendall(b"POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
-                 b"urlencoded\r\nContent-Length: 1048576\r\nUser-Agent: " + UA.encode() +
-                 b"\r\n\r\n")
+    sock.sendall(
+        b"POST /report HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
+        b"urlencoded\r\nContent-Length: 1048576\r\nUser-Agent: " + UA.encode() + b"\r\n\r\n"
+    )
     opened.append(sock)
     while not stop.wait(1.0):
         try:
@@ -657,8 +806,9 @@ def time_home(base: str, samples: list[float], stop: threading.Event) -> None:
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_slow_uploads_succeed_and_slow_sockets_leave_the_site_up(stack: Stack,
-                                                                 browser: Any) -> None:
+def test_slow_uploads_succeed_and_slow_sockets_leave_the_site_up(
+    stack: Stack, browser: Any
+) -> None:
     """Issue 11 item 2 and audit 7, in one run of about 95 s:
     - Chromium on emulated 2G upload (12 KB/s), JavaScript off, sends a report with a 1 MB file
       through nginx over HTTPS and gets its receipt;
@@ -671,8 +821,10 @@ def test_slow_uploads_succeed_and_slow_sockets_leave_the_site_up(stack: Stack,
     home_app: list[float] = []
     home_nginx: list[float] = []
     workers_before = sorted(stack.app.worker_pids())
-    threads = [threading.Thread(target=hold_slow_socket, args=(stack.app.base, sockets, stop),
-                                daemon=True) for _ in range(10)]
+    threads = [
+        threading.Thread(target=hold_slow_socket, args=(stack.app.base, sockets, stop), daemon=True)
+        for _ in range(10)
+    ]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 10
@@ -680,24 +832,36 @@ def test_slow_uploads_succeed_and_slow_sockets_leave_the_site_up(stack: Stack,
         time.sleep(0.05)
     assert len(sockets) == 10
     helpers = [
-        threading.Thread(target=slow_report_straight_to_gunicorn, args=(stack.app.base, direct),
-                         daemon=True),
+        threading.Thread(
+            target=slow_report_straight_to_gunicorn, args=(stack.app.base, direct), daemon=True
+        ),
         threading.Thread(target=time_home, args=(stack.app.base, home_app, stop), daemon=True),
         threading.Thread(target=time_home, args=(stack.https, home_nginx, stop), daemon=True),
     ]
     for t in helpers:
         t.start()
-    context = browser.new_context(ignore_https_errors=True, java_script_enabled=False,
-                                  user_agent=UA, viewport={"width": 360, "height": 640})
+    context = browser.new_context(
+        ignore_https_errors=True,
+        java_script_enabled=False,
+        user_agent=UA,
+        viewport={"width": 360, "height": 640},
+    )
     try:
         page = context.new_page()
         page.set_default_timeout(240_000)
         page.goto(stack.https + "/report")
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
-        cdp.send("Network.emulateNetworkConditions", {
-            "offline": False, "latency": 300, "downloadThroughput": 250_000 / 8,
-            "uploadThroughput": SLOW_RATE, "connectionType": "cellular2g"})
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": 300,
+                "downloadThroughput": 250_000 / 8,
+                "uploadThroughput": SLOW_RATE,
+                "connectionType": "cellular2g",
+            },
+        )
         p = page
         p.check("input[name=categories][value=extortion]")
         p.check("input[name=perpetrators][value=saps]")
@@ -705,9 +869,16 @@ def test_slow_uploads_succeed_and_slow_sockets_leave_the_site_up(stack: Stack,
         p.select_option("#year", str(dt.date.today().year))
         p.select_option("#province", "GP")
         p.fill("#narrative", "They took my money, and I am on a slow phone.")
-        p.set_input_files("#attachments", files=[{
-            "name": "slip.pdf", "mimeType": "application/pdf",
-            "buffer": PDF_HEAD + os.urandom(SLOW_BYTES - len(PDF_HEAD))}])
+        p.set_input_files(
+            "#attachments",
+            files=[
+                {
+                    "name": "slip.pdf",
+                    "mimeType": "application/pdf",
+                    "buffer": PDF_HEAD + os.urandom(SLOW_BYTES - len(PDF_HEAD)),
+                }
+            ],
+        )
         started = time.monotonic()
         with page.expect_navigation(timeout=240_000) as nav:
             p.click("#send")
@@ -729,9 +900,11 @@ def test_slow_uploads_succeed_and_slow_sockets_leave_the_site_up(stack: Stack,
             s.close()
     for t in helpers + threads:
         t.join(timeout=30)
-    print(f"browser through nginx {browser_seconds:.1f} s; straight to gunicorn "
-          f"{direct.get('seconds', 0):.1f} s; home max {max(home_app, default=-1):.3f} s "
-          f"(gunicorn), {max(home_nginx, default=-1):.3f} s (nginx)")
+    print(
+        f"browser through nginx {browser_seconds:.1f} s; straight to gunicorn "
+        f"{direct.get('seconds', 0):.1f} s; home max {max(home_app, default=-1):.3f} s "
+        f"(gunicorn), {max(home_nginx, default=-1):.3f} s (nginx)"
+    )
     assert browser_seconds > 60  # the upload really was slow (1 MB at 12 KB/s is about 85 s)
     assert direct.get("status") == 200 and direct.get("receipt"), direct
     assert direct["seconds"] > 60

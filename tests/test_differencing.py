@@ -71,16 +71,20 @@ class Knowledge:
 
 # --- synthetic data with planted small cells ---------------------------------------------------
 
+
 def _sites() -> dict[str, tuple[str, list[tuple[float, float]]]]:
     """Centres of r6 cells: three in one r5 hexagon of Johannesburg, one in Pretoria, two in
     Durban, one in Cape Town. With a 1 m radius an incident stays in its cell."""
+
     def children(lat: float, lon: float, n: int) -> list[tuple[float, float]]:
         parent = h3.latlng_to_cell(lat, lon, 5)
         return [h3.cell_to_latlng(c) for c in sorted(h3.cell_to_children(parent, 6))[:n]]
 
-    return {"GP": ("GP", [*children(-26.2041, 28.0473, 3), *children(-25.7479, 28.2293, 1)]),
-            "KZN": ("KZN", children(-29.8587, 31.0218, 2)),
-            "WC": ("WC", children(-33.9249, 18.4241, 1))}
+    return {
+        "GP": ("GP", [*children(-26.2041, 28.0473, 3), *children(-25.7479, 28.2293, 1)]),
+        "KZN": ("KZN", children(-29.8587, 31.0218, 2)),
+        "WC": ("WC", children(-33.9249, 18.4241, 1)),
+    }
 
 
 def quarter_released(now: dt.datetime, settings: Any) -> Period:
@@ -89,20 +93,30 @@ def quarter_released(now: dt.datetime, settings: Any) -> Period:
     return q if q.last <= through else lattice.quarter_of(lattice.add_months(q.first, -1))
 
 
-def _incidents(rng: random.Random, months: list[dt.date],
-               planted: bool) -> Iterator[dict[str, Any]]:
+def _incidents(
+    rng: random.Random, months: list[dt.date], planted: bool
+) -> Iterator[dict[str, Any]]:
     sites = _sites()
     for month in months:
         for _name, (province, places) in sites.items():
             for i, (lat, lon) in enumerate(places):
                 # most cells busy, some planted small (1-4)
-                n = rng.choice([1, 2, 3, 4]) if planted and rng.random() < 0.35 else \
-                    rng.randint(5, 11)
+                n = (
+                    rng.choice([1, 2, 3, 4])
+                    if planted and rng.random() < 0.35
+                    else rng.randint(5, 11)
+                )
                 for j in range(n):
                     cats = [CATS[(i + j) % 3]] if rng.random() < 0.7 else rng.sample(CATS, 2)
                     perps = ["saps"] if rng.random() < 0.75 else ["client"]
-                    yield {"categories": cats, "perpetrators": perps, "month": month,
-                           "province": province, "lat": lat, "lon": lon}
+                    yield {
+                        "categories": cats,
+                        "perpetrators": perps,
+                        "month": month,
+                        "province": province,
+                        "lat": lat,
+                        "lon": lon,
+                    }
 
 
 def publish_all(app: Flask, items: Iterable[dict[str, Any]]) -> int:
@@ -110,8 +124,14 @@ def publish_all(app: Flask, items: Iterable[dict[str, Any]]) -> int:
     with app.app_context():
         session = db.session()
         for item in items:
-            publish_incident(session, people_affected=1, verification_level="reported",
-                             source_type="self", privacy_radius_m=1.0, **item)
+            publish_incident(
+                session,
+                people_affected=1,
+                verification_level="reported",
+                source_type="self",
+                privacy_radius_m=1.0,
+                **item,
+            )
             n += 1
         session.commit()
     return n
@@ -125,6 +145,7 @@ def cut(app: Flask, now: dt.datetime) -> None:
 
 
 # --- collecting every allowed answer -------------------------------------------------------------
+
 
 def _attrs() -> list[dict[str, str]]:
     return [{}, *({"category": c} for c in CATS), *({"perpetrator": p} for p in PERPS)]
@@ -155,8 +176,7 @@ def collect(app: Flask, periods: list[str], kb: Knowledge, *, bundles: bool) -> 
                         continue  # the image draws the cells answer: checked on a sample
                     svg = client.get("/map.svg", query_string={**args, "res": res})
                     shown = sorted(int(n) for n in re.findall(rb'data-count="(\d+)"', svg.data))
-                    assert shown == sorted(f["properties"]["count"]
-                                           for f in resp.json["features"])
+                    assert shown == sorted(f["properties"]["count"] for f in resp.json["features"])
                 resp = client.get("/api/v1/summary", query_string=args)
                 assert resp.status_code == 200, resp.data
                 bodies.append(resp.data)
@@ -171,16 +191,17 @@ def collect(app: Flask, periods: list[str], kb: Knowledge, *, bundles: bool) -> 
                 for e in body["by_month"]:
                     kb.learn((e["month"], (0, where, ANY), a), e["count"])
                 for e in body["by_province_category"]:
-                    kb.learn((period, (0, e["province"], ANY), f"c:{e['category']}"),
-                             e["count"])
+                    kb.learn((period, (0, e["province"], ANY), f"c:{e['category']}"), e["count"])
                 if attrs and province:
                     continue  # the page shows the summary answer: checked on a sample
                 page = client.get("/map", query_string=args).get_data(as_text=True)
                 kb.answers += 1
                 table = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', page)]
-                summary_numbers = {e["count"] for key in ("by_province", "by_perpetrator",
-                                                          "by_province_category")
-                                   for e in body[key]}
+                summary_numbers = {
+                    e["count"]
+                    for key in ("by_province", "by_perpetrator", "by_province_category")
+                    for e in body[key]
+                }
                 assert set(table) <= summary_numbers, (period, args)
     if bundles:
         from reporter.export.filters import parse_export_filters
@@ -189,16 +210,23 @@ def collect(app: Flask, periods: list[str], kb: Knowledge, *, bundles: bool) -> 
         for period in periods[:2]:
             for attrs in ({}, {"category": CATS[0]}):
                 for province in (None, "GP") if not attrs else (None,):
-                    f = parse_export_filters({"period": period, **attrs,
-                                              **({"province": province} if province else {})})
+                    f = parse_export_filters(
+                        {"period": period, **attrs, **({"province": province} if province else {})}
+                    )
                     built = build(app, f)
                     kb.answers += 1
                     _learn_bundle(kb, built.data, period, _attr_key(attrs), province)
     return bodies
 
 
-def _learn_cells(kb: Knowledge, features: list[dict[str, Any]], period: str, res: int,
-                 a: str, province: str | None) -> None:
+def _learn_cells(
+    kb: Knowledge,
+    features: list[dict[str, Any]],
+    period: str,
+    res: int,
+    a: str,
+    province: str | None,
+) -> None:
     for feat in features:
         cell, n = feat["properties"]["cell"], feat["properties"]["count"]
         if province:
@@ -208,8 +236,7 @@ def _learn_cells(kb: Knowledge, features: list[dict[str, Any]], period: str, res
             kb.sums.append((parts, n))
 
 
-def _learn_bundle(kb: Knowledge, data: bytes, period: str, a: str,
-                  province: str | None) -> None:
+def _learn_bundle(kb: Knowledge, data: bytes, period: str, a: str, province: str | None) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         fc = json.loads(zf.read("cells.geojson"))
         rows = list(csv.DictReader(io.StringIO(zf.read("summary.csv").decode())))
@@ -225,21 +252,40 @@ def _learn_bundle(kb: Knowledge, data: bytes, period: str, a: str,
 
 # --- the truth (what the releases counted) and the attack ----------------------------------------
 
+
 def truth(app: Flask, periods: dict[str, Period]) -> dict[Node, int]:
     """Every non-empty bin of the released periods, from the incidents the releases counted."""
     months = sorted({m for p in periods.values() for m in p.months})
     with app.app_context():
-        rows = db.session().execute(
-            select(Incident.month, Incident.province, Incident.cell_r6, Incident.categories,
-                   Incident.perpetrators, func.count())
-            .where(Incident.release_id.is_not(None), Incident.month.in_(months))
-            .group_by(Incident.month, Incident.province, Incident.cell_r6,
-                      Incident.categories, Incident.perpetrators)).all()
+        rows = (
+            db.session()
+            .execute(
+                select(
+                    Incident.month,
+                    Incident.province,
+                    Incident.cell_r6,
+                    Incident.categories,
+                    Incident.perpetrators,
+                    func.count(),
+                )
+                .where(Incident.release_id.is_not(None), Incident.month.in_(months))
+                .group_by(
+                    Incident.month,
+                    Incident.province,
+                    Incident.cell_r6,
+                    Incident.categories,
+                    Incident.perpetrators,
+                )
+            )
+            .all()
+        )
     per_month: dict[str, list[lattice.CountRow]] = defaultdict(list)
     for month, province, cell, cats, perps, n in rows:
         per_month[lattice.month_label(month)].append((province, cell, cats, perps, n))
-    counts = {lattice.month_label(m): lattice.month_counts(per_month[lattice.month_label(m)])
-              for m in months}
+    counts = {
+        lattice.month_label(m): lattice.month_counts(per_month[lattice.month_label(m)])
+        for m in months
+    }
     out: dict[Node, int] = {}
     for label, p in periods.items():
         c = lattice.add_counts(counts[lattice.month_label(m)] for m in p.months)
@@ -281,39 +327,52 @@ class Result:
 SLACK = "other"  # stands for every hexagon of a province that holds no incident
 
 
-def open_universe(values: dict[Node, int], periods: dict[str, Period]
-                  ) -> tuple[dict[Node, int], list[tuple[Node, list[Node]]]]:
+def open_universe(
+    values: dict[Node, int], periods: dict[str, Period]
+) -> tuple[dict[Node, int], list[tuple[Node, list[Node]]]]:
     """The bins an attacker who does not know which bins are empty must reckon with: every
     province, every r6 child of an r5 hexagon that holds incidents, both halves of every
     attribute, every month of a quarter. Empty ones are 0, unknown to the attacker, and hold
     nothing he could learn, so the empty children of one parent are one bin ("other": empty
     provinces, a province's empty r5 hexagons, an r5's empty r6 children; an empty bin's own
     parts are as free as itself). Returns values and relations."""
-    attrs = sorted({n[2] for n in values} | {NOT + a for n in values if (a := n[2]) != ANY
-                                               and not a.startswith(NOT)})
+    attrs = sorted(
+        {n[2] for n in values}
+        | {NOT + a for n in values if (a := n[2]) != ANY and not a.startswith(NOT)}
+    )
     provinces = sorted({g[1] for _p, g, _a in values if g[1] != ANY})
     r5 = sorted({(g[1], g[2]) for _p, g, _a in values if g[0] == 5})
     r6 = sorted({(g[1], g[2]) for _p, g, _a in values if g[0] == 6})
-    geos: list[lattice.Geo] = [lattice.NATIONAL, (0, SLACK, ANY),
-                               *((0, p, ANY) for p in provinces)]
+    geos: list[lattice.Geo] = [lattice.NATIONAL, (0, SLACK, ANY), *((0, p, ANY) for p in provinces)]
     geos += [(5, p, c) for p, c in r5] + [(5, p, SLACK) for p in provinces]
     geos += [(6, p, c) for p, c in r6] + [(6, p, f"{SLACK}:{c}") for p, c in r5]
-    full = {(per, g, a): values.get((per, g, a), 0) for per in periods for g in geos
-            for a in attrs}
+    full = {(per, g, a): values.get((per, g, a), 0) for per in periods for g in geos for a in attrs}
     rels: list[tuple[Node, list[Node]]] = []
     for per, p in periods.items():
         for a in attrs:
-            rels.append(((per, lattice.NATIONAL, a),
-                         [(per, (0, q, ANY), a) for q in [*provinces, SLACK]]))
+            rels.append(
+                ((per, lattice.NATIONAL, a), [(per, (0, q, ANY), a) for q in [*provinces, SLACK]])
+            )
             for q in provinces:
-                rels.append(((per, (0, q, ANY), a),
-                             [(per, (5, q, c), a) for qq, c in r5 if qq == q]
-                             + [(per, (5, q, SLACK), a)]))
+                rels.append(
+                    (
+                        (per, (0, q, ANY), a),
+                        [(per, (5, q, c), a) for qq, c in r5 if qq == q]
+                        + [(per, (5, q, SLACK), a)],
+                    )
+                )
             for q, c in r5:
-                rels.append(((per, (5, q, c), a),
-                             [(per, (6, q, ch), a) for qq, ch in r6
-                              if qq == q and lattice.parent5(ch) == c]
-                             + [(per, (6, q, f"{SLACK}:{c}"), a)]))
+                rels.append(
+                    (
+                        (per, (5, q, c), a),
+                        [
+                            (per, (6, q, ch), a)
+                            for qq, ch in r6
+                            if qq == q and lattice.parent5(ch) == c
+                        ]
+                        + [(per, (6, q, f"{SLACK}:{c}"), a)],
+                    )
+                )
             if p.kind != "month":
                 kids = [c.label for c in p.children() if c.label in periods]
                 if len(kids) == len(p.children()):
@@ -326,8 +385,14 @@ def open_universe(values: dict[Node, int], periods: dict[str, Period]
     return full, rels
 
 
-def attack(values: dict[Node, int], kb: Knowledge, periods: dict[str, Period],
-           k: int = K, *, support_known: bool = False) -> Result:
+def attack(
+    values: dict[Node, int],
+    kb: Knowledge,
+    periods: dict[str, Period],
+    k: int = K,
+    *,
+    support_known: bool = False,
+) -> Result:
     facts = {n: v for n, v in kb.facts.items() if n[0] in periods}
     shown_below = sum(1 for v in facts.values() if 0 < v < k)
     # pairs of nested published numbers (and equal bins across answers: the conflicts)
@@ -382,12 +447,23 @@ def attack(values: dict[Node, int], kb: Knowledge, periods: dict[str, Period],
     determined |= _pinned_by_bounds(values, facts, rels, hidden)
     small = [n for n in hidden if 0 < values[n] < k]
     recovered_bins = sum(1 for n in small if n in determined)
-    return Result(len(small), len(facts), pairs, recovered_pairs, recovered_bins, shown_below,
-                  len(kb.conflicts))
+    return Result(
+        len(small),
+        len(facts),
+        pairs,
+        recovered_pairs,
+        recovered_bins,
+        shown_below,
+        len(kb.conflicts),
+    )
 
 
-def _pinned_by_bounds(values: dict[Node, int], facts: dict[Node, int],
-                      rels: list[tuple[Node, list[Node]]], hidden: list[Node]) -> set[Node]:
+def _pinned_by_bounds(
+    values: dict[Node, int],
+    facts: dict[Node, int],
+    rels: list[tuple[Node, list[Node]]],
+    hidden: list[Node],
+) -> set[Node]:
     """Interval reasoning with non-negativity: lo <= x <= hi for every bin, narrowed through
     every relation until nothing changes; pinned when lo == hi."""
     inf = float("inf")
@@ -416,6 +492,7 @@ def _pinned_by_bounds(values: dict[Node, int], facts: dict[Node, int],
 
 # --- the whole run ---------------------------------------------------------------------------
 
+
 def harness(app: Flask, seed: int = 12, bundles: bool = True) -> dict[str, Any]:
     """Plant, publish, release twice, collect, attack. Returns the figures (bench and tests)."""
     settings = app.extensions["reporter.settings"]
@@ -426,8 +503,13 @@ def harness(app: Flask, seed: int = 12, bundles: bool = True) -> dict[str, Any]:
     cut(app, now1)
     with app.app_context():
         first_periods = {p: lattice.parse_period(p) for p in _released_labels()}
-    labels = [p for p in first_periods if first_periods[p].first >= q.first
-              or first_periods[p].kind == "year" and first_periods[p].last >= q.first]
+    labels = [
+        p
+        for p in first_periods
+        if first_periods[p].first >= q.first
+        or first_periods[p].kind == "year"
+        and first_periods[p].last >= q.first
+    ]
     kb = Knowledge()
     before = collect(app, labels, kb, bundles=bundles)
     # a publish into a released month (late) and one into the next month: nothing public moves
@@ -436,8 +518,9 @@ def harness(app: Flask, seed: int = 12, bundles: bool = True) -> dict[str, Any]:
     after = collect(app, labels, Knowledge(), bundles=False)
     changed_by_publish = sum(1 for x, y in zip(before, after, strict=True) if x != y)
     # the next release adds the next month (and any quarter or year it completes)
-    now2 = dt.datetime.combine(lattice.add_months(dt.date(now1.year, now1.month, 1), 1),
-                               dt.time(0, 30), tzinfo=dt.UTC)
+    now2 = dt.datetime.combine(
+        lattice.add_months(dt.date(now1.year, now1.month, 1), 1), dt.time(0, 30), tzinfo=dt.UTC
+    )
     cut(app, now2)
     with app.app_context():
         periods = {p: lattice.parse_period(p) for p in _released_labels()}
@@ -511,8 +594,7 @@ def test_the_same_attack_breaks_a_naive_publication(run: dict[str, Any]) -> None
     assert result.recovered_pairs > 0 and result.recovered_bins > 0
 
 
-def test_an_attacker_who_knew_which_bins_are_empty_would_do_better(
-        run: dict[str, Any]) -> None:
+def test_an_attacker_who_knew_which_bins_are_empty_would_do_better(run: dict[str, Any]) -> None:
     """The documented limit (docs/maps.md, "Honest limits"), measured so that it stays known."""
     result = attack(run["values"], run["knowledge"], run["periods"], support_known=True)
     assert result.recovered_pairs == 0 and result.shown_below_k == 0

@@ -715,7 +715,8 @@ def test_add_recipient_rewraps_for_a_new_key() -> None:
     env2 = E.add_recipient(env, bytes(a), bytes(c))
     assert E.open_envelope(env2, bytes(c)) == {"x": 1}
     assert {k: v for k, v in env2.items() if k != "keys"} == {
-        k: v for k, v in env.items() if k != "keys"}
+        k: v for k, v in env.items() if k != "keys"
+    }
     assert E.add_recipient(env2, bytes(a), bytes(c)) == env2  # idempotent
     with pytest.raises(E.NotARecipient):
         E.add_recipient(env, bytes(b), bytes(c))  # only a holder can re-wrap

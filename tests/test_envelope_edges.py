@@ -68,8 +68,9 @@ def test_an_attachment_with_a_wrong_chunk_count_is_refused(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(VECTORS["attachment_length_must_fail"]["cases"]))
-def test_a_body_too_large_for_its_nonces_is_refused_from_its_length(tmp_path: Path,
-                                                                     name: str) -> None:
+def test_a_body_too_large_for_its_nonces_is_refused_from_its_length(
+    tmp_path: Path, name: str
+) -> None:
     case = VECTORS["attachment_length_must_fail"]["cases"][name]
     # a sparse file of that length: the bytes are never held, only mapped
     sparse = tmp_path / "body"
@@ -100,10 +101,12 @@ def test_a_wrap_with_an_unsupported_iteration_count_is_refused(name: str) -> Non
     assert str(refused.value) == case["error"]
     if "derived_with" in case:  # it was really made that way: only the count refuses it
         wrap = case["wrap"]
-        key = hashlib.pbkdf2_hmac("sha256", STAFF["passphrase"].encode(), E.b64d(wrap["salt"]),
-                                  case["derived_with"], 32)
-        assert SecretBox(key).decrypt(E.b64d(wrap["wsk"]), E.b64d(wrap["nonce"])) == \
-            E.b64d(STAFF["sk"])
+        key = hashlib.pbkdf2_hmac(
+            "sha256", STAFF["passphrase"].encode(), E.b64d(wrap["salt"]), case["derived_with"], 32
+        )
+        assert SecretBox(key).decrypt(E.b64d(wrap["wsk"]), E.b64d(wrap["nonce"])) == E.b64d(
+            STAFF["sk"]
+        )
 
 
 def staff_pk() -> bytes:

@@ -251,9 +251,14 @@ def test_js_add_recipient_opens_in_python() -> None:
         " header: E.addRecipient(input.header, d(input.old), d(input.new))}));"
     )
     out = subprocess.run(
-        [node, "-e", script, str(root)], check=True, capture_output=True, text=True,
-        input=json.dumps({"env": env, "header": header, "old": E.b64e(bytes(old)),
-                          "new": E.b64e(bytes(new))}))
+        [node, "-e", script, str(root)],
+        check=True,
+        capture_output=True,
+        text=True,
+        input=json.dumps(
+            {"env": env, "header": header, "old": E.b64e(bytes(old)), "new": E.b64e(bytes(new))}
+        ),
+    )
     result = json.loads(out.stdout)
     assert E.open_envelope(result["env"], bytes(new)) == {"narrative": "rotate me"}
     assert E.open_attachment(result["header"], body, bytes(new)) == b"file bytes"

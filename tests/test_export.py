@@ -58,15 +58,20 @@ def bundles(cluster: Path) -> Iterator[dict[str, Any]]:
         cells = seed(application)
         with application.app_context():
             key = load_signing_key(application.extensions["reporter.settings"].instance_path)
-        yield {"media": build(application),
-               "casework": build(application, ExportFilters(kind="casework")),
-               "key": key.verify_key, "cells": cells, "url": url}
+        yield {
+            "media": build(application),
+            "casework": build(application, ExportFilters(kind="casework")),
+            "key": key.verify_key,
+            "cells": cells,
+            "url": url,
+        }
     finally:
         application.extensions["reporter.db"].engine.dispose()
         pgcluster.drop_database(cluster, name)
 
 
 # --- a fresh bundle, and every way of tampering with one ----------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["media", "casework"])
 def test_a_fresh_bundle_verifies(bundles: dict[str, Any], kind: str) -> None:
@@ -99,7 +104,8 @@ def test_removing_a_file_is_named(bundles: dict[str, Any], name: str) -> None:
     files = members(bundles["casework"].data)
     del files[name]
     assert verify_bundle(rezip(files), bundles["key"]) == [
-        f"missing file: {name} is listed in the manifest but not in the zip"]
+        f"missing file: {name} is listed in the manifest but not in the zip"
+    ]
 
 
 @pytest.mark.parametrize("name", ["notes.txt", "incidents.csv"])
@@ -108,17 +114,20 @@ def test_adding_a_file_is_named(bundles: dict[str, Any], name: str) -> None:
     files = members(bundles["media"].data)
     files[name] = b"id,month\n1,2026-01\n"
     assert verify_bundle(rezip(files), bundles["key"]) == [
-        f"extra file: {name} is not listed in the manifest"]
+        f"extra file: {name} is not listed in the manifest"
+    ]
 
 
 def test_removing_the_manifest_or_its_signature_is_named(bundles: dict[str, Any]) -> None:
     files = members(bundles["media"].data)
     no_sig = {k: v for k, v in files.items() if k != "manifest.sig"}
     assert verify_bundle(rezip(no_sig), bundles["key"]) == [
-        "manifest.sig is missing: the bundle is not signed"]
+        "manifest.sig is missing: the bundle is not signed"
+    ]
     no_manifest = {k: v for k, v in files.items() if k != "manifest.json"}
     assert verify_bundle(rezip(no_manifest), bundles["key"]) == [
-        "manifest.json is missing: nothing in this bundle can be checked"]
+        "manifest.json is missing: nothing in this bundle can be checked"
+    ]
 
 
 def test_a_swapped_signature_fails(bundles: dict[str, Any]) -> None:
@@ -146,15 +155,19 @@ def test_a_manifest_re_signed_by_another_key_fails(bundles: dict[str, Any]) -> N
     assert verify_bundle(rezip(files), forger.verify_key) == []
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"not json", "manifest.json is malformed: it is not valid JSON"),
-    (b"[1, 2]", "manifest.json is malformed: it is not a JSON object"),
-    (b'{"files": {}}', "manifest.json is malformed: it lists no files"),
-    (b'{"files": {"map.png": {"sha256": "xyz"}}}',
-     "manifest.json is malformed: no valid SHA-256 for 'map.png'"),
-])
-def test_a_malformed_manifest_is_named(bundles: dict[str, Any], body: bytes,
-                                       message: str) -> None:
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"not json", "manifest.json is malformed: it is not valid JSON"),
+        (b"[1, 2]", "manifest.json is malformed: it is not a JSON object"),
+        (b'{"files": {}}', "manifest.json is malformed: it lists no files"),
+        (
+            b'{"files": {"map.png": {"sha256": "xyz"}}}',
+            "manifest.json is malformed: no valid SHA-256 for 'map.png'",
+        ),
+    ],
+)
+def test_a_malformed_manifest_is_named(bundles: dict[str, Any], body: bytes, message: str) -> None:
     # Given a manifest that is well signed but malformed (the signer's bug, or an old format)
     signer = SigningKey.generate()
     files = members(bundles["media"].data)
@@ -167,7 +180,8 @@ def test_a_garbled_signature_is_named(bundles: dict[str, Any]) -> None:
     files = members(bundles["media"].data)
     files["manifest.sig"] = b"not base64!"
     assert verify_bundle(rezip(files), bundles["key"]) == [
-        "manifest.sig is malformed (not a base64 Ed25519 signature)"]
+        "manifest.sig is malformed (not a base64 Ed25519 signature)"
+    ]
 
 
 def test_a_zip_bomb_is_refused_before_unpacking(bundles: dict[str, Any]) -> None:
@@ -179,6 +193,7 @@ def test_a_zip_bomb_is_refused_before_unpacking(bundles: dict[str, Any]) -> None
 
 
 # --- the files themselves ---------------------------------------------------------------------
+
 
 def test_the_standalone_map_names_no_address(bundles: dict[str, Any]) -> None:
     html = members(bundles["media"].data)["map.html"].decode()
@@ -199,10 +214,21 @@ def test_the_png_is_the_expected_size_and_not_blank(bundles: dict[str, Any]) -> 
 def test_the_pdf_holds_the_legend_and_the_tables_as_text(bundles: dict[str, Any]) -> None:
     reader = PdfReader(io.BytesIO(members(bundles["media"].data)["report.pdf"]))
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for words in ("Sisonke", "Legend", "Incidents per area", "5–9", "10–19", "Major town",
-                  "Incidents by province and category", "Incidents by month",
-                  "Asked for money, sex or goods (bribe)", "MT4:11", "KZN",
-                  months_back(1).strftime("%Y-%m"), "k = 5"):
+    for words in (
+        "Sisonke",
+        "Legend",
+        "Incidents per area",
+        "5–9",
+        "10–19",
+        "Major town",
+        "Incidents by province and category",
+        "Incidents by month",
+        "Asked for money, sex or goods (bribe)",
+        "MT4:11",
+        "KZN",
+        months_back(1).strftime("%Y-%m"),
+        "k = 5",
+    ):
         assert words in text, words
 
 
@@ -217,8 +243,10 @@ def test_no_count_in_a_media_bundle_is_below_k(bundles: dict[str, Any]) -> None:
     fc = json.loads(files["cells.geojson"])
     counts = [f["properties"]["count"] for f in fc["features"]]
     assert counts and min(counts) >= K
-    assert {f["id"] for f in fc["features"]} == {bundles["cells"]["johannesburg"],
-                                                 bundles["cells"]["cape_town"]}
+    assert {f["id"] for f in fc["features"]} == {
+        bundles["cells"]["johannesburg"],
+        bundles["cells"]["cape_town"],
+    }
     # Durban's 2 incidents appear nowhere: not as a cell, not in the table
     assert all(f["geometry"]["type"] == "Polygon" for f in fc["features"])
     table = _csv(files["summary.csv"])
@@ -239,10 +267,20 @@ def test_the_casework_csv_has_coarse_rows_with_huridocs_codes(bundles: dict[str,
     assert row["category_codes"] == f"{codes['extortion']};{codes['unlawful_arrest']}"
     assert row["perpetrators"] == "saps" and row["perpetrator_codes"] == "MT36:111"
     assert row["cell_r5"] and len(row["cell_r5"]) == 15
-    assert set(rows[0]) == {"id", "month", "province", "cell_r5", "categories",
-                            "category_codes", "perpetrators", "perpetrator_codes",
-                            "verification_level", "source_type", "people_affected",
-                            "vocabulary_version"}
+    assert set(rows[0]) == {
+        "id",
+        "month",
+        "province",
+        "cell_r5",
+        "categories",
+        "category_codes",
+        "perpetrators",
+        "perpetrator_codes",
+        "verification_level",
+        "source_type",
+        "people_affected",
+        "vocabulary_version",
+    }
     # never a point: no column, and no number that looks like a coordinate
     text = members(bundles["casework"].data)["incidents.csv"].decode()
     assert "-26.1" not in text and "28.04" not in text and "POINT" not in text
@@ -258,34 +296,48 @@ def test_filters_narrow_the_bundle(bundles: dict[str, Any]) -> None:
     files = members(built.data)
     assert {r["province"] for r in _csv(files["incidents.csv"])} == {"WC"}
     assert [f["id"] for f in json.loads(files["cells.geojson"])["features"]] == [
-        bundles["cells"]["cape_town"]]
+        bundles["cells"]["cape_town"]
+    ]
     assert built.manifest["parameters"]["provinces"] == ["WC"]
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"from": "2026-13"}, "from must be a month"),
-    ({"from": "2026-05", "to": "2026-01"}, "from must not be after to"),
-    ({"province": "XX"}, "province must be among"),
-    ({"category": "nope"}, "category must be among"),
-    ({"perpetrator": "nope"}, "perpetrator must be among"),
-    ({"kind": "everything"}, "kind must be media or casework"),
-    ({"res": "9"}, "res must be one of"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"from": "2026-13"}, "from must be a month"),
+        ({"from": "2026-05", "to": "2026-01"}, "from must not be after to"),
+        ({"province": "XX"}, "province must be among"),
+        ({"category": "nope"}, "category must be among"),
+        ({"perpetrator": "nope"}, "perpetrator must be among"),
+        ({"kind": "everything"}, "kind must be media or casework"),
+        ({"res": "9"}, "res must be one of"),
+    ],
+)
 def test_bad_filters_are_named(args: dict[str, str], message: str) -> None:
     with pytest.raises(ExportInvalid, match=message):
         parse_export_filters(args)
 
 
 def test_good_filters_parse() -> None:
-    f = parse_export_filters({"from": "2025-01", "to": "2025-12", "province": ["WC", "GP"],
-                              "category": "extortion,unlawful_arrest", "kind": "casework"})
+    f = parse_export_filters(
+        {
+            "from": "2025-01",
+            "to": "2025-12",
+            "province": ["WC", "GP"],
+            "category": "extortion,unlawful_arrest",
+            "kind": "casework",
+        }
+    )
     assert f.provinces == ("GP", "WC")  # vocabulary order
     assert f.categories == ("unlawful_arrest", "extortion")
-    assert f.audit_text() == ("kind=casework from=2025-01 to=2025-12 provinces=GP,WC "
-                              "categories=unlawful_arrest,extortion perpetrators=* res=6")
+    assert f.audit_text() == (
+        "kind=casework from=2025-01 to=2025-12 provinces=GP,WC "
+        "categories=unlawful_arrest,extortion perpetrators=* res=6"
+    )
 
 
 # --- pages and roles ----------------------------------------------------------------------------
+
 
 def _staff(app: Flask, client: FlaskClient, roles: list[str]) -> Member:
     member = make_staff(app, f"{roles[0]}-user", roles, iterations=1000)
@@ -294,8 +346,9 @@ def _staff(app: Flask, client: FlaskClient, roles: list[str]) -> Member:
 
 
 def _post(client: FlaskClient, **form: Any) -> Any:
-    return client.post("/staff/exports", data={"csrf_token": csrf_of(client, "/staff/exports"),
-                                               **form})
+    return client.post(
+        "/staff/exports", data={"csrf_token": csrf_of(client, "/staff/exports"), **form}
+    )
 
 
 def test_an_advocate_exports_media_bundles_only(app: Flask, client: FlaskClient) -> None:
@@ -324,11 +377,12 @@ def test_an_advocate_exports_media_bundles_only(app: Flask, client: FlaskClient)
     digest = hashlib.sha256(data).hexdigest()
     assert resp.headers["X-Bundle-SHA256"] == digest
     with app.app_context():
-        event = db.session().scalars(select(AuditEvent).where(
-            AuditEvent.action == "export")).one()
+        event = db.session().scalars(select(AuditEvent).where(AuditEvent.action == "export")).one()
     assert event.staff_id == member.id
-    assert event.object == (f"kind=media from=* to=* provinces=GP categories=* "
-                            f"perpetrators=* res=6 via=web sha256={digest}")
+    assert event.object == (
+        f"kind=media from=* to=* provinces=GP categories=* "
+        f"perpetrators=* res=6 via=web sha256={digest}"
+    )
     # When she asks for a casework bundle anyway, the server refuses
     assert _post(client, kind="casework").status_code == 403
     # and she cannot open a report's envelope either
@@ -336,8 +390,9 @@ def test_an_advocate_exports_media_bundles_only(app: Flask, client: FlaskClient)
 
 
 @pytest.mark.parametrize("role", ["coordinator", "admin"])
-def test_coordinators_and_admins_export_casework(app: Flask, client: FlaskClient,
-                                                 role: str) -> None:
+def test_coordinators_and_admins_export_casework(
+    app: Flask, client: FlaskClient, role: str
+) -> None:
     seed(app)
     _staff(app, client, [role])
     assert 'value="casework"' in client.get("/staff/exports").get_data(as_text=True)
@@ -352,13 +407,22 @@ def test_a_moderator_cannot_export(app: Flask, client: FlaskClient) -> None:
     assert client.get("/staff/exports").status_code == 403
 
 
-@pytest.mark.parametrize("form", [
-    {"from": "2026-99"}, {"from": "x" * 500}, {"province": "ZZ"}, {"category": "<script>"},
-    {"kind": "casework2"}, {"res": "0"}, {"from": "2026-05", "to": "2026-01"},
-    {"province": ["GP"] * 100},
-])
-def test_bad_filters_get_a_4xx_never_a_500(app: Flask, client: FlaskClient,
-                                           form: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"from": "2026-99"},
+        {"from": "x" * 500},
+        {"province": "ZZ"},
+        {"category": "<script>"},
+        {"kind": "casework2"},
+        {"res": "0"},
+        {"from": "2026-05", "to": "2026-01"},
+        {"province": ["GP"] * 100},
+    ],
+)
+def test_bad_filters_get_a_4xx_never_a_500(
+    app: Flask, client: FlaskClient, form: dict[str, Any]
+) -> None:
     _staff(app, client, ["admin"])
     resp = _post(client, **form)
     assert resp.status_code == 400
@@ -374,19 +438,26 @@ def test_exports_need_a_log_in(client: FlaskClient) -> None:
 
 # --- the public checker and key -----------------------------------------------------------------
 
+
 def _verify(client: FlaskClient, data: bytes, name: str = "bundle.zip") -> Any:
     # encoded here, in memory: the test client would spool a large body to a temporary file
     # that it never closes (a ResourceWarning, an error under filterwarnings=error)
-    boundary, body = encode_multipart(MultiDict({
-        "csrf_token": csrf_of(client, "/verify"),
-        "bundle": FileStorage(io.BytesIO(data), filename=name,
-                              content_type="application/zip")}))
-    return client.post("/verify", data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    boundary, body = encode_multipart(
+        MultiDict(
+            {
+                "csrf_token": csrf_of(client, "/verify"),
+                "bundle": FileStorage(
+                    io.BytesIO(data), filename=name, content_type="application/zip"
+                ),
+            }
+        )
+    )
+    return client.post(
+        "/verify", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
-def test_the_signing_key_is_published_with_its_fingerprint(app: Flask,
-                                                           client: FlaskClient) -> None:
+def test_the_signing_key_is_published_with_its_fingerprint(app: Flask, client: FlaskClient) -> None:
     resp = client.get("/.well-known/reporter-signing-key")
     assert resp.status_code == 200 and resp.mimetype == "text/plain"
     key = VerifyKey(base64.b64decode(resp.get_data(as_text=True).strip(), validate=True))
@@ -398,7 +469,8 @@ def test_the_signing_key_is_published_with_its_fingerprint(app: Flask,
 
 
 def test_the_verify_page_accepts_a_good_bundle_and_names_a_tampered_one(
-        app: Flask, client: FlaskClient) -> None:
+    app: Flask, client: FlaskClient
+) -> None:
     seed(app)
     data = build(app).data
     resp = _verify(client, data)
@@ -436,12 +508,24 @@ def test_the_verify_page_refuses_an_upload_over_its_limit(app_factory: Any) -> N
 
 # --- the command line ---------------------------------------------------------------------------
 
+
 def test_cli_creates_a_bundle_that_cli_verifies(app: Flask, tmp_path: Any) -> None:
     seed(app)
     runner = app.test_cli_runner(mix_stderr=False) if _mix_stderr() else app.test_cli_runner()
-    result = runner.invoke(args=["export", "create", "--out", str(tmp_path), "--kind",
-                                 "casework", "--province", "GP", "--from",
-                                 months_back(3).strftime("%Y-%m")])
+    result = runner.invoke(
+        args=[
+            "export",
+            "create",
+            "--out",
+            str(tmp_path),
+            "--kind",
+            "casework",
+            "--province",
+            "GP",
+            "--from",
+            months_back(3).strftime("%Y-%m"),
+        ]
+    )
     assert result.exit_code == 0, result.output
     path = result.stdout.strip().splitlines()[-1]
     assert path.endswith(".zip") and "incidents.csv" in _stderr(result)
@@ -457,14 +541,14 @@ def test_cli_creates_a_bundle_that_cli_verifies(app: Flask, tmp_path: Any) -> No
     assert "changed file: incidents.csv" in _stderr(result)
     # the CLI export is audited too (no staff member: the operator's shell)
     with app.app_context():
-        event = db.session().scalars(select(AuditEvent).where(
-            AuditEvent.action == "export")).one()
+        event = db.session().scalars(select(AuditEvent).where(AuditEvent.action == "export")).one()
     assert event.staff_id is None and "via=cli" in (event.object or "")
 
 
 def test_cli_refuses_bad_filters(app: Flask, tmp_path: Any) -> None:
-    result = app.test_cli_runner().invoke(args=["export", "create", "--out", str(tmp_path),
-                                                "--province", "XX"])
+    result = app.test_cli_runner().invoke(
+        args=["export", "create", "--out", str(tmp_path), "--province", "XX"]
+    )
     assert result.exit_code != 0 and "province must be among" in result.output
 
 
@@ -506,15 +590,22 @@ def test_the_offline_check_in_the_docs_works(bundles: dict[str, Any], tmp_path: 
     assert snippet and len([x for x in snippet.group(1).splitlines() if x.strip()]) <= 10
     (tmp_path / "check.py").write_text(snippet.group(1))
     (tmp_path / "reporter-signing-key").write_text(
-        base64.b64encode(bytes(bundles["key"])).decode() + "\n")
+        base64.b64encode(bytes(bundles["key"])).decode() + "\n"
+    )
     (tmp_path / "good.zip").write_bytes(bundles["media"].data)
     files = members(bundles["media"].data)
     files["map.png"] += b"\0"
     (tmp_path / "bad.zip").write_bytes(rezip(files))
 
     def check(name: str) -> str:
-        return subprocess.run([sys.executable, "check.py", name], cwd=tmp_path, check=True,
-                              capture_output=True, text=True, timeout=60).stdout
+        return subprocess.run(
+            [sys.executable, "check.py", name],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
 
     # Then it prints the key's fingerprint and OK for the bundle, and names a changed file
     out = check("good.zip")

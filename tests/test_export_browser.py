@@ -18,8 +18,10 @@ from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 from tests.support.export import build, members, seed
 from tests.support.staff import log_in, make_staff
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-              pytest.mark.browser]
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.browser,
+]
 
 AXE = "/static/vendor/axe.min.js"
 HEXAGON = ", ".join(f'.leaflet-overlay-pane path[fill="{c}"]' for c in COLOURS)
@@ -31,12 +33,14 @@ def serious_violations(page: Any) -> list[str]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(url=AXE)  # from our own origin, which the CSP allows
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results["violations"]
-            if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
-def test_the_standalone_map_opens_offline_without_any_request(app: Flask,
-                                                              tmp_path: Path) -> None:
+def test_the_standalone_map_opens_offline_without_any_request(app: Flask, tmp_path: Path) -> None:
     # Given a media bundle's map.html saved to disk, as a journalist would unzip it
     seed(app)
     page_file = tmp_path / "map.html"
@@ -62,8 +66,7 @@ def test_the_standalone_map_opens_offline_without_any_request(app: Flask,
         context.close()
 
 
-def test_the_exports_page_shows_progress_and_saves_a_bundle(app: Flask,
-                                                            tmp_path: Path) -> None:
+def test_the_exports_page_shows_progress_and_saves_a_bundle(app: Flask, tmp_path: Path) -> None:
     seed(app)
     advocate = make_staff(app, "advocate-b", ["advocate"], iterations=1000)
     client = app.test_client()
@@ -87,7 +90,8 @@ def test_the_exports_page_shows_progress_and_saves_a_bundle(app: Flask,
         saved = tmp_path / download_info.value.suggested_filename
         download_info.value.save_as(saved)
         page.wait_for_function(
-            "document.getElementById('export-status').textContent.startsWith('Saved')")
+            "document.getElementById('export-status').textContent.startsWith('Saved')"
+        )
         status: Any = page.locator("#export-status").inner_text()
         assert saved.name.startswith("sisonke-media-") and saved.name in status
         assert "SHA-256:" in status

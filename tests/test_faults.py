@@ -44,15 +44,17 @@ SENTINELS = ("203.0.113.99", "198.51.100.77", "SentinelAgent/9.9-xyzzy", "SENTIN
 def _title(resp) -> str:  # type: ignore[no-untyped-def]
     body = resp.get_data(as_text=True)
     start = body.find("<h1>")
-    return body[start + 4:body.find("</h1>", start)].strip() if start >= 0 else ""
+    return body[start + 4 : body.find("</h1>", start)].strip() if start >= 0 else ""
 
 
 def _counts(url: str) -> tuple[int, int]:
     engine = create_engine(url)
     try:
         with Session(engine) as s:
-            return (s.scalar(select(func.count()).select_from(Report)) or 0,
-                    s.scalar(select(func.count()).select_from(Receipt)) or 0)
+            return (
+                s.scalar(select(func.count()).select_from(Report)) or 0,
+                s.scalar(select(func.count()).select_from(Receipt)) or 0,
+            )
     finally:
         engine.dispose()
 
@@ -61,12 +63,18 @@ def _every_report_has_its_receipt(url: str) -> None:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            orphans = conn.execute(text(
-                "SELECT count(*) FROM report r LEFT JOIN receipt c ON c.report_id = r.id "
-                "WHERE c.id IS NULL")).scalar()
-            dangling = conn.execute(text(
-                "SELECT count(*) FROM receipt c LEFT JOIN report r ON r.id = c.report_id "
-                "WHERE r.id IS NULL")).scalar()
+            orphans = conn.execute(
+                text(
+                    "SELECT count(*) FROM report r LEFT JOIN receipt c ON c.report_id = r.id "
+                    "WHERE c.id IS NULL"
+                )
+            ).scalar()
+            dangling = conn.execute(
+                text(
+                    "SELECT count(*) FROM receipt c LEFT JOIN report r ON r.id = c.report_id "
+                    "WHERE r.id IS NULL"
+                )
+            ).scalar()
     finally:
         engine.dispose()
     assert (orphans, dangling) == (0, 0)
@@ -107,7 +115,8 @@ def down_app(own_cluster: tuple[Path, str]) -> Iterator[Flask]:
 
 
 def test_database_down_at_start_up_gives_clear_answers_and_recovers(
-        own_cluster: tuple[Path, str], down_app: Flask) -> None:
+    own_cluster: tuple[Path, str], down_app: Flask
+) -> None:
     path, url = own_cluster
     # Given the database is down when the app starts
     down_app.extensions["reporter.db"].engine.dispose()
@@ -140,7 +149,8 @@ def test_database_down_at_start_up_gives_clear_answers_and_recovers(
 
 
 def test_database_lost_in_the_middle_of_a_submission(
-        own_cluster: tuple[Path, str], down_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    own_cluster: tuple[Path, str], down_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, url = own_cluster
     client = down_app.test_client()
     # Given a reporter who opened the form while the database was up
@@ -171,7 +181,8 @@ def test_database_lost_in_the_middle_of_a_submission(
 
 
 def test_commit_failing_after_the_flush_leaves_nothing_and_no_receipt(
-        app: Flask, database_url: str) -> None:
+    app: Flask, database_url: str
+) -> None:
     # Given the database connection dies after the report and receipt rows were sent
     # but before COMMIT (the backend is terminated from outside, as a crash would)
     sessions = app.extensions["reporter.db"].sessions
@@ -200,7 +211,8 @@ def test_commit_failing_after_the_flush_leaves_nothing_and_no_receipt(
 
 
 def test_connection_lost_after_the_page_was_rendered_keeps_the_answer(
-        app_factory, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    app_factory, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
     # Given the database connection dies after the request's last query (a restart between
     # the work and the end of the request), before the session is closed
     app = app_factory()
@@ -241,9 +253,13 @@ def reset_limiter() -> Iterator[None]:
 
 def _sentinel_client(app: Flask) -> FlaskClient:
     client = app.test_client()
-    client.environ_base.update({"REMOTE_ADDR": SENTINELS[0],
-                                "HTTP_X_FORWARDED_FOR": SENTINELS[1],
-                                "HTTP_USER_AGENT": SENTINELS[2]})
+    client.environ_base.update(
+        {
+            "REMOTE_ADDR": SENTINELS[0],
+            "HTTP_X_FORWARDED_FOR": SENTINELS[1],
+            "HTTP_USER_AGENT": SENTINELS[2],
+        }
+    )
     return client
 
 
@@ -255,10 +271,12 @@ def _log_text(records: list[logging.LogRecord]) -> str:
 
 
 def test_redis_down_never_stops_intake_and_limits_fall_back_to_memory(
-        app_factory, all_logs: pytest.LogCaptureFixture, reset_limiter: None) -> None:  # type: ignore[no-untyped-def]
+    app_factory, all_logs: pytest.LogCaptureFixture, reset_limiter: None
+) -> None:  # type: ignore[no-untyped-def]
     # Given Redis (the limiter's storage) is not there at all
-    app = app_factory(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
-                      X_REPORT_LIMIT="3 per minute")
+    app = app_factory(
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0", X_REPORT_LIMIT="3 per minute"
+    )
     client = _sentinel_client(app)
     # When a reporter sends reports
     for i in range(3):
@@ -269,8 +287,11 @@ def test_redis_down_never_stops_intake_and_limits_fall_back_to_memory(
     # and the per-session limit still holds, now kept in this process's memory
     assert submit_plain(client, SENTINELS[3]).status_code == 429
     # and one warning says so, without any client detail in any log record
-    warnings = [r for r in all_logs.records
-                if r.levelno >= logging.WARNING and r.name.startswith("flask-limiter")]
+    warnings = [
+        r
+        for r in all_logs.records
+        if r.levelno >= logging.WARNING and r.name.startswith("flask-limiter")
+    ]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     text_ = _log_text(all_logs.records)
     for sentinel in SENTINELS:
@@ -311,8 +332,12 @@ def served(cluster: Path) -> Iterator[tuple[str, object, dict[str, bytes]]]:
     engine = create_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    limits = {"X_REPORT_LIMIT": "1000 per minute", "X_REPORT_GLOBAL_LIMIT": "1000 per minute",
-              "RECEIPT_ARGON2_TIME_COST": 1, "RECEIPT_ARGON2_MEMORY_KIB": 8192}
+    limits = {
+        "X_REPORT_LIMIT": "1000 per minute",
+        "X_REPORT_GLOBAL_LIMIT": "1000 per minute",
+        "RECEIPT_ARGON2_TIME_COST": 1,
+        "RECEIPT_ARGON2_MEMORY_KIB": 8192,
+    }
     try:
         with app_instance(limits, parent=TEST_INSTANCE) as instance:
             keys = init_instance(url, instance)
@@ -339,9 +364,15 @@ def _backends_waiting_on_a_lock(url: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'")).scalar() or 0
+            return (
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock'"
+                    )
+                ).scalar()
+                or 0
+            )
     finally:
         engine.dispose()
 
@@ -350,9 +381,15 @@ def _other_backends(url: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state <> 'idle'")).scalar() or 0
+            return (
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND state <> 'idle'"
+                    )
+                ).scalar()
+                or 0
+            )
     finally:
         engine.dispose()
 
@@ -365,14 +402,17 @@ def test_worker_killed_while_the_upload_streams_in(served) -> None:  # type: ign
     visitor = Visitor(server.base)
     _answer, hidden = visitor.open_form()
     assert hidden is not None
-    content_type, body = encode_form({**hidden, **plain_fields("A big photo.")},
-                                     [("attachments", os.urandom(6_000_000), "fine.jpg",
-                                       "image/jpeg")])
+    content_type, body = encode_form(
+        {**hidden, **plain_fields("A big photo.")},
+        [("attachments", os.urandom(6_000_000), "fine.jpg", "image/jpeg")],
+    )
     port = int(server.base.rsplit(":", 1)[1])
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    head = (f"POST /report HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {visitor.cookie}\r\n"
-            f"Content-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /report HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {visitor.cookie}\r\n"
+        f"Content-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     sock.sendall(head + body[:2_000_000])
     time.sleep(0.3)
     # When the worker is killed while the body is still arriving
@@ -404,8 +444,11 @@ def test_worker_killed_between_insert_and_commit(served) -> None:  # type: ignor
     visitor = Visitor(server.base, timeout=30)
     _answer, hidden = visitor.open_form()
     assert hidden is not None
-    thread = threading.Thread(target=lambda: results.append(
-        visitor.post("/report", {**hidden, **plain_fields("Killed before commit.")})))
+    thread = threading.Thread(
+        target=lambda: results.append(
+            visitor.post("/report", {**hidden, **plain_fields("Killed before commit.")})
+        )
+    )
     thread.start()
     try:
         _wait(lambda: _backends_waiting_on_a_lock(url) == 1)
@@ -429,9 +472,11 @@ def test_worker_killed_between_insert_and_commit(served) -> None:  # type: ignor
     _answer, hidden = visitor.open_form()
     assert hidden is not None
     photo = os.urandom(300_000)  # random bytes, not a photo: sent as they are (keep_original)
-    answer = visitor.post("/report", {**hidden, **plain_fields("After the kill."),
-                                      "keep_original": "y"},
-                          [("attachments", photo, "fine.jpg", "image/jpeg")])
+    answer = visitor.post(
+        "/report",
+        {**hidden, **plain_fields("After the kill."), "keep_original": "y"},
+        [("attachments", photo, "fine.jpg", "image/jpeg")],
+    )
     assert answer.receipt is not None, answer.title
     # and it is stored whole: one report, its receipt, its file that opens to the photo
     assert _counts(url) == (1, 1)
@@ -440,8 +485,9 @@ def test_worker_killed_between_insert_and_commit(served) -> None:  # type: ignor
     try:
         with Session(engine) as s:
             stored = s.scalars(select(Attachment)).one()
-            assert envelope.open_attachment(stored.header, stored.body,
-                                            secrets_["national"]) == photo
+            assert (
+                envelope.open_attachment(stored.header, stored.body, secrets_["national"]) == photo
+            )
     finally:
         engine.dispose()
 
@@ -456,4 +502,3 @@ def test_submissions_wait_for_nothing_after_the_kill(served) -> None:  # type: i
     # the new worker's very first form: no gazetteer to load (about 4 s of CPU otherwise)
     answer, hidden = Visitor(server.base).open_form()
     assert hidden is not None and answer.seconds < 3.0
-

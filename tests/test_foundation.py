@@ -18,7 +18,8 @@ PUBLIC_PAGES = ["/", "/report", "/followup", "/staff/login", "/map"]
 def get_routes(app: Flask) -> list[str]:
     """Every GET route without URL arguments, found by walking the URL map."""
     return sorted(
-        rule.rule for rule in app.url_map.iter_rules()
+        rule.rule
+        for rule in app.url_map.iter_rules()
         if "GET" in (rule.methods or set()) and not rule.arguments and rule.endpoint != "static"
     )
 
@@ -29,8 +30,10 @@ def get_routes(app: Flask) -> list[str]:
         ({}, "SECRET_KEY"),
         ({"SECRET_KEY": "short"}, "too short"),
         ({"SECRET_KEY": "x" * 40}, "REDIS_URL"),
-        ({"SECRET_KEY": "x" * 40, "REDIS_URL": "redis://127.0.0.1:6379", "K_ANONYMITY": 1},
-         "K_ANONYMITY"),
+        (
+            {"SECRET_KEY": "x" * 40, "REDIS_URL": "redis://127.0.0.1:6379", "K_ANONYMITY": 1},
+            "K_ANONYMITY",
+        ),
         ({"REPORTER_MODE": "staging"}, "REPORTER_MODE"),
     ],
 )
@@ -49,8 +52,9 @@ def test_create_app_refuses_production_without_secret(
     for name in ("SECRET_KEY", "REDIS_URL", "RATELIMIT_STORAGE_URI", "REPORTER_MODE"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        make_app(database_url, REPORTER_MODE="production", SECRET_KEY=None,
-                 RATELIMIT_STORAGE_URI=None)
+        make_app(
+            database_url, REPORTER_MODE="production", SECRET_KEY=None, RATELIMIT_STORAGE_URI=None
+        )
 
 
 def test_demo_mode_generates_its_own_secret(tmp_path: Path) -> None:
@@ -83,7 +87,8 @@ def check_security_headers(resp, path: str) -> None:  # type: ignore[no-untyped-
     for directive in re.split(r";\s*", csp):
         for source in directive.split()[1:]:
             assert source in ("'self'", "'none'", "data:", "blob:") or source.startswith(
-                "'nonce-"), (path, source)
+                "'nonce-"
+            ), (path, source)
     assert h["Referrer-Policy"] == "no-referrer", path
     assert h["X-Content-Type-Options"] == "nosniff", path
     assert "geolocation=()" in h["Permissions-Policy"] and "camera=()" in h["Permissions-Policy"]
@@ -135,7 +140,8 @@ def test_session_cookie_is_strict(client: FlaskClient) -> None:
 
 
 URL_ATTR = re.compile(
-    r"""(?:src|href|action|content)\s*=\s*["']([^"']+)["']|url\(\s*['"]?([^'")]+)""", re.I)
+    r"""(?:src|href|action|content)\s*=\s*["']([^"']+)["']|url\(\s*['"]?([^'")]+)""", re.I
+)
 ABSOLUTE = re.compile(r"(?:https?:)?//([a-z0-9.-]+)", re.I)
 
 
@@ -207,12 +213,17 @@ def test_error_pages_never_show_a_traceback(database_url: str) -> None:
         ("get", "/no-such-page", {}, 404),
         ("delete", "/report", {}, 405),
         ("post", "/language", {"data": {"lang": "en"}}, 400),  # no CSRF token
-        ("post", "/language", {"data": b"x" * (60 * 1024 * 1024),
-                               "content_type": "application/octet-stream"}, 413),
+        (
+            "post",
+            "/language",
+            {"data": b"x" * (60 * 1024 * 1024), "content_type": "application/octet-stream"},
+            413,
+        ),
     ],
 )
-def test_error_pages_are_styled(client: FlaskClient, method: str, path: str,
-                                kwargs: dict[str, object], code: int) -> None:
+def test_error_pages_are_styled(
+    client: FlaskClient, method: str, path: str, kwargs: dict[str, object], code: int
+) -> None:
     resp = getattr(client, method)(path, **kwargs)
     assert resp.status_code == code
     body = resp.get_data(as_text=True)
@@ -220,11 +231,16 @@ def test_error_pages_are_styled(client: FlaskClient, method: str, path: str,
     assert f"{code}" in body
 
 
-def test_production_refuses_to_serve_without_its_keys(database_url: str, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_to_serve_without_its_keys(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("RECEIPT_PEPPER", raising=False)
-    production = {"REPORTER_MODE": "production", "SECRET_KEY": "k" * 40,
-                  "REDIS_URL": "redis://127.0.0.1:6379", "INSTANCE_PATH": str(tmp_path)}
+    production = {
+        "REPORTER_MODE": "production",
+        "SECRET_KEY": "k" * 40,
+        "REDIS_URL": "redis://127.0.0.1:6379",
+        "INSTANCE_PATH": str(tmp_path),
+    }
     with pytest.raises(ConfigError, match="pepper"):
         make_app(database_url, **production)
     # once `keys init` has made them, it starts

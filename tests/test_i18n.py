@@ -66,8 +66,11 @@ def test_babel_knows_every_language() -> None:
 @pytest.mark.parametrize("lang", COMPLETE)
 def test_complete_catalogs_translate_every_message(lang: str) -> None:
     cat = catalog(lang)
-    missing = [m.id for m in cat if m.id and (
-        m.fuzzy or not m.string or (isinstance(m.string, tuple) and not all(m.string)))]
+    missing = [
+        m.id
+        for m in cat
+        if m.id and (m.fuzzy or not m.string or (isinstance(m.string, tuple) and not all(m.string)))
+    ]
     assert missing == [], f"{lang}: {len(missing)} untranslated or fuzzy: {missing[:10]}"
     assert not cat.fuzzy
 
@@ -107,8 +110,24 @@ def test_messages_pot_and_catalogs_follow_the_sources(tmp_path: Path) -> None:
     # Given the messages the sources hold today (the same command as `make translations`)
     fresh = tmp_path / "fresh.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
-    subprocess.run([str(pybabel), "--quiet", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-k", "lazy_gettext", "-o", str(fresh), "."], cwd=ROOT, check=True)
+    subprocess.run(
+        [
+            str(pybabel),
+            "--quiet",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(fresh),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
     with fresh.open("rb") as fh:
         now = {m.id for m in read_po(fh) if m.id}
     with POT.open("rb") as fh:
@@ -127,7 +146,8 @@ def test_the_compiled_catalogs_are_not_stale() -> None:
         mo = po.with_suffix(".mo")
         assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime, (
             f"{mo} is missing or older than its .po: run scripts/setup.sh or "
-            "`pybabel compile -d reporter/translations`")
+            "`pybabel compile -d reporter/translations`"
+        )
 
 
 # --- which language a page is in ------------------------------------------------------------
@@ -147,15 +167,17 @@ def test_a_prefix_gives_the_page_in_that_language(polyglot: Flask) -> None:
 
 
 @pytest.mark.parametrize("lang", COMPLETE)
-@pytest.mark.parametrize(("path", "msgid"), [
-    ("/", "Tell us what happened. Safely."),
-    ("/followup", "Follow up on your report"),
-    ("/map", "Where abuse happens"),
-    ("/map", "Layers"),  # Leaflet's own words, set by the map's script
-    ("/no-such-page", "Page not found"),
-])
-def test_every_public_page_is_translated(polyglot: Flask, lang: str, path: str,
-                                         msgid: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "msgid"),
+    [
+        ("/", "Tell us what happened. Safely."),
+        ("/followup", "Follow up on your report"),
+        ("/map", "Where abuse happens"),
+        ("/map", "Layers"),  # Leaflet's own words, set by the map's script
+        ("/no-such-page", "Page not found"),
+    ],
+)
+def test_every_public_page_is_translated(polyglot: Flask, lang: str, path: str, msgid: str) -> None:
     resp = polyglot.test_client().get(f"/{lang}{path}")
     body = text_of(resp)
     assert html_lang(body) == lang
@@ -231,7 +253,8 @@ def test_the_language_links_open_the_same_page(polyglot: Flask) -> None:
         resp = polyglot.test_client().get(f"/af/map?{query}")
         assert resp.status_code in (200, 400)
         assert "javascript:" not in resp.get_data(as_text=True) and "<b>" not in resp.get_data(
-            as_text=True)
+            as_text=True
+        )
     # each language named in itself, marked as such for screen readers
     for code, name in LANGUAGE_NAMES.items():
         assert f'lang="{code}"' in body and name in body
@@ -239,15 +262,19 @@ def test_the_language_links_open_the_same_page(polyglot: Flask) -> None:
 
 def test_the_session_choice_is_kept_without_a_prefix(polyglot: Flask) -> None:
     client = polyglot.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"',
-                      client.get("/report").get_data(as_text=True))
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/report").get_data(as_text=True)
+    )
     assert token
-    resp = client.post("/language", data={"lang": "st", "next": "/zu/followup",
-                                          "csrf_token": token.group(1)})
+    resp = client.post(
+        "/language", data={"lang": "st", "next": "/zu/followup", "csrf_token": token.group(1)}
+    )
     assert resp.status_code == 303 and resp.headers["Location"] == "/followup"
     assert html_lang(client.get("/followup").get_data(as_text=True)) == "st"
-    assert client.post("/language", data={"lang": "fr", "csrf_token": token.group(1)}
-                       ).status_code == 400
+    assert (
+        client.post("/language", data={"lang": "fr", "csrf_token": token.group(1)}).status_code
+        == 400
+    )
 
 
 def test_staff_pages_stay_english(polyglot: Flask) -> None:
@@ -262,8 +289,7 @@ def test_languages_setting_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="LANGUAGES"):
         build_settings({**base, "LANGUAGES": "en,fr"}, tmp_path)
     # English, the source, is always served, first
-    assert build_settings({**base, "LANGUAGES": "zu, af"}, tmp_path).languages == ("en", "zu",
-                                                                                   "af")
+    assert build_settings({**base, "LANGUAGES": "zu, af"}, tmp_path).languages == ("en", "zu", "af")
     assert build_settings(base, tmp_path).languages == ("en",)
     # the demo serves every language
     demo = build_settings({**base, "REPORTER_MODE": "demo"}, tmp_path)

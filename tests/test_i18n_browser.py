@@ -16,8 +16,10 @@ from tests.support.browser import CHROMIUM, chromium, live_server
 from tests.support.i18n import t
 from tests.test_intake_browser import Reporter
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-              pytest.mark.browser]
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.browser,
+]
 
 
 class ReaderOfIsiZulu(Reporter):
@@ -44,7 +46,8 @@ class ReaderOfIsiZulu(Reporter):
 
 @pytest.mark.parametrize("lang", [code for code in AVAILABLE_LANGUAGES if code != "en"])
 def test_without_javascript_she_reports_and_reads_her_inbox_in_her_language(
-        app_factory: Callable[..., Flask], lang: str) -> None:
+    app_factory: Callable[..., Flask], lang: str
+) -> None:
     app = app_factory(LANGUAGES=",".join(AVAILABLE_LANGUAGES))
     with live_server(app) as base, chromium() as browser:
         # Given a reporter with JavaScript off (Tor Browser "Safest") on the English form
@@ -65,8 +68,14 @@ def test_without_javascript_she_reports_and_reads_her_inbox_in_her_language(
         # Then her receipt page is in her language, and says the server locked her report
         assert she.language() == lang
         assert page.inner_text("h1") == t(lang, "Your report was received")
-        assert t(lang, "Your report was locked (encrypted) on our server the moment it "
-                       "arrived. It was never saved unlocked.") in text
+        assert (
+            t(
+                lang,
+                "Your report was locked (encrypted) on our server the moment it "
+                "arrived. It was never saved unlocked.",
+            )
+            in text
+        )
         assert t(lang, "Your receipt number") in text and f"/{lang}/report/received" in page.url
         receipt = she.receipt()
         # When she follows the receipt page's link to her inbox and logs in with her number

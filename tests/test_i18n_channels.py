@@ -36,7 +36,8 @@ RECEIPT = "1234 5678 9012 3456"
 # the GSM 03.38 default alphabet; the extension table's characters count twice
 GSM_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 GSM_EXTENDED = set("^{}\\[~]|€\f")
 
 
@@ -55,10 +56,17 @@ def test_sms_parts_counts_like_a_phone() -> None:
     assert sms_parts("a" * 150 + "š") == 3  # one letter outside GSM: UCS-2 for the whole text
 
 
-def _ctx(languages: tuple[str, ...] = AVAILABLE_LANGUAGES,
-         latest: str | None = None) -> ussd.Context:
-    return ussd.Context(languages, CODE, SITE, lambda data, kind: "1234567890123456",
-                        lambda text: ("in_review", latest), dt.date(2026, 12, 2))
+def _ctx(
+    languages: tuple[str, ...] = AVAILABLE_LANGUAGES, latest: str | None = None
+) -> ussd.Context:
+    return ussd.Context(
+        languages,
+        CODE,
+        SITE,
+        lambda data, kind: "1234567890123456",
+        lambda text: ("in_review", latest),
+        dt.date(2026, 12, 2),
+    )
 
 
 def _in_every_language(app: Flask) -> Iterator[str]:
@@ -103,30 +111,49 @@ def test_my_receipt_screens_fit_in_every_language(app: Flask) -> None:
             assert first is not None and len("CON " + first.text) <= SCREEN_MAX, (lang, latest)
             rest = menu.screen()
             assert len("END " + rest.text) <= SCREEN_MAX, lang
-        gone = ussd.Menu(ussd.Context(AVAILABLE_LANGUAGES, CODE, SITE, lambda d, k: "0" * 16,
-                                      lambda t: None, dt.date(2026, 12, 2)),
-                         {"step": "receipt", "lang": lang, "data": {}}).answer("0" * 16)
+        gone = ussd.Menu(
+            ussd.Context(
+                AVAILABLE_LANGUAGES,
+                CODE,
+                SITE,
+                lambda d, k: "0" * 16,
+                lambda t: None,
+                dt.date(2026, 12, 2),
+            ),
+            {"step": "receipt", "lang": lang, "data": {}},
+        ).answer("0" * 16)
         assert gone is not None and len("END " + gone.text) <= SCREEN_MAX, lang
 
 
 def test_the_gateways_own_messages_fit_in_every_language(app: Flask) -> None:
     for lang in _in_every_language(app):
-        for text in (_("Too many requests. Please try again in a few minutes."),
-                     _("Please dial again."), _("That answer was too long. Please dial again."),
-                     _("Sorry, the service is not available now. Please try later."),
-                     _("This session has ended. Please dial again.")):
+        for text in (
+            _("Too many requests. Please try again in a few minutes."),
+            _("Please dial again."),
+            _("That answer was too long. Please dial again."),
+            _("Sorry, the service is not available now. Please try later."),
+            _("This session has ended. Please dial again."),
+        ):
             assert len("END " + text) <= SCREEN_MAX, (lang, text)
 
 
 def _sms_replies() -> dict[str, str]:
     return {
         "callme": _("We got your call-me request. A paralegal will call you back."),
-        "receipt": _("Received. Your receipt: %(receipt)s. Keep it safe and delete this SMS. "
-                     "To follow up, dial %(code)s (My receipt) or visit %(site)s/followup",
-                     receipt=RECEIPT, code=CODE, site=SITE),
-        "other": _("To report safely, dial %(code)s (free) or visit %(site)s. Or send "
-                   "%(keyword)s, your province and what happened.",
-                   code=CODE, site=SITE, keyword="REPORT"),
+        "receipt": _(
+            "Received. Your receipt: %(receipt)s. Keep it safe and delete this SMS. "
+            "To follow up, dial %(code)s (My receipt) or visit %(site)s/followup",
+            receipt=RECEIPT,
+            code=CODE,
+            site=SITE,
+        ),
+        "other": _(
+            "To report safely, dial %(code)s (free) or visit %(site)s. Or send "
+            "%(keyword)s, your province and what happened.",
+            code=CODE,
+            site=SITE,
+            keyword="REPORT",
+        ),
     }
 
 

@@ -60,8 +60,9 @@ def only_report(app: Flask) -> Report:
         return reports[0]
 
 
-def assert_nowhere(app: Flask, database_url: str, logs: pytest.LogCaptureFixture,
-                   started: float) -> None:
+def assert_nowhere(
+    app: Flask, database_url: str, logs: pytest.LogCaptureFixture, started: float
+) -> None:
     """The sentinels are in no table, no database file (WAL included), no instance file, no
     temporary file and no log record."""
     dump = table_dump(database_url)
@@ -85,9 +86,12 @@ def test_nojs_report_is_sealed_on_arrival_and_stored_nowhere_in_clear(
     started = time.time()
     # Given a reporter without JavaScript who puts the sentinel in every text field and a file
     resp = submit_plain(
-        client, narrative=f"{SENTINEL} they took my condoms", place=f"{SENTINEL} corner",
+        client,
+        narrative=f"{SENTINEL} they took my condoms",
+        place=f"{SENTINEL} corner",
         perpetrator_details=f"badge {SENTINEL}",
-        files=[(SENTINEL_FILE, "../../etc/fine slip.pdf", "application/pdf")])
+        files=[(SENTINEL_FILE, "../../etc/fine slip.pdf", "application/pdf")],
+    )
     # Then she gets a receipt and is told the server sealed it
     assert resp.status_code == 200
     body = resp.get_data(as_text=True)
@@ -124,8 +128,10 @@ def test_js_report_posts_envelopes_only(
     assert "locked (encrypted) on your phone" in resp.get_data(as_text=True)
     report = only_report(app)
     assert report.channel == "web-js" and report.envelope == env
-    assert envelope.open_envelope(report.envelope, secrets_of(app)["national"])[
-        "narrative"] == SENTINEL
+    assert (
+        envelope.open_envelope(report.envelope, secrets_of(app)["national"])["narrative"]
+        == SENTINEL
+    )
     assert_nowhere(app, database_url, all_logs, started)
 
 
@@ -150,21 +156,23 @@ SEALED_CASES = {
     "deeply nested": lambda env, keys: "[" * 5000 + "]" * 5000,
     "unknown version": lambda env, keys: json.dumps(_mutate(env, v=2)),
     "non-standard base64": lambda env, keys: json.dumps(
-        _mutate(env, ct=env["ct"].replace("+", "-").replace("/", "_") + "-_")),
+        _mutate(env, ct=env["ct"].replace("+", "-").replace("/", "_") + "-_")
+    ),
     "truncated ciphertext": lambda env, keys: json.dumps(_mutate(env, ct=env["ct"][:100])),
     "missing field": lambda env, keys: json.dumps({k: v for k, v in env.items() if k != "kc"}),
-    "wrong province": lambda env, keys: json.dumps(envelope.seal(
-        {"x": 1}, recipients(keys, "KZN"))),
-    "not addressed to recovery": lambda env, keys: json.dumps(envelope.seal(
-        {"x": 1}, recipients(keys)[:2])),
+    "wrong province": lambda env, keys: json.dumps(
+        envelope.seal({"x": 1}, recipients(keys, "KZN"))
+    ),
+    "not addressed to recovery": lambda env, keys: json.dumps(
+        envelope.seal({"x": 1}, recipients(keys)[:2])
+    ),
     "all-zero ephemeral key": lambda env, keys: json.dumps(_mutate(env, epk="A" * 43 + "=")),
     "oversized": lambda env, keys: json.dumps(_mutate(env, ct="A" * 1_600_000)),
 }
 
 
 @pytest.mark.parametrize("case", sorted(SEALED_CASES))
-def test_bad_sealed_submissions_get_a_clear_4xx(app: Flask, client: FlaskClient,
-                                                case: str) -> None:
+def test_bad_sealed_submissions_get_a_clear_4xx(app: Flask, client: FlaskClient, case: str) -> None:
     keys = keyring_json(client)
     env = envelope.seal(browser_payload("hello"), recipients(keys))
     resp = submit_sealed(client, None, raw_envelope=SEALED_CASES[case](env, keys))
@@ -230,11 +238,14 @@ def test_town_must_be_in_the_province(client: FlaskClient) -> None:
     assert submit_plain(client, town=str(durban.id), province="KZN").status_code == 200
 
 
-@pytest.mark.parametrize(("files", "code", "message"), [
-    ([(b"MZ\x90", "tool.exe", "application/x-msdownload")], 400, "Only photos"),
-    ([(b"a", "a.jpg", "image/jpeg")] * 4, 400, "at most 3"),
-    ([(b"", "empty.jpg", "image/jpeg")], 400, "empty"),
-])
+@pytest.mark.parametrize(
+    ("files", "code", "message"),
+    [
+        ([(b"MZ\x90", "tool.exe", "application/x-msdownload")], 400, "Only photos"),
+        ([(b"a", "a.jpg", "image/jpeg")] * 4, 400, "at most 3"),
+        ([(b"", "empty.jpg", "image/jpeg")], 400, "empty"),
+    ],
+)
 def test_attachment_refusals(client: FlaskClient, files: list, code: int, message: str) -> None:
     resp = submit_plain(client, files=files)
     assert resp.status_code == code and message in resp.get_data(as_text=True)
@@ -242,8 +253,9 @@ def test_attachment_refusals(client: FlaskClient, files: list, code: int, messag
 
 def test_oversized_attachment_is_413(app_factory: Callable[..., Flask]) -> None:
     app = app_factory(MAX_ATTACHMENT_BYTES=1024)
-    resp = submit_plain(app.test_client(), files=[(b"x" * (1024 * 1024 + 2048), "big.jpg",
-                                                   "image/jpeg")])
+    resp = submit_plain(
+        app.test_client(), files=[(b"x" * (1024 * 1024 + 2048), "big.jpg", "image/jpeg")]
+    )
     assert resp.status_code == 413 and "Too large" in resp.get_data(as_text=True)
 
 
@@ -280,8 +292,11 @@ def login(client: FlaskClient, receipt: str):  # type: ignore[no-untyped-def]
     html = client.get("/followup").get_data(as_text=True)
     from tests.support.intake import hidden
 
-    return client.post("/followup", data={"csrf_token": hidden(html, "csrf_token"),
-                                          "receipt": receipt}, follow_redirects=True)
+    return client.post(
+        "/followup",
+        data={"csrf_token": hidden(html, "csrf_token"), "receipt": receipt},
+        follow_redirects=True,
+    )
 
 
 def test_inbox_shows_status_and_messages_and_takes_an_answer(
@@ -294,8 +309,15 @@ def test_inbox_shows_status_and_messages_and_takes_an_answer(
         sess = db.session()
         row = sess.scalars(select(Receipt)).one()
         to = [*recipients(keyring_json(client)), envelope.b64d(row.reply_public_key)]
-        sess.add(Message(report_id=report.id, direction="to_reporter", envelope=envelope.seal(
-            {"v": 1, "from": "moderator", "text": "Which station were they from?"}, to)))
+        sess.add(
+            Message(
+                report_id=report.id,
+                direction="to_reporter",
+                envelope=envelope.seal(
+                    {"v": 1, "from": "moderator", "text": "Which station were they from?"}, to
+                ),
+            )
+        )
         sess.execute(update(Report).values(status="needs_info"))
         sess.commit()
     reporter = client.application.test_client()
@@ -309,13 +331,16 @@ def test_inbox_shows_status_and_messages_and_takes_an_answer(
     html = reporter.get("/followup").get_data(as_text=True)
     from tests.support.intake import hidden
 
-    sent = reporter.post("/followup/reply", data={"csrf_token": hidden(html, "csrf_token"),
-                                                  "message": "Hillbrow station"})
+    sent = reporter.post(
+        "/followup/reply",
+        data={"csrf_token": hidden(html, "csrf_token"), "message": "Hillbrow station"},
+    )
     assert sent.status_code == 303
     assert "Hillbrow station" in reporter.get("/followup?sent=1").get_data(as_text=True)
     with app.app_context():
-        answer = db.session().scalars(select(Message).where(
-            Message.direction == "from_reporter")).one()
+        answer = (
+            db.session().scalars(select(Message).where(Message.direction == "from_reporter")).one()
+        )
         assert envelope.open_envelope(answer.envelope, keys["GP"])["text"] == "Hillbrow station"
     # logging out forgets the inbox
     html = reporter.get("/followup").get_data(as_text=True)
@@ -332,11 +357,13 @@ def test_wrong_and_expired_receipts_are_indistinguishable(
     monkeypatch.setattr(receipts, "derive", lambda r, h: calls.append(r) or real(r, h))
     wrong = login(app.test_client(), "1234 5678 1234 5678")
     with app.app_context():
-        db.session().execute(update(Receipt).values(
-            expires_on=dt.date.today() - dt.timedelta(days=1)))
+        db.session().execute(
+            update(Receipt).values(expires_on=dt.date.today() - dt.timedelta(days=1))
+        )
         db.session().commit()
     expired = login(app.test_client(), receipt)
     assert wrong.status_code == expired.status_code == 404
+
     def strip(resp, typed: str) -> str:  # type: ignore[no-untyped-def]
         body = re.sub(r'name="csrf_token"[^>]*>', "", resp.get_data(as_text=True))
         return body.replace(typed, "")
@@ -369,8 +396,10 @@ def test_per_session_limit_is_not_keyed_on_the_address(app_factory: Callable[...
     # another session from the same address is not locked out by the first one's limit
     other = app.test_client()
     data = {**open_form(other), **plain_fields()}
-    assert other.post("/report", data=data,
-                      environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 303
+    assert (
+        other.post("/report", data=data, environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code
+        == 303
+    )
 
 
 def test_global_limit_is_shared_across_addresses(app_factory: Callable[..., Flask]) -> None:
@@ -379,8 +408,9 @@ def test_global_limit_is_shared_across_addresses(app_factory: Callable[..., Flas
     for i in range(4):
         c = app.test_client()
         data = {**open_form(c), **plain_fields()}
-        codes.append(c.post("/report", data=data,
-                            environ_base={"REMOTE_ADDR": f"203.0.113.{i}"}).status_code)
+        codes.append(
+            c.post("/report", data=data, environ_base={"REMOTE_ADDR": f"203.0.113.{i}"}).status_code
+        )
     assert codes == [303, 303, 303, 429]
 
 
@@ -408,8 +438,9 @@ def test_a_refused_report_at_the_limit_gives_her_form_back_with_her_words(
     app = app_factory(X_REPORT_LIMIT="1 per minute")
     client = app.test_client()
     assert client.post("/report", data={**open_form(client), **plain_fields()}).status_code == 303
-    resp = client.post("/report", data={**open_form(client),
-                                        **plain_fields("SENTINEL second report words")})
+    resp = client.post(
+        "/report", data={**open_form(client), **plain_fields("SENTINEL second report words")}
+    )
     body = resp.get_data(as_text=True)
     assert resp.status_code == 429 and "SENTINEL second report words" in body
     assert 'id="report-form"' in body and "Nothing was saved yet" in body

@@ -77,8 +77,10 @@ class Reporter:
         p.fill("#narrative", narrative)
         p.fill("#perpetrator_details", f"badge {SENTINEL}")
         if with_file:
-            p.set_input_files("#attachments", files=[
-                {"name": "fine.png", "mimeType": "image/png", "buffer": FILE_BYTES}])
+            p.set_input_files(
+                "#attachments",
+                files=[{"name": "fine.png", "mimeType": "image/png", "buffer": FILE_BYTES}],
+            )
             # not a real image (it could not be cleaned of metadata): sent as it is
             p.check("#keep_original")
 

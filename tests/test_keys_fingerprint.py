@@ -112,8 +112,11 @@ def test_a_grant_needs_the_fingerprint_read_out_of_band(app: Flask, browser: Any
         # When the server then lists a false key for her (a compromised key directory)
         thief = PrivateKey.generate()
         with app.app_context():
-            db.session().execute(update(Staff).where(Staff.id == mod.id).values(
-                public_key=envelope.b64e(bytes(thief.public_key))))
+            db.session().execute(
+                update(Staff)
+                .where(Staff.id == mod.id)
+                .values(public_key=envelope.b64e(bytes(thief.public_key)))
+            )
             db.session().commit()
         page.reload()
         page.wait_for_selector(button, timeout=20000)
@@ -141,7 +144,8 @@ def test_a_grant_needs_the_fingerprint_read_out_of_band(app: Flask, browser: Any
 
 @pytest.mark.browser
 def test_the_staff_page_pins_case_keys_and_seals_nothing_to_a_swapped_one(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     mod = make_staff(app, "thandi", ["moderator"], ["GP"], iterations=1000)
     grant(app, mod, "GP")
     submit_plain(app.test_client(), "They took my money.")
@@ -160,19 +164,25 @@ def test_the_staff_page_pins_case_keys_and_seals_nothing_to_a_swapped_one(
         assert page.locator("#key-warning").is_hidden()
         pins = page.evaluate("JSON.parse(localStorage.getItem('staff.pins.v1'))")
         with app.app_context():
-            kids = {k.scope: k.kid for k in db.session().scalars(
-                select(CaseKey).where(CaseKey.active))}
-        assert pins == {"GP": kids["GP"], "national": kids["national"],
-                        "recovery": kids["recovery"]}
+            kids = {
+                k.scope: k.kid for k in db.session().scalars(select(CaseKey).where(CaseKey.active))
+            }
+        assert pins == {
+            "GP": kids["GP"],
+            "national": kids["national"],
+            "recovery": kids["recovery"],
+        }
 
         # When the server swaps the Gauteng case key (hers) and the recovery key (pinned)
         fake_gp, fake_rec = PrivateKey.generate(), PrivateKey.generate()
         with app.app_context():
             for scope, fake in (("GP", fake_gp), ("recovery", fake_rec)):
                 pk = bytes(fake.public_key)
-                db.session().execute(update(CaseKey).where(
-                    CaseKey.scope == scope, CaseKey.active).values(
-                    public_key=envelope.b64e(pk), kid=envelope.kid(pk)))
+                db.session().execute(
+                    update(CaseKey)
+                    .where(CaseKey.scope == scope, CaseKey.active)
+                    .values(public_key=envelope.b64e(pk), kid=envelope.kid(pk))
+                )
             db.session().commit()
         page.reload()
         page.wait_for_selector("#key-warning:not([hidden])", timeout=20000)

@@ -19,8 +19,10 @@ from reporter.ops.servers import ROOT, redis_available
 
 BENCH_INSTANCE = ROOT / "instance" / "bench"  # bench/common.py's cluster
 
-pytestmark = [pytest.mark.skipif(not redis_available(), reason="redis-server not installed"),
-              pytest.mark.load]
+pytestmark = [
+    pytest.mark.skipif(not redis_available(), reason="redis-server not installed"),
+    pytest.mark.load,
+]
 
 
 def test_short_load_run_loses_nothing_through_both_restarts() -> None:
@@ -30,8 +32,15 @@ def test_short_load_run_loses_nothing_through_both_restarts() -> None:
     try:
         # When reporters keep submitting for 10 s while PostgreSQL and then Redis restart
         env = {**os.environ, "BENCH_LOAD_SECONDS": "10", "BENCH_LOAD_FAST_ARGON2": "1"}
-        run = subprocess.run([sys.executable, "-m", "bench.load"], cwd=ROOT, env=env,  # noqa: S603
-                             capture_output=True, text=True, timeout=600, check=False)
+        run = subprocess.run(
+            [sys.executable, "-m", "bench.load"],
+            cwd=ROOT,
+            env=env,  # noqa: S603
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         assert run.returncode == 0, run.stderr[-4000:]
         figures = json.loads(run.stdout.strip().splitlines()[-1])
     finally:

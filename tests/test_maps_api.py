@@ -44,14 +44,19 @@ def exact(database_url: str) -> Iterator[Flask]:
 def publish(app: Flask, n: int, where: tuple[float, float] = JOBURG, **values: Any) -> list[int]:
     """Publish n incidents at `where` (by default in the month RELEASED) and commit; returns
     their ids. Nothing is public until a release is cut (release())."""
-    record = dict(categories=["extortion"], perpetrators=["saps"], month=RELEASED,
-                  province="GP", people_affected=1, verification_level="reported",
-                  source_type="self")
+    record = dict(
+        categories=["extortion"],
+        perpetrators=["saps"],
+        month=RELEASED,
+        province="GP",
+        people_affected=1,
+        verification_level="reported",
+        source_type="self",
+    )
     record.update(values)
     with app.app_context():
         session = db.session()
-        ids = [publish_incident(session, lat=where[0], lon=where[1], **record).id
-               for _ in range(n)]
+        ids = [publish_incident(session, lat=where[0], lon=where[1], **record).id for _ in range(n)]
         session.commit()
     return ids
 
@@ -80,12 +85,17 @@ def test_empty_cells_answer_with_k_filters_and_radius(client: FlaskClient) -> No
     assert body["release"]["id"] == 1 and body["release"]["next_at"] > body["release"]["cut_at"]
     assert body["filters"]["period"].count("-Q") == 1
     assert {k: v for k, v in body["filters"].items() if k != "period"} == {
-        "category": None, "perpetrator": None, "province": None, "res": 6}
+        "category": None,
+        "perpetrator": None,
+        "province": None,
+        "res": 6,
+    }
 
 
 @pytest.mark.parametrize("path", PUBLIC_GETS[1:])
 def test_aggregates_are_cacheable_and_keep_the_security_headers(
-        client: FlaskClient, path: str) -> None:
+    client: FlaskClient, path: str
+) -> None:
     resp = client.get(path)
     assert resp.headers["Cache-Control"] == "public, max-age=300"
     assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
@@ -98,26 +108,30 @@ def test_the_map_page_itself_is_not_cached(client: FlaskClient) -> None:
     assert client.get("/map").headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ({"period": "2026-13"}, "period must be a released month"),
-    ({"period": "26-01"}, "period must be a released month"),
-    ({"period": "2026-Q5"}, "period must be a released month"),
-    ({"period": "1999"}, "period must be a released month"),
-    ({"period": "2026-01:2026-03"}, "period must be a released month"),
-    ({"period": "2099-01"}, "period must be a released month"),  # well-formed, not released
-    ({"from": "2026-01"}, "from and to are not accepted"),
-    ({"to": "2026-05"}, "from and to are not accepted"),
-    ({"category": "extortion", "perpetrator": "saps"}, "choose a category or a perpetrator"),
-    ({"category": "bribery"}, "category must be one of:"),
-    ({"perpetrator": "police"}, "perpetrator must be one of:"),
-    ({"province": "ZZ"}, "province must be one of: EC, FS"),
-    ({"res": "7"}, "res must be one of: 5, 6"),  # the finest hexagons are not public
-    ({"res": "six"}, "res must be one of: 5, 6"),
-    ({"category": ["extortion", "threats"]}, "give category at most once"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"period": "2026-13"}, "period must be a released month"),
+        ({"period": "26-01"}, "period must be a released month"),
+        ({"period": "2026-Q5"}, "period must be a released month"),
+        ({"period": "1999"}, "period must be a released month"),
+        ({"period": "2026-01:2026-03"}, "period must be a released month"),
+        ({"period": "2099-01"}, "period must be a released month"),  # well-formed, not released
+        ({"from": "2026-01"}, "from and to are not accepted"),
+        ({"to": "2026-05"}, "from and to are not accepted"),
+        ({"category": "extortion", "perpetrator": "saps"}, "choose a category or a perpetrator"),
+        ({"category": "bribery"}, "category must be one of:"),
+        ({"perpetrator": "police"}, "perpetrator must be one of:"),
+        ({"province": "ZZ"}, "province must be one of: EC, FS"),
+        ({"res": "7"}, "res must be one of: 5, 6"),  # the finest hexagons are not public
+        ({"res": "six"}, "res must be one of: 5, 6"),
+        ({"category": ["extortion", "threats"]}, "give category at most once"),
+    ],
+)
 @pytest.mark.parametrize("path", ["/api/v1/cells", "/api/v1/summary", "/map.svg"])
-def test_bad_filters_get_a_clear_400(client: FlaskClient, path: str, query: dict[str, Any],
-                                     message: str) -> None:
+def test_bad_filters_get_a_clear_400(
+    client: FlaskClient, path: str, query: dict[str, Any], message: str
+) -> None:
     resp = client.get(path, query_string=query)
     assert resp.status_code == 400
     assert resp.mimetype == "application/json"
@@ -170,8 +184,9 @@ def test_a_category_is_hidden_when_all_minus_it_would_be_below_k(exact: Flask) -
     assert cells(client, category="extortion") == {}
     summary = client.get("/api/v1/summary", query_string={"period": LABEL}).json
     assert summary["by_category"] == []
-    assert summary["by_perpetrator"] == [{"perpetrator": "saps", "label": "Police (SAPS)",
-                                          "huridocs": "MT36:111", "count": 7}]
+    assert summary["by_perpetrator"] == [
+        {"perpetrator": "saps", "label": "Police (SAPS)", "huridocs": "MT36:111", "count": 7}
+    ]
 
 
 def test_an_incident_with_several_categories_counts_once_per_area(exact: Flask) -> None:
@@ -184,7 +199,9 @@ def test_an_incident_with_several_categories_counts_once_per_area(exact: Flask) 
     assert cells(client, perpetrator="client") == {cell: 5}
     summary = client.get("/api/v1/summary", query_string={"period": LABEL}).json
     assert {c["category"]: c["count"] for c in summary["by_category"]} == {
-        "extortion": 5, "confiscation": 5}
+        "extortion": 5,
+        "confiscation": 5,
+    }
     assert summary["by_category"][0]["huridocs"].startswith("MT4:")
 
 
@@ -199,8 +216,7 @@ def test_periods_are_whole_months_quarters_and_years_and_province_filters(exact:
     assert periods["resolutions"] == [5, 6]
     assert all(lattice.parse_period(q).kind == "quarter" for q in periods["quarters"])
     assert list(cells(client).values()) == [5]
-    assert cells(client, period=lattice.month_label(earlier)) == {
-        h3.latlng_to_cell(*JOBURG, 6): 5}
+    assert cells(client, period=lattice.month_label(earlier)) == {h3.latlng_to_cell(*JOBURG, 6): 5}
     assert cells(client, province="KZN") == {h3.latlng_to_cell(*DURBAN, 6): 5}
     assert cells(client, province="GP") == {}
     # a year that the release covers whole shows its months; the current year is not offered
@@ -225,14 +241,17 @@ def test_cells_are_h3_hexagons_at_the_asked_resolution(exact: Flask, res: int) -
 
 
 def test_publish_and_withdraw_change_nothing_public_until_the_next_release(
-        exact: Flask, database_url: str) -> None:
+    exact: Flask, database_url: str
+) -> None:
     other_process = make_app(database_url, PRIVACY_RADIUS_M=1)
     try:
         a, b = exact.test_client(), other_process.test_client()
         ids = publish(exact, 5)
         release(exact)
-        before = {path: a.get(path, query_string={"period": LABEL}).data
-                  for path in ("/api/v1/cells", "/api/v1/summary")}
+        before = {
+            path: a.get(path, query_string={"period": LABEL}).data
+            for path in ("/api/v1/cells", "/api/v1/summary")
+        }
         assert list(cells(a).values()) == [5] == list(cells(b).values())
         # a publish into the released month, and withdrawals, change no public answer: that
         # month is frozen (the new incident is counted for staff only)
@@ -252,8 +271,7 @@ def test_publish_and_withdraw_change_nothing_public_until_the_next_release(
             assert a.get(path, query_string={"period": LABEL}).data == body
         not_yet = a.get("/api/v1/cells", query_string={"period": lattice.month_label(nxt)})
         assert not_yet.status_code == 400  # not released yet
-        later = dt.datetime.combine(lattice.add_months(THIS_MONTH, 1), dt.time(0, 5),
-                                    tzinfo=dt.UTC)
+        later = dt.datetime.combine(lattice.add_months(THIS_MONTH, 1), dt.time(0, 5), tzinfo=dt.UTC)
         release(exact, later)
         exact.extensions["reporter.maps.cache"].clear()
         assert list(cells(a, period=lattice.month_label(nxt)).values()) == [6]
@@ -296,8 +314,7 @@ def test_every_inline_script_and_style_carries_the_response_nonce(exact: Flask) 
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     parser = Tags()
     parser.feed(resp.get_data(as_text=True))
-    inline = [(t, a) for t, a in parser.tags if t == "style" or (t == "script" and
-                                                                   "src" not in a)]
+    inline = [(t, a) for t, a in parser.tags if t == "style" or (t == "script" and "src" not in a)]
     assert len(inline) >= 2
     assert all(a.get("nonce") == nonce for _t, a in inline)
     assert not any("style" in a for _t, a in parser.tags)  # style attributes need unsafe-inline
@@ -311,8 +328,15 @@ def test_folium_cdn_defaults_are_replaced_by_our_files(exact: Flask) -> None:
     assert 'src="/static/vendor/leaflet/leaflet.js"' in page
     assert 'href="/static/vendor/leaflet/leaflet.css"' in page
     assert 'src="/static/vendor/folium/leaflet_heat.min.js"' in page
-    for word in ("bootstrap", "jquery", "font-awesome", "fontawesome", "glyphicons",
-                 "awesome-markers", "cdn"):
+    for word in (
+        "bootstrap",
+        "jquery",
+        "font-awesome",
+        "fontawesome",
+        "glyphicons",
+        "awesome-markers",
+        "cdn",
+    ):
         assert word not in page.lower(), word
     assert "L.heatLayer(" in page and "L.geoJson(" in page
 
@@ -360,8 +384,11 @@ def test_the_table_shows_only_counts_of_at_least_k(exact: Flask) -> None:
 
 def test_a_configured_tile_server_is_the_only_other_host(database_url: str) -> None:
     # a deployment that runs or trusts a tile server can opt in; nothing else changes
-    app = make_app(database_url, TILE_URL="https://tiles.example.org/{z}/{x}/{y}.png",
-                   TILE_ATTRIBUTION="Tiles: example.org")
+    app = make_app(
+        database_url,
+        TILE_URL="https://tiles.example.org/{z}/{x}/{y}.png",
+        TILE_ATTRIBUTION="Tiles: example.org",
+    )
     try:
         resp = app.test_client().get("/map")
         page = resp.get_data(as_text=True)

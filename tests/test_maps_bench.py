@@ -12,10 +12,19 @@ from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database
 
 KEYS = {
-    "aggregate_vs_naive_postgis", "aggregate_vs_naive_postgis_warm", "aggregate_cells_ms_cold",
-    "aggregate_cells_ms_warm", "naive_postgis_cells_ms", "aggregate_cells_shown_median",
-    "map_page_gzip_bytes_demo", "map_page_third_party_hosts_demo", "bench_incidents",
-    "bench_distinct_points", "bench_fill_s", "release_cut_s", "release_bins",
+    "aggregate_vs_naive_postgis",
+    "aggregate_vs_naive_postgis_warm",
+    "aggregate_cells_ms_cold",
+    "aggregate_cells_ms_warm",
+    "naive_postgis_cells_ms",
+    "aggregate_cells_shown_median",
+    "map_page_gzip_bytes_demo",
+    "map_page_third_party_hosts_demo",
+    "bench_incidents",
+    "bench_distinct_points",
+    "bench_fill_s",
+    "release_cut_s",
+    "release_bins",
 }
 
 

@@ -16,8 +16,10 @@ from reporter.maps.seed import seed_incidents
 from reporter.models import db
 from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-              pytest.mark.browser]
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.browser,
+]
 
 HEXAGON = ", ".join(f'.leaflet-overlay-pane path[fill="{c}"]' for c in COLOURS)
 
@@ -33,10 +35,18 @@ def demo_site(app: Flask) -> Iterator[str]:
         # without it a run could find no hexagon of the default grid at k after suppression
         month = (dt.date.today().replace(day=1) - dt.timedelta(days=75)).replace(day=1)
         for _ in range(60):
-            publish_incident(db.session(), categories=["extortion"], perpetrators=["saps"],
-                             month=month, province="GP", lat=-26.1887, lon=28.0474,
-                             people_affected=1, verification_level=VERIFICATION_LEVELS[0],
-                             source_type=SOURCE_TYPES[0])
+            publish_incident(
+                db.session(),
+                categories=["extortion"],
+                perpetrators=["saps"],
+                month=month,
+                province="GP",
+                lat=-26.1887,
+                lon=28.0474,
+                people_affected=1,
+                verification_level=VERIFICATION_LEVELS[0],
+                source_type=SOURCE_TYPES[0],
+            )
         db.session().commit()
     with live_server(app) as base:
         yield base
@@ -64,8 +74,9 @@ def test_map_draws_hexagons_under_the_csp_and_asks_no_other_host(demo_site: str)
         # the coarser grid draws its hexagons, or says plainly that none reached k (the
         # displacement is random, so 1,000 demo incidents do not always fill an r5 hexagon
         # after complementary suppression)
-        page.wait_for_selector(f"{HEXAGON}, p.muted:has-text('No area has at least')",
-                               state="attached", timeout=60_000)
+        page.wait_for_selector(
+            f"{HEXAGON}, p.muted:has-text('No area has at least')", state="attached", timeout=60_000
+        )
         assert not watch.csp_violations() and not watch.foreign_requests(demo_site)
 
 

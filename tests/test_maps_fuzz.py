@@ -106,30 +106,42 @@ def test_a_point_outside_south_africa_is_refused() -> None:
         fuzz.displace(51.5, -0.12, RADIUS_M)
 
 
-GOOD = dict(categories=["extortion"], perpetrators=["saps"], month=dt.date(2026, 1, 14),
-            province="GP", lat=-26.19, lon=28.04, people_affected=1,
-            verification_level="reported", source_type="self")
+GOOD = dict(
+    categories=["extortion"],
+    perpetrators=["saps"],
+    month=dt.date(2026, 1, 14),
+    province="GP",
+    lat=-26.19,
+    lon=28.04,
+    people_affected=1,
+    verification_level="reported",
+    source_type="self",
+)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"categories": []}, "categories: give a list"),
-    ({"categories": "extortion"}, "categories: give a list"),
-    ({"categories": ["bribery"]}, "categories: not in the vocabulary: bribery"),
-    ({"perpetrators": ["police"]}, "perpetrators: not in the vocabulary: police"),
-    ({"province": "XX"}, "province: not one of"),
-    ({"month": dt.date(1999, 12, 1)}, "month: must be between"),
-    ({"month": dt.date.today() + dt.timedelta(days=40)}, "month: must be between"),
-    ({"month": "2026-01"}, "month: give a date"),
-    ({"lat": 51.5, "lon": -0.12}, "inside South Africa"),
-    ({"lat": float("nan")}, "inside South Africa"),
-    ({"lat": "here"}, "lat, lon: give numbers"),
-    ({"people_affected": 0}, "people_affected"),
-    ({"people_affected": True}, "people_affected"),
-    ({"verification_level": "sure"}, "verification_level"),
-    ({"source_type": "rumour"}, "source_type"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"categories": []}, "categories: give a list"),
+        ({"categories": "extortion"}, "categories: give a list"),
+        ({"categories": ["bribery"]}, "categories: not in the vocabulary: bribery"),
+        ({"perpetrators": ["police"]}, "perpetrators: not in the vocabulary: police"),
+        ({"province": "XX"}, "province: not one of"),
+        ({"month": dt.date(1999, 12, 1)}, "month: must be between"),
+        ({"month": dt.date.today() + dt.timedelta(days=40)}, "month: must be between"),
+        ({"month": "2026-01"}, "month: give a date"),
+        ({"lat": 51.5, "lon": -0.12}, "inside South Africa"),
+        ({"lat": float("nan")}, "inside South Africa"),
+        ({"lat": "here"}, "lat, lon: give numbers"),
+        ({"people_affected": 0}, "people_affected"),
+        ({"people_affected": True}, "people_affected"),
+        ({"verification_level": "sure"}, "verification_level"),
+        ({"source_type": "rumour"}, "source_type"),
+    ],
+)
 def test_publish_refuses_values_outside_the_vocabulary(
-        app: Flask, change: dict[str, object], message: str) -> None:
+    app: Flask, change: dict[str, object], message: str
+) -> None:
     with app.app_context():
         session = db.session()
         with pytest.raises(PublishInvalid, match=message):
@@ -139,14 +151,21 @@ def test_publish_refuses_values_outside_the_vocabulary(
 
 
 def stored_point(session, incident_id: int) -> tuple[float, float, str, str, str]:  # type: ignore[no-untyped-def]
-    row = session.execute(select(
-        func.ST_Y(Incident.geom), func.ST_X(Incident.geom), Incident.cell_r5, Incident.cell_r6,
-        Incident.cell_r7).where(Incident.id == incident_id)).one()
+    row = session.execute(
+        select(
+            func.ST_Y(Incident.geom),
+            func.ST_X(Incident.geom),
+            Incident.cell_r5,
+            Incident.cell_r6,
+            Incident.cell_r7,
+        ).where(Incident.id == incident_id)
+    ).one()
     return tuple(row)
 
 
 def test_only_the_displaced_point_is_stored_and_it_never_moves(
-        app: Flask, database_url: str) -> None:
+    app: Flask, database_url: str
+) -> None:
     true_lat, true_lon = -26.1934567891, 28.0467891234
     with app.app_context():
         session = db.session()
@@ -160,8 +179,10 @@ def test_only_the_displaced_point_is_stored_and_it_never_moves(
         assert fuzz.distance_m(true_lat, true_lon, lat, lon) < 60_000
         assert before[2:] == tuple(h3.latlng_to_cell(lat, lon, r) for r in (5, 6, 7))
         # When more incidents are published and withdrawn, and the aggregates are rebuilt
-        others = [publish_incident(session, **{**GOOD, "lat": true_lat, "lon": true_lon})
-                  for _ in range(10)]
+        others = [
+            publish_incident(session, **{**GOOD, "lat": true_lat, "lon": true_lon})
+            for _ in range(10)
+        ]
         withdraw_incident(session, others[0].id)
         session.commit()
         refresh_aggregates(session)
@@ -180,13 +201,18 @@ def test_incremental_counts_equal_a_full_refresh(app: Flask) -> None:
         session = db.session()
         made = []
         for i in range(12):
-            made.append(publish_incident(session, **{
-                **GOOD,
-                "categories": ["extortion", "confiscation"][: 1 + i % 2],
-                "perpetrators": ["saps", "client"][: 1 + i % 3 // 2],
-                "month": dt.date(2026, 1 + i % 3, 1),
-                "province": ["GP", "KZN"][i % 2],
-            }))
+            made.append(
+                publish_incident(
+                    session,
+                    **{
+                        **GOOD,
+                        "categories": ["extortion", "confiscation"][: 1 + i % 2],
+                        "perpetrators": ["saps", "client"][: 1 + i % 3 // 2],
+                        "month": dt.date(2026, 1 + i % 3, 1),
+                        "province": ["GP", "KZN"][i % 2],
+                    },
+                )
+            )
         withdraw_incident(session, made[3].id)
         withdraw_incident(session, made[3].id)  # twice: counted out once
         session.commit()

@@ -36,26 +36,40 @@ def month_back(n: int) -> dt.date:
     return lattice.add_months(RELEASED, -n)
 
 
-incident = st.fixed_dictionaries({
-    "site": st.sampled_from([0, 0, 0, 1, 2]),  # most at one site, so some cells reach k
-    "categories": st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True),
-    "perpetrators": st.lists(st.sampled_from(PERPETRATORS), min_size=1, max_size=2,
-                             unique=True),
-    "months_back": st.integers(0, 2),
-})
+incident = st.fixed_dictionaries(
+    {
+        "site": st.sampled_from([0, 0, 0, 1, 2]),  # most at one site, so some cells reach k
+        "categories": st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True),
+        "perpetrators": st.lists(
+            st.sampled_from(PERPETRATORS), min_size=1, max_size=2, unique=True
+        ),
+        "months_back": st.integers(0, 2),
+    }
+)
 period_arg = st.one_of(
-    st.none(), st.integers(0, 3).map(lambda n: lattice.month_label(month_back(n))),
-    st.integers(0, 3).map(lambda n: lattice.quarter_of(month_back(3 * n)).label))
-attribute = st.one_of(st.none(), st.none(),
-                      st.sampled_from(CATEGORIES).map(lambda c: ("category", c)),
-                      st.sampled_from(PERPETRATORS).map(lambda p: ("perpetrator", p)))
-filters = st.fixed_dictionaries({
-    "period": period_arg,
-    "attribute": attribute,
-    "province": st.one_of(st.none(), st.none(), st.sampled_from(["GP", "KZN"])),
-    "res": st.sampled_from([None, "5", "6"]),
-}).map(lambda d: {**{k: v for k, v in d.items() if v is not None and k != "attribute"},
-                  **(dict([d["attribute"]]) if d["attribute"] else {})})
+    st.none(),
+    st.integers(0, 3).map(lambda n: lattice.month_label(month_back(n))),
+    st.integers(0, 3).map(lambda n: lattice.quarter_of(month_back(3 * n)).label),
+)
+attribute = st.one_of(
+    st.none(),
+    st.none(),
+    st.sampled_from(CATEGORIES).map(lambda c: ("category", c)),
+    st.sampled_from(PERPETRATORS).map(lambda p: ("perpetrator", p)),
+)
+filters = st.fixed_dictionaries(
+    {
+        "period": period_arg,
+        "attribute": attribute,
+        "province": st.one_of(st.none(), st.none(), st.sampled_from(["GP", "KZN"])),
+        "res": st.sampled_from([None, "5", "6"]),
+    }
+).map(
+    lambda d: {
+        **{k: v for k, v in d.items() if v is not None and k != "attribute"},
+        **(dict([d["attribute"]]) if d["attribute"] else {}),
+    }
+)
 
 
 @pytest.fixture()
@@ -69,42 +83,67 @@ def small_radius(database_url: str) -> Iterator[Flask]:
 
 
 def numbers_in_geojson(fc: dict[str, Any]) -> list[tuple[float, float]]:
-    return [tuple(pair) for f in fc["features"] for ring in f["geometry"]["coordinates"]
-            for pair in ring]
+    return [
+        tuple(pair)
+        for f in fc["features"]
+        for ring in f["geometry"]["coordinates"]
+        for pair in ring
+    ]
 
 
 def counts_in_summary(body: dict[str, Any]) -> list[int]:
-    return [entry["count"] for key, entries in body.items() if key.startswith("by_")
-            for entry in entries]
+    return [
+        entry["count"]
+        for key, entries in body.items()
+        if key.startswith("by_")
+        for entry in entries
+    ]
 
 
 @pytest.mark.slow  # about a minute: 30 examples, each publishing and reading every output
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(incidents=st.one_of(st.lists(incident, max_size=8),
-                           st.lists(incident, min_size=12, max_size=40)),
-       chosen=st.lists(filters, min_size=1, max_size=3))
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    incidents=st.one_of(
+        st.lists(incident, max_size=8), st.lists(incident, min_size=12, max_size=40)
+    ),
+    chosen=st.lists(filters, min_size=1, max_size=3),
+)
 def test_no_public_output_shows_a_small_count_or_a_point(
-        small_radius: Flask, incidents: list[dict[str, Any]],
-        chosen: list[dict[str, str]]) -> None:
+    small_radius: Flask, incidents: list[dict[str, Any]], chosen: list[dict[str, str]]
+) -> None:
     app = small_radius
     app.extensions["reporter.maps.cache"].clear()
     with app.app_context():
         session = db.session()
-        session.execute(text("TRUNCATE incident, incident_count, aggregate_state, release, "
-                             "release_period, release_bin CASCADE"))
+        session.execute(
+            text(
+                "TRUNCATE incident, incident_count, aggregate_state, release, "
+                "release_period, release_bin CASCADE"
+            )
+        )
         for item in incidents:
             lat, lon, province = SITES[item["site"]]
             publish_incident(
-                session, categories=item["categories"], perpetrators=item["perpetrators"],
-                month=month_back(item["months_back"]), province=province, lat=lat, lon=lon,
-                people_affected=1, verification_level="reported", source_type="self")
+                session,
+                categories=item["categories"],
+                perpetrators=item["perpetrators"],
+                month=month_back(item["months_back"]),
+                province=province,
+                lat=lat,
+                lon=lon,
+                people_affected=1,
+                verification_level="reported",
+                source_type="self",
+            )
         session.commit()
         cut_release(session, app.extensions["reporter.settings"])
         session.commit()
         released = {p for (p,) in session.execute(text("SELECT period FROM release_period"))}
-        stored = session.execute(
-            select(func.ST_Y(Incident.geom), func.ST_X(Incident.geom))).all()
+        stored = session.execute(select(func.ST_Y(Incident.geom), func.ST_X(Incident.geom))).all()
     client = app.test_client()
 
     for args in chosen:
@@ -115,10 +154,11 @@ def test_no_public_output_shows_a_small_count_or_a_point(
         summary = client.get("/api/v1/summary", query_string=args)
         page = client.get("/map", query_string=args)
         image = client.get("/map.svg", query_string=args)
-        assert {fc.status_code, summary.status_code, page.status_code, image.status_code} == {
-            200}
-        bodies = {name: r.get_data(as_text=True) for name, r in
-                  [("cells", fc), ("summary", summary), ("page", page), ("image", image)]}
+        assert {fc.status_code, summary.status_code, page.status_code, image.status_code} == {200}
+        bodies = {
+            name: r.get_data(as_text=True)
+            for name, r in [("cells", fc), ("summary", summary), ("page", page), ("image", image)]
+        }
 
         # no count below k anywhere
         cell_counts = [f["properties"]["count"] for f in fc.json["features"]]

@@ -18,8 +18,9 @@ from reporter.models.base import Base
 from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database
 
-REVISIONS = sorted(p.name.split("_")[0] for p in
-                   (Path(migrate.MIGRATIONS) / "versions").glob("[0-9]*.py"))
+REVISIONS = sorted(
+    p.name.split("_")[0] for p in (Path(migrate.MIGRATIONS) / "versions").glob("[0-9]*.py")
+)
 
 
 def test_empty_to_head_and_back(cluster: Path) -> None:
@@ -30,11 +31,15 @@ def test_empty_to_head_and_back(cluster: Path) -> None:
         tables = set(inspect(engine).get_table_names())
         assert {t.name for t in Base.metadata.sorted_tables} <= tables
         with engine.connect() as conn:
-            srid = conn.execute(text(
-                "SELECT srid FROM geometry_columns WHERE f_table_name = 'incident'")).scalar()
-            gist = conn.execute(text(
-                "SELECT count(*) FROM pg_indexes WHERE tablename = 'incident' "
-                "AND indexdef ILIKE '%gist%'")).scalar()
+            srid = conn.execute(
+                text("SELECT srid FROM geometry_columns WHERE f_table_name = 'incident'")
+            ).scalar()
+            gist = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_indexes WHERE tablename = 'incident' "
+                    "AND indexdef ILIKE '%gist%'"
+                )
+            ).scalar()
         assert srid == 4326 and gist == 1
         # every revision can be stepped down and up again on its own
         for _ in REVISIONS:
@@ -56,8 +61,9 @@ POSTGIS_TABLES = {"spatial_ref_sys", "layer", "topology"}
 
 
 def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    if type_ == "table" and (name in POSTGIS_TABLES
-                             or getattr(obj, "schema", None) in POSTGIS_SCHEMAS):
+    if type_ == "table" and (
+        name in POSTGIS_TABLES or getattr(obj, "schema", None) in POSTGIS_SCHEMAS
+    ):
         return False
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 
@@ -68,8 +74,9 @@ def test_models_match_migrated_schema(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={
-                "include_object": _ours, "compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"include_object": _ours, "compare_type": True}
+            )
             assert compare_metadata(context, Base.metadata) == []
             # autogenerate does not compare CHECK constraints: their names, table by table
             inspector = inspect(conn)
@@ -85,11 +92,18 @@ def test_database_refuses_unknown_status(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            ok = {"id": secrets.token_hex(10), "province": "GP", "channel": "web-js",
-                  "status": ReportStatus.NEW, "size_bucket": 1}
-            insert = text("INSERT INTO report (id, received_on, province, channel, status, "
-                          "size_bucket, purged) VALUES (:id, current_date, :province, "
-                          ":channel, :status, :size_bucket, false)")
+            ok = {
+                "id": secrets.token_hex(10),
+                "province": "GP",
+                "channel": "web-js",
+                "status": ReportStatus.NEW,
+                "size_bucket": 1,
+            }
+            insert = text(
+                "INSERT INTO report (id, received_on, province, channel, status, "
+                "size_bucket, purged) VALUES (:id, current_date, :province, "
+                ":channel, :status, :size_bucket, false)"
+            )
             conn.execute(insert, ok)  # a known status is stored
             with pytest.raises(IntegrityError):
                 conn.execute(insert, {**ok, "id": secrets.token_hex(10), "status": "approved"})

@@ -84,9 +84,15 @@ def mail_app(app_factory: Any, smtp: tuple[Inbox, int]) -> Flask:
 def choose(app: Flask, member: Any, email: str, digest: str, notices: bool = True) -> None:
     """As she does on /staff/notifications."""
     client = logged_in(app, member)
-    resp = client.post("/staff/notifications", data={
-        "csrf_token": csrf_of(client, "/staff/notifications"), "email": email,
-        "digest": digest, **({"notices": "y"} if notices else {})})
+    resp = client.post(
+        "/staff/notifications",
+        data={
+            "csrf_token": csrf_of(client, "/staff/notifications"),
+            "email": email,
+            "digest": digest,
+            **({"notices": "y"} if notices else {}),
+        },
+    )
     assert resp.status_code == 303, resp.get_data(as_text=True)[:400]
 
 
@@ -94,8 +100,9 @@ def report_data_in(raw: bytes, report_ids: list[str]) -> list[str]:
     """Anything in a message that tells about reports."""
     text = raw.decode("ascii", "replace")
     found = [rid for rid in report_ids if rid in text or rid[:6] in text]
-    found += [name for code, name in PROVINCES.items() if name in text
-              or re.search(rf"\b{code}\b", text)]
+    found += [
+        name for code, name in PROVINCES.items() if name in text or re.search(rf"\b{code}\b", text)
+    ]
     found += [w for w in ("extortion", "police", "SAPS", "Gauteng", NARRATIVE) if w in text]
     found += re.findall(r"\b\d+\b(?= (?:new |reports?|cases?))", text)
     return found
@@ -105,8 +112,9 @@ def body_of(raw: bytes) -> bytes:
     return raw.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[1]
 
 
-def test_digest_has_one_length_with_zero_and_many_reports(mail_app: Flask,
-                                                          smtp: tuple[Inbox, int]) -> None:
+def test_digest_has_one_length_with_zero_and_many_reports(
+    mail_app: Flask, smtp: tuple[Inbox, int]
+) -> None:
     inbox, _port = smtp
     moderator = make_staff(mail_app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
     choose(mail_app, moderator, "thandi@example.org", "always")
@@ -119,11 +127,15 @@ def test_digest_has_one_length_with_zero_and_many_reports(mail_app: Flask,
         submit_plain(mail_app.test_client(), narrative=f"{NARRATIVE} {i}")
     with mail_app.app_context():
         ids = list(db.session().scalars(select(Report.id)))
-        assert notify.digest(db.session(), notify.current_settings(),
-                             today + dt.timedelta(days=1)) == 1
+        assert (
+            notify.digest(db.session(), notify.current_settings(), today + dt.timedelta(days=1))
+            == 1
+        )
         # a second run on the same day sends nothing more
-        assert notify.digest(db.session(), notify.current_settings(),
-                             today + dt.timedelta(days=1)) == 0
+        assert (
+            notify.digest(db.session(), notify.current_settings(), today + dt.timedelta(days=1))
+            == 0
+        )
     many = inbox.wait_for(2)[1][1]
     assert to0 == ["thandi@example.org"]
     assert len(zero) == len(many)
@@ -133,8 +145,9 @@ def test_digest_has_one_length_with_zero_and_many_reports(mail_app: Flask,
         assert report_data_in(raw, ids) == [], raw
 
 
-def test_activity_digest_only_when_there_is_something(mail_app: Flask,
-                                                      smtp: tuple[Inbox, int]) -> None:
+def test_activity_digest_only_when_there_is_something(
+    mail_app: Flask, smtp: tuple[Inbox, int]
+) -> None:
     inbox, _port = smtp
     moderator = make_staff(mail_app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
     kzn = make_staff(mail_app, "mod-kzn", ["moderator"], ["KZN"], iterations=1000)
@@ -144,8 +157,10 @@ def test_activity_digest_only_when_there_is_something(mail_app: Flask,
     with mail_app.app_context():
         db.session().execute(StaffNotify.__table__.update().values(last_digest_on=today))
         db.session().commit()
-        assert notify.digest(db.session(), notify.current_settings(),
-                             today + dt.timedelta(days=1)) == 0
+        assert (
+            notify.digest(db.session(), notify.current_settings(), today + dt.timedelta(days=1))
+            == 0
+        )
     submit_plain(mail_app.test_client(), narrative=NARRATIVE)  # a GP report, today
     with mail_app.app_context():
         sess = db.session()
@@ -160,8 +175,9 @@ def test_activity_digest_only_when_there_is_something(mail_app: Flask,
     assert report_data_in(raw, ids) == []
 
 
-def test_notices_on_assignment_answer_and_referral(mail_app: Flask,
-                                                   smtp: tuple[Inbox, int]) -> None:
+def test_notices_on_assignment_answer_and_referral(
+    mail_app: Flask, smtp: tuple[Inbox, int]
+) -> None:
     inbox, _port = smtp
     submit_plain(mail_app.test_client(), narrative=NARRATIVE, consent_legal="y")
     with mail_app.app_context():
@@ -177,8 +193,10 @@ def test_notices_on_assignment_answer_and_referral(mail_app: Flask,
 
     # she assigns it to herself: no notice (she knows)
     mod = logged_in(mail_app, moderator)
-    mod.post(f"/staff/reports/{report_id}/assign",
-             data={"csrf_token": csrf_of(mod, f"/staff/reports/{report_id}")})
+    mod.post(
+        f"/staff/reports/{report_id}/assign",
+        data={"csrf_token": csrf_of(mod, f"/staff/reports/{report_id}")},
+    )
     notify.wait()
     assert inbox.messages == []
     # a coordinator takes it, then it goes back to her: a notice to her, none to him (he chose)
@@ -193,8 +211,13 @@ def test_notices_on_assignment_answer_and_referral(mail_app: Flask,
     # the reporter answers (as the inbox stores it): a notice to the assignee
     with mail_app.app_context():
         sess = db.session()
-        sess.add(Message(report_id=report_id, direction="from_reporter",
-                         envelope={"v": 1, "sealed": "ciphertext"}))
+        sess.add(
+            Message(
+                report_id=report_id,
+                direction="from_reporter",
+                envelope={"v": 1, "sealed": "ciphertext"},
+            )
+        )
         sess.commit()
     assert [m[0] for m in inbox.wait_for(2)] == [["thandi@example.org"]] * 2
     # a referral: a notice to the partner's staff
@@ -211,8 +234,9 @@ def test_notices_on_assignment_answer_and_referral(mail_app: Flask,
         assert b"Subject: " + notify.SUBJECT.encode() in raw
 
 
-def test_addresses_are_sealed_and_nothing_is_sent_without_smtp(app: Flask,
-                                                               database_url: str) -> None:
+def test_addresses_are_sealed_and_nothing_is_sent_without_smtp(
+    app: Flask, database_url: str
+) -> None:
     from tests.conftest import table_dump
 
     moderator = make_staff(app, "mod-gp", ["moderator"], ["GP"], iterations=1000)
@@ -226,9 +250,14 @@ def test_addresses_are_sealed_and_nothing_is_sent_without_smtp(app: Flask,
         row = db.session().get(StaffNotify, moderator.id)
         assert row.email == "SENTINEL-address@example.org"
         assert db.session().get(Staff, moderator.id) is not None
-    bad = client.post("/staff/notifications", data={
-        "csrf_token": csrf_of(client, "/staff/notifications"), "email": "not an address",
-        "digest": "always"})
+    bad = client.post(
+        "/staff/notifications",
+        data={
+            "csrf_token": csrf_of(client, "/staff/notifications"),
+            "email": "not an address",
+            "digest": "always",
+        },
+    )
     assert bad.status_code == 400
 
 
@@ -246,10 +275,14 @@ def test_digest_command_keeps_its_hour(app_factory: Any, smtp: tuple[Inbox, int]
     assert len(inbox.wait_for(1)) == 1
 
 
-@pytest.mark.skipif(not __import__("shutil").which("systemd-analyze"),
-                    reason="systemd-analyze is not on this machine (no systemd)")
+@pytest.mark.skipif(
+    not __import__("shutil").which("systemd-analyze"),
+    reason="systemd-analyze is not on this machine (no systemd)",
+)
 def test_digest_units_verify() -> None:
-    units = [ROOT / "deploy" / "systemd" / n for n in ("reporter-digest.service",
-                                                        "reporter-digest.timer")]
+    units = [
+        ROOT / "deploy" / "systemd" / n
+        for n in ("reporter-digest.service", "reporter-digest.timer")
+    ]
     result = systemd_verify(units)
     assert unit_problems(result) == [], result.stdout + result.stderr

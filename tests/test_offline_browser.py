@@ -25,8 +25,10 @@ from tests.support.intake import secrets_of
 from tests.test_intake_browser import record_posts
 from tests.test_reporter_story_js import Phone
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-              pytest.mark.browser]
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.browser,
+]
 
 SENTINEL = "SENTINEL-Offline-q7x2"
 PIN = "480913"
@@ -78,20 +80,24 @@ class OutreachPhone(Phone):
 
     def until(self, condition: str, seconds: int = 30) -> None:
         """Wait for an async condition (wait_for_function takes a promise as truthy)."""
-        ok = self.page.evaluate("""async ([cond, ms]) => {
+        ok = self.page.evaluate(
+            """async ([cond, ms]) => {
             const check = new Function("return (async () => " + cond + ")()");
             for (const end = Date.now() + ms; Date.now() < end;) {
               if (await check()) return true;
               await new Promise(r => setTimeout(r, 100));
             }
-            return false; }""", [condition, seconds * 1000])
+            return false; }""",
+            [condition, seconds * 1000],
+        )
         assert ok, condition
 
     def opens_and_is_ready_offline(self, path: str = "/report") -> None:
         self.opens(path)
         self.until("(await navigator.serviceWorker.ready) && !!navigator.serviceWorker.controller")
-        self.until(f"!!(await caches.match('{path}')) && "
-                   "!!(await caches.match('/static/js/report.js'))")
+        self.until(
+            f"!!(await caches.match('{path}')) && !!(await caches.match('/static/js/report.js'))"
+        )
 
     def fills(self, narrative: str, province: str = "GP") -> None:
         self.tells(narrative)
@@ -102,7 +108,8 @@ class OutreachPhone(Phone):
         self.page.tap("#send")
         self.page.wait_for_function(
             f"() => document.querySelectorAll('#outbox-list li.waiting').length === {n}",
-            timeout=30_000)
+            timeout=30_000,
+        )
 
     def shows_outbox(self, name: str) -> None:
         self.page.locator("#outbox").scroll_into_view_if_needed()
@@ -117,15 +124,18 @@ class OutreachPhone(Phone):
     def waits_for_receipts(self, n: int, kind: str = ".outbox-receipt") -> list[str]:
         self.page.wait_for_function(
             f"() => document.querySelectorAll('#outbox-list {kind}').length === {n}",
-            timeout=120_000)
+            timeout=120_000,
+        )
         return [t.strip() for t in self.page.locator(f"#outbox-list {kind}").all_inner_texts()]
 
 
 def stored_reports(app: Flask) -> list[dict[str, Any]]:
     secret = secrets_of(app)["GP"]
     with app.app_context():
-        return [envelope.open_envelope(r.envelope, secret)
-                for r in db.session().scalars(select(Report)).all()]
+        return [
+            envelope.open_envelope(r.envelope, secret)
+            for r in db.session().scalars(select(Report)).all()
+        ]
 
 
 def test_the_storage_reader_finds_what_is_there(app: Flask, browser: Any) -> None:
@@ -133,16 +143,20 @@ def test_the_storage_reader_finds_what_is_there(app: Flask, browser: Any) -> Non
     with live_server(app) as base:
         phone = OutreachPhone(browser, base)
         phone.opens("/report")
-        phone.page.evaluate("""s => new Promise(ok => { const r = indexedDB.open("probe", 1);
+        phone.page.evaluate(
+            """s => new Promise(ok => { const r = indexedDB.open("probe", 1);
             r.onupgradeneeded = () => r.result.createObjectStore("x", {autoIncrement: true});
             r.onsuccess = () => { const t = r.result.transaction("x", "readwrite");
-              t.objectStore("x").put({text: s}); t.oncomplete = ok; }; })""", SENTINEL)
+              t.objectStore("x").put({text: s}); t.oncomplete = ok; }; })""",
+            SENTINEL,
+        )
         assert SENTINEL in phone.storage()
         phone.close()
 
 
 def test_a_peer_educator_queues_three_reports_offline_and_they_go_when_signal_returns(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     posted = record_posts(app)
     with live_server(app) as base:
         # Given a peer educator who opened the report page once, with signal
@@ -158,8 +172,12 @@ def test_a_peer_educator_queues_three_reports_offline_and_they_go_when_signal_re
         for i in range(3):
             phone.fills(f"{SENTINEL} report {i}: they took my condoms")
             if i == 0:  # with the fine slip as a PDF: its bytes are sealed on the phone too
-                phone.page.set_input_files("#attachments", files=[
-                    {"name": "fine.pdf", "mimeType": "application/pdf", "buffer": FINE_SLIP}])
+                phone.page.set_input_files(
+                    "#attachments",
+                    files=[
+                        {"name": "fine.pdf", "mimeType": "application/pdf", "buffer": FINE_SLIP}
+                    ],
+                )
             phone.sends_offline(i + 1)
             assert phone.page.input_value("#narrative") == ""  # free for the next one
         phone.shows_outbox("offline-queued")
@@ -169,7 +187,8 @@ def test_a_peer_educator_queues_three_reports_offline_and_they_go_when_signal_re
         kept = phone.storage()
         assert kept.count('"ct":') >= 3 and SENTINEL not in kept, phone.found
         assert "/report/received" not in kept and "followup" not in re.sub(
-            r'href="[^"]*followup"', "", kept)
+            r'href="[^"]*followup"', "", kept
+        )
         assert posted.bodies == []  # nothing left the phone
         # When the signal returns
         phone.gets_signal()
@@ -177,18 +196,22 @@ def test_a_peer_educator_queues_three_reports_offline_and_they_go_when_signal_re
         phone.shows_outbox("offline-sent")
         assert phone.page.inner_text("#js-status") == ""  # no longer "locked, waiting"
         # Then three receipts are shown, three reports stored, each sealed on the phone
-        assert len(set(receipts)) == 3 and all(re.fullmatch(r"(\d{4} ){3}\d{4}", r)
-                                               for r in receipts)
+        assert len(set(receipts)) == 3 and all(
+            re.fullmatch(r"(\d{4} ){3}\d{4}", r) for r in receipts
+        )
         opened = stored_reports(app)
         assert sorted(p["narrative"] for p in opened) == [
-            f"{SENTINEL} report {i}: they took my condoms" for i in range(3)]
+            f"{SENTINEL} report {i}: they took my condoms" for i in range(3)
+        ]
         assert all(p["channel"] == "web-js" for p in opened)
         [with_file] = [p for p in opened if p["attachments"]]
         assert with_file["attachments"][0]["name"] == "fine.pdf"
         with app.app_context():
             [attachment] = db.session().scalars(select(Attachment)).all()
-            assert envelope.open_attachment(attachment.header, attachment.body,
-                                            secrets_of(app)["GP"]) == FINE_SLIP
+            assert (
+                envelope.open_attachment(attachment.header, attachment.body, secrets_of(app)["GP"])
+                == FINE_SLIP
+            )
         with app.app_context():
             assert {r.channel for r in db.session().scalars(select(Report))} == {"web-js"}
         assert all(SENTINEL.encode() not in b for b in posted.bodies)
@@ -206,7 +229,8 @@ def test_a_peer_educator_queues_three_reports_offline_and_they_go_when_signal_re
 
 
 def test_receipts_stay_locked_under_her_pin_until_she_opens_the_page_again(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     with live_server(app) as base:
         # Given a report filled with no signal, and a PIN chosen for the receipts
         phone = OutreachPhone(browser, base)
@@ -218,15 +242,16 @@ def test_receipts_stay_locked_under_her_pin_until_she_opens_the_page_again(
         phone.page.fill("#pin", PIN)
         phone.page.click("#outbox-pin button")
         phone.page.wait_for_function(  # the PIN's key is made (PBKDF2, 600,000 rounds)
-            "() => document.querySelector('#outbox-pin').hidden", timeout=30_000)
+            "() => document.querySelector('#outbox-pin').hidden", timeout=30_000
+        )
         assert '"wrap":' in phone.storage()
         # When she closes the page, gets signal, and the page (opened again) sends the report
         phone.page.goto("about:blank")
         phone.gets_signal()
         phone.opens("/report")
         phone.page.wait_for_function(
-            "() => document.querySelectorAll('#outbox-list li.sent').length === 1",
-            timeout=120_000)
+            "() => document.querySelectorAll('#outbox-list li.sent').length === 1", timeout=120_000
+        )
         phone.shows_outbox("offline-locked")
         # Then the receipt is on the phone only sealed: no digits, no words
         kept = phone.storage()
@@ -237,8 +262,8 @@ def test_receipts_stay_locked_under_her_pin_until_she_opens_the_page_again(
         phone.page.fill("#pin", "000000")
         phone.page.click("#outbox-pin button")
         phone.page.wait_for_function(
-            "() => /PIN/.test(document.getElementById('outbox-status').textContent)",
-            timeout=30_000)
+            "() => /PIN/.test(document.getElementById('outbox-status').textContent)", timeout=30_000
+        )
         assert phone.page.locator(".outbox-receipt").count() == 0
         phone.page.fill("#pin", PIN)
         phone.page.click("#outbox-pin button")
@@ -267,8 +292,9 @@ def test_the_worker_is_served_from_the_root_and_keeps_no_receipt_or_inbox(client
     assert all(a.startswith("/static/") for a in assets)
 
 
-def test_a_send_whose_answer_is_lost_goes_again_as_the_same_report(app: Flask,
-                                                                   browser: Any) -> None:
+def test_a_send_whose_answer_is_lost_goes_again_as_the_same_report(
+    app: Flask, browser: Any
+) -> None:
     posted = record_posts(app)
     with live_server(app) as base:
         # Given a report locked on the phone with no signal
@@ -293,7 +319,8 @@ def test_a_send_whose_answer_is_lost_goes_again_as_the_same_report(app: Flask,
         phone.gets_signal()
         phone.page.wait_for_function(
             "() => /try again/i.test(document.getElementById('outbox-status').textContent)",
-            timeout=60_000)
+            timeout=60_000,
+        )
         assert lost and len(stored_reports(app)) == 1
         assert phone.page.locator("#outbox-list li.waiting").count() == 1
         # and the phone sends it again
@@ -301,8 +328,11 @@ def test_a_send_whose_answer_is_lost_goes_again_as_the_same_report(app: Flask,
         receipt = phone.waits_for_receipts(1)[0]
         # Then it is the same report: one stored, both posts with the same form id
         assert len(stored_reports(app)) == 1
-        ids = {re.search(rb'name="form_id"\r\n\r\n([^\r]+)', b).group(1)  # type: ignore[union-attr]
-               for b in posted.bodies if b'name="envelope"' in b}
+        ids = {
+            re.search(rb'name="form_id"\r\n\r\n([^\r]+)', b).group(1)  # type: ignore[union-attr]
+            for b in posted.bodies
+            if b'name="envelope"' in b
+        }
         assert len([b for b in posted.bodies if b'name="envelope"' in b]) == 2 and len(ids) == 1
         assert re.fullmatch(r"(\d{4} ){3}\d{4}", receipt)
         phone.close()

@@ -23,8 +23,13 @@ from schemathesis.specs.openapi.checks import (
 from reporter.maps.openapi import document
 
 EXAMPLES = 30
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 OPERATIONS = [(path, "GET") for path in document()["paths"]]
@@ -33,19 +38,26 @@ OPERATIONS = [(path, "GET") for path in document()["paths"]]
 # One generated test per operation and mode, driven through hypothesis directly (schemathesis'
 # own pytest integration, `from_fixture`, needs a pytest-internal attribute that pytest 9 no
 # longer has; `as_strategy` is its documented alternative).
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                         ids=lambda m: m.value)
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value
+)
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[p for p, _ in OPERATIONS])
-def test_public_api_conforms_and_never_fails(app: Flask, path: str, method: str,
-                                             mode: GenerationMode) -> None:
+def test_public_api_conforms_and_never_fails(
+    app: Flask, path: str, method: str, mode: GenerationMode
+) -> None:
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operation = api[path][method]
     if mode is GenerationMode.NEGATIVE and not operation.query:
         pytest.skip("no parameters to get wrong")
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case) -> None:  # type: ignore[no-untyped-def]
         case.call_and_validate(checks=CHECKS)
 
@@ -54,8 +66,11 @@ def test_public_api_conforms_and_never_fails(app: Flask, path: str, method: str,
 
 def test_description_names_every_public_json_endpoint(app: Flask) -> None:
     # Given the app's routes under /api/v1 and the keys for browsers
-    public = {rule.rule for rule in app.url_map.iter_rules()
-              if rule.rule.startswith("/api/") or rule.rule == "/keys.json"}
+    public = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") or rule.rule == "/keys.json"
+    }
     # Then each is described (a new public endpoint fails here until it is documented)
     assert public <= set(document()["paths"])
 

@@ -26,23 +26,35 @@ from tests.test_partners import logged_in, post_json
 CASE_NUMBER = "SENTINEL-CAS-123/10/2026 Johannesburg Magistrate"
 
 
-def published_reports(app: Flask, n: int, province: str = "GP",
-                      categories: tuple[str, ...] = ("extortion",),
-                      month: dt.date = dt.date(2026, 3, 1)) -> list[str]:
+def published_reports(
+    app: Flask,
+    n: int,
+    province: str = "GP",
+    categories: tuple[str, ...] = ("extortion",),
+    month: dt.date = dt.date(2026, 3, 1),
+) -> list[str]:
     """n reports, verified and published (as the publish form would)."""
     ids = []
     for i in range(n):
         submit_plain(app.test_client(), narrative=f"report {i}", province=province)
     with app.app_context():
         sess = db.session()
-        done = {r for r, in sess.execute(select(publication.ReportPublication.report_id))}
+        done = {r for (r,) in sess.execute(select(publication.ReportPublication.report_id))}
         for report in sess.scalars(select(Report).where(Report.province == province)):
             if report.id in done:
                 continue
             incident = publish_incident(
-                sess, categories=list(categories), perpetrators=["saps"], month=month,
-                province=province, lat=-26.2, lon=28.04, people_affected=1,
-                verification_level="corroborated", source_type="self")
+                sess,
+                categories=list(categories),
+                perpetrators=["saps"],
+                month=month,
+                province=province,
+                lat=-26.2,
+                lon=28.04,
+                people_affected=1,
+                verification_level="corroborated",
+                source_type="self",
+            )
             publication.link(sess, report, incident, None)
             report.status = "verified"
             ids.append(report.id)
@@ -77,32 +89,49 @@ def test_outcome_entered_with_sealed_details(app: Flask, database_url: str) -> N
     client = logged_in(app, moderator)
     sealed = envelope.seal({"v": 1, "text": CASE_NUMBER}, pks)
     url = f"/staff/reports/{report_id}/outcomes"
-    assert post_json(client, f"/staff/reports/{other}/outcomes",
-                     {"outcome": "charge_laid", "month": "2026-05"}).status_code == 409
+    assert (
+        post_json(
+            client,
+            f"/staff/reports/{other}/outcomes",
+            {"outcome": "charge_laid", "month": "2026-05"},
+        ).status_code
+        == 409
+    )
     assert post_json(client, url, {"outcome": "jailed", "month": "2026-05"}).status_code == 400
-    assert post_json(client, url, {"outcome": "charge_laid", "month": "2030-01"}).status_code \
-        == 400
+    assert post_json(client, url, {"outcome": "charge_laid", "month": "2030-01"}).status_code == 400
     wrong = envelope.seal({"v": 1, "text": CASE_NUMBER}, [moderator.pk])
-    assert post_json(client, url, {"outcome": "charge_laid", "month": "2026-05",
-                                   "sealed_details": wrong}).status_code == 400
-    resp = post_json(client, url, {"outcome": "charge_laid", "month": "2026-05",
-                                   "sealed_details": sealed})
+    assert (
+        post_json(
+            client, url, {"outcome": "charge_laid", "month": "2026-05", "sealed_details": wrong}
+        ).status_code
+        == 400
+    )
+    resp = post_json(
+        client, url, {"outcome": "charge_laid", "month": "2026-05", "sealed_details": sealed}
+    )
     assert resp.status_code == 200, resp.get_json()
     page = client.get(f"/staff/reports/{report_id}").get_data(as_text=True)
     assert "Charge laid</strong>, May 2026" in page
     assert CASE_NUMBER not in table_dump(database_url)
     with app.app_context():
         row = db.session().scalars(select(CaseOutcome)).one()
-        assert envelope.open_envelope(row.sealed_details, secrets_of(app)["GP"])["text"] \
-            == CASE_NUMBER
+        assert (
+            envelope.open_envelope(row.sealed_details, secrets_of(app)["GP"])["text"] == CASE_NUMBER
+        )
     # a moderator of another province cannot add one
     other_mod = make_staff(app, "mod-kzn", ["moderator"], ["KZN"], iterations=1000)
-    assert post_json(logged_in(app, other_mod), url,
-                     {"outcome": "withdrawn", "month": "2026-05"}).status_code == 403
+    assert (
+        post_json(
+            logged_in(app, other_mod), url, {"outcome": "withdrawn", "month": "2026-05"}
+        ).status_code
+        == 403
+    )
 
 
-@pytest.mark.parametrize(("n", "c", "shown"), [(12, 6, 6), (12, 4, None), (12, 8, None),
-                                               (10, 5, 5), (12, 0, None), (4, 2, "no group")])
+@pytest.mark.parametrize(
+    ("n", "c", "shown"),
+    [(12, 6, 6), (12, 4, None), (12, 8, None), (10, 5, 5), (12, 0, None), (4, 2, "no group")],
+)
 def test_counts_are_k_anonymous(app: Flask, n: int, c: int, shown: Any) -> None:
     ids = published_reports(app, n)
     record(app, ids[:c], "refused_saps")

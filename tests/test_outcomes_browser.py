@@ -34,8 +34,7 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-def test_outcome_recorded_sealed_and_counted(app: Flask, browser: Any,
-                                             database_url: str) -> None:
+def test_outcome_recorded_sealed_and_counted(app: Flask, browser: Any, database_url: str) -> None:
     ids = published_reports(app, 12)
     record(app, ids[1:6], "refused_saps", "2026-04")  # five others already refused
     moderator = make_staff(app, "thandi", ["moderator"], ["GP"], iterations=1000)
@@ -56,16 +55,16 @@ def test_outcome_recorded_sealed_and_counted(app: Flask, browser: Any,
             page.click("#outcome-form button[type=submit]")
         assert "Recorded: SAPS refused the complaint, April 2026" in page.inner_text("body")
         # after unlocking, the sealed details show, opened in her browser
-        page.wait_for_selector(f"#outcome-list .outcome-details:text-is('{CASE}')",
-                               timeout=20000)
+        page.wait_for_selector(f"#outcome-list .outcome-details:text-is('{CASE}')", timeout=20000)
         shot(page, "outcome-moderator")
 
         apage = browser.new_context().new_page()
         awatch = Watch.on(apage)
         Moderator(apage, base).logs_in("adv", fresh_code(app, advocate))
         apage.goto(base + "/staff/outcomes?year=2026")
-        row = apage.inner_text("section[data-province=GP][data-category=extortion] "
-                               "tr[data-outcome=refused_saps]")
+        row = apage.inner_text(
+            "section[data-province=GP][data-category=extortion] tr[data-outcome=refused_saps]"
+        )
         assert row.endswith("6 of 12"), row
         conviction = apage.inner_text("section[data-province=GP] tr[data-outcome=conviction]")
         assert conviction.endswith("–")
@@ -75,6 +74,5 @@ def test_outcome_recorded_sealed_and_counted(app: Flask, browser: Any,
     assert all(CASE.encode() not in b for b in posted.bodies)
     assert CASE not in table_dump(database_url)
     with app.app_context():
-        row = db.session().scalars(select(CaseOutcome).where(
-            CaseOutcome.report_id == ids[0])).one()
+        row = db.session().scalars(select(CaseOutcome).where(CaseOutcome.report_id == ids[0])).one()
         assert envelope.open_envelope(row.sealed_details, secrets_of(app)["GP"])["text"] == CASE

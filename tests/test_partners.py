@@ -44,10 +44,15 @@ def make_partner(app: Flask, name: str = "Women's Legal Centre") -> Partner:
         sess.add(org)
         sess.flush()
         recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == "recovery")).one()
-        key = CaseKey(scope=f"partner:{org.id}", kid=envelope.kid(pk),
-                      public_key=envelope.b64e(pk), sealed_secret=envelope.seal(
-                          {"scope": "partner", "sk": envelope.b64e(bytes(sk))},
-                          [envelope.b64d(recovery.public_key, 32)]))
+        key = CaseKey(
+            scope=f"partner:{org.id}",
+            kid=envelope.kid(pk),
+            public_key=envelope.b64e(pk),
+            sealed_secret=envelope.seal(
+                {"scope": "partner", "sk": envelope.b64e(bytes(sk))},
+                [envelope.b64d(recovery.public_key, 32)],
+            ),
+        )
         sess.add(key)
         sess.flush()
         org.case_key_id = key.id
@@ -55,16 +60,24 @@ def make_partner(app: Flask, name: str = "Women's Legal Centre") -> Partner:
         return Partner(org.id, key.kid, bytes(sk), pk)
 
 
-def add_partner_staff(app: Flask, partner: Partner, login: str, *, granted: bool = True,
-                      with_key: bool = True) -> Member:
+def add_partner_staff(
+    app: Flask, partner: Partner, login: str, *, granted: bool = True, with_key: bool = True
+) -> Member:
     member = make_staff(app, login, ["partner"], iterations=1000, with_key=with_key)
     with app.app_context():
         sess = db.session()
         sess.add(PartnerStaff(staff_id=member.id, partner_id=partner.id))
         if granted:
             key = sess.scalars(select(CaseKey).where(CaseKey.kid == partner.kid)).one()
-            sess.add(KeyGrant(case_key_id=key.id, staff_id=member.id, sealed_key=envelope.seal(
-                {"scope": key.scope, "sk": envelope.b64e(partner.sk)}, [member.pk])))
+            sess.add(
+                KeyGrant(
+                    case_key_id=key.id,
+                    staff_id=member.id,
+                    sealed_key=envelope.seal(
+                        {"scope": key.scope, "sk": envelope.b64e(partner.sk)}, [member.pk]
+                    ),
+                )
+            )
         sess.commit()
     return member
 
@@ -81,26 +94,40 @@ def post_json(client: FlaskClient, path: str, body: dict[str, Any]) -> Any:
     return client.post(path, json=body, headers={"X-CSRFToken": token})
 
 
-def refer_body(client: FlaskClient, report_id: str, partner: Partner, holder: bytes,
-               *, consent: Any = None) -> dict[str, Any]:
+def refer_body(
+    client: FlaskClient, report_id: str, partner: Partner, holder: bytes, *, consent: Any = None
+) -> dict[str, Any]:
     """What referral.js sends: every envelope plus one wrapped key for a fresh referral key."""
     state = client.get(f"/staff/reports/{report_id}/referral.json?items=1").get_json()
     rsk = PrivateKey.generate()
-    items = [{"kind": it["kind"], "id": it["id"],
-              "env": envelope.add_recipient(it["env"], holder, bytes(rsk))}
-             for it in state["items"]]
-    return {"partner_id": partner.id, "consent": {"legal": True} if consent is None else consent,
-            "public_key": envelope.b64e(bytes(rsk.public_key)),
-            "sealed_key": envelope.seal({"v": 1, "report": report_id,
-                                         "sk": envelope.b64e(bytes(rsk))}, [partner.pk]),
-            "items": items}
+    items = [
+        {
+            "kind": it["kind"],
+            "id": it["id"],
+            "env": envelope.add_recipient(it["env"], holder, bytes(rsk)),
+        }
+        for it in state["items"]
+    ]
+    return {
+        "partner_id": partner.id,
+        "consent": {"legal": True} if consent is None else consent,
+        "public_key": envelope.b64e(bytes(rsk.public_key)),
+        "sealed_key": envelope.seal(
+            {"v": 1, "report": report_id, "sk": envelope.b64e(bytes(rsk))}, [partner.pk]
+        ),
+        "items": items,
+    }
 
 
 @pytest.fixture()
 def world(app: Flask) -> dict[str, Any]:
     client = app.test_client()
-    submit_plain(client, narrative="SENTINEL-referred narrative", consent_legal="y",
-                 files=[(PHOTO, "fine.pdf", "application/pdf")])
+    submit_plain(
+        client,
+        narrative="SENTINEL-referred narrative",
+        consent_legal="y",
+        files=[(PHOTO, "fine.pdf", "application/pdf")],
+    )
     submit_plain(app.test_client(), narrative="SENTINEL-not referred")
     with app.app_context():
         reports = db.session().scalars(select(Report).order_by(Report.id)).all()
@@ -111,8 +138,14 @@ def world(app: Flask) -> dict[str, Any]:
     grant(app, moderator, "GP")
     partner = make_partner(app)
     lawyer = add_partner_staff(app, partner, "wlc-lawyer")
-    return {"report": referred_id, "other": other_id, "moderator": moderator,
-            "partner": partner, "lawyer": lawyer, "gp_sk": secrets_of(app)["GP"]}
+    return {
+        "report": referred_id,
+        "other": other_id,
+        "moderator": moderator,
+        "partner": partner,
+        "lawyer": lawyer,
+        "gp_sk": secrets_of(app)["GP"],
+    }
 
 
 def open_as_partner(data: dict[str, Any], partner: Partner) -> tuple[dict[str, Any], bytes]:
@@ -145,7 +178,8 @@ def test_refer_stores_exactly_one_more_recipient(app: Flask, world: dict[str, An
         assert report.envelope["keys"][:-1] == before["keys"]
         assert report.envelope["keys"][-1]["kid"] == ref.kid
         assert {k: v for k, v in report.envelope.items() if k != "keys"} == {
-            k: v for k, v in before.items() if k != "keys"}
+            k: v for k, v in before.items() if k != "keys"
+        }
         assert all(a.header["keys"][-1]["kid"] == ref.kid for a in report.attachments)
         events = sess.scalars(select(AuditEvent).where(AuditEvent.action == "refer")).all()
         assert len(events) == 1 and "consent.legal=claimed-by-browser" in events[0].object
@@ -154,10 +188,18 @@ def test_refer_stores_exactly_one_more_recipient(app: Flask, world: dict[str, An
         assert opens.count(f"{report_id}:refer") == 1
     assert mod.get(f"/staff/reports/{report_id}/referral.json").get_json()["items"] == []
     with app.app_context():
-        assert db.session().scalars(select(AuditEvent.object).where(
-            AuditEvent.action == "open")).all().count(f"{report_id}:refer") == 1
-    again = post_json(mod, f"/staff/reports/{report_id}/refer",
-                      refer_body(mod, report_id, world["partner"], world["gp_sk"]))
+        assert (
+            db.session()
+            .scalars(select(AuditEvent.object).where(AuditEvent.action == "open"))
+            .all()
+            .count(f"{report_id}:refer")
+            == 1
+        )
+    again = post_json(
+        mod,
+        f"/staff/reports/{report_id}/refer",
+        refer_body(mod, report_id, world["partner"], world["gp_sk"]),
+    )
     assert again.status_code == 409
 
 
@@ -182,8 +224,18 @@ def _tampered(body: dict[str, Any], how: str, other_pk: bytes, gp_sk: bytes) -> 
     return out
 
 
-@pytest.mark.parametrize("how", ["two_keys", "ct_changed", "key_dropped", "file_missing",
-                                 "other_kid", "sealed_to_someone_else", "duplicate_item"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "two_keys",
+        "ct_changed",
+        "key_dropped",
+        "file_missing",
+        "other_kid",
+        "sealed_to_someone_else",
+        "duplicate_item",
+    ],
+)
 def test_refer_refuses_any_other_change(app: Flask, world: dict[str, Any], how: str) -> None:
     mod = logged_in(app, world["moderator"])
     body = refer_body(mod, world["report"], world["partner"], world["gp_sk"])
@@ -196,12 +248,19 @@ def test_refer_refuses_any_other_change(app: Flask, world: dict[str, Any], how: 
     assert post_json(mod, f"/staff/reports/{world['report']}/refer", body).status_code == 200
 
 
-def test_partner_reads_the_referred_report_and_nothing_else(app: Flask,
-                                                             world: dict[str, Any]) -> None:
+def test_partner_reads_the_referred_report_and_nothing_else(
+    app: Flask, world: dict[str, Any]
+) -> None:
     mod = logged_in(app, world["moderator"])
     report_id = world["report"]
-    assert post_json(mod, f"/staff/reports/{report_id}/refer", refer_body(
-        mod, report_id, world["partner"], world["gp_sk"])).status_code == 200
+    assert (
+        post_json(
+            mod,
+            f"/staff/reports/{report_id}/refer",
+            refer_body(mod, report_id, world["partner"], world["gp_sk"]),
+        ).status_code
+        == 200
+    )
     lawyer = logged_in(app, world["lawyer"])
     home = lawyer.get("/staff/partner").get_data(as_text=True)
     assert report_id[:6] in home and world["other"][:6] not in home
@@ -211,36 +270,56 @@ def test_partner_reads_the_referred_report_and_nothing_else(app: Flask,
     att = data["attachments"][0]
     body = lawyer.get(f"/staff/partner/reports/{report_id}/attachments/{att['id']}").data
     assert envelope.open_attachment(att["header"], body, rsk) == PHOTO
-    for path in (f"/staff/partner/reports/{world['other']}", f"/staff/partner/reports/"
-                 f"{world['other']}/data", f"/staff/partner/reports/{'0' * 20}/data",
-                 f"/staff/reports/{report_id}", f"/staff/reports/{report_id}/data",
-                 "/staff/queue", "/staff/audit", "/staff/exports", "/staff/admin",
-                 "/staff/admin/keys.json", f"/staff/reports/{report_id}/referral.json"):
+    for path in (
+        f"/staff/partner/reports/{world['other']}",
+        f"/staff/partner/reports/{world['other']}/data",
+        f"/staff/partner/reports/{'0' * 20}/data",
+        f"/staff/reports/{report_id}",
+        f"/staff/reports/{report_id}/data",
+        "/staff/queue",
+        "/staff/audit",
+        "/staff/exports",
+        "/staff/admin",
+        "/staff/admin/keys.json",
+        f"/staff/reports/{report_id}/referral.json",
+    ):
         assert lawyer.get(path).status_code == 403, path
     # the log-in takes her to the referred reports, not the queue
-    assert log_in(app, app.test_client(), world["lawyer"]).headers["Location"].endswith(
-        "/staff/partner")
+    assert (
+        log_in(app, app.test_client(), world["lawyer"])
+        .headers["Location"]
+        .endswith("/staff/partner")
+    )
 
 
 def test_unrefer_removes_her_access(app: Flask, world: dict[str, Any]) -> None:
     mod = logged_in(app, world["moderator"])
     report_id = world["report"]
-    post_json(mod, f"/staff/reports/{report_id}/refer",
-              refer_body(mod, report_id, world["partner"], world["gp_sk"]))
+    post_json(
+        mod,
+        f"/staff/reports/{report_id}/refer",
+        refer_body(mod, report_id, world["partner"], world["gp_sk"]),
+    )
     lawyer = logged_in(app, world["lawyer"])
     data = lawyer.get(f"/staff/partner/reports/{report_id}/data").get_json()
     _payload, rsk = open_as_partner(data, world["partner"])
     page = mod.get(f"/staff/reports/{report_id}").get_data(as_text=True)
     assert "cannot be un-read" in page
-    resp = mod.post(f"/staff/reports/{report_id}/unrefer", data={
-        "csrf_token": csrf_of(mod, f"/staff/reports/{report_id}"),
-        "partner_id": world["partner"].id})
+    resp = mod.post(
+        f"/staff/reports/{report_id}/unrefer",
+        data={
+            "csrf_token": csrf_of(mod, f"/staff/reports/{report_id}"),
+            "partner_id": world["partner"].id,
+        },
+    )
     assert resp.status_code == 303
     assert CANNOT_UNREAD in mod.get(resp.headers["Location"]).get_data(as_text=True)
     att_id = data["attachments"][0]["id"]
-    for path in (f"/staff/partner/reports/{report_id}/data",
-                 f"/staff/partner/reports/{report_id}/attachments/{att_id}",
-                 f"/staff/partner/reports/{report_id}"):
+    for path in (
+        f"/staff/partner/reports/{report_id}/data",
+        f"/staff/partner/reports/{report_id}/attachments/{att_id}",
+        f"/staff/partner/reports/{report_id}",
+    ):
         assert lawyer.get(path).status_code == 403, path
     assert report_id[:6] not in lawyer.get("/staff/partner").get_data(as_text=True)
     with app.app_context():
@@ -248,8 +327,9 @@ def test_unrefer_removes_her_access(app: Flask, world: dict[str, Any]) -> None:
         report = sess.get(Report, report_id)
         assert sess.scalars(select(Referral)).all() == []
         # even with the referral key she kept, nothing opens any more
-        for env in [report.envelope] + [a.header for a in sess.scalars(select(Attachment))
-                                        if a.report_id == report_id]:
+        for env in [report.envelope] + [
+            a.header for a in sess.scalars(select(Attachment)) if a.report_id == report_id
+        ]:
             assert data["referral"]["kid"] not in {k["kid"] for k in env["keys"]}
         with pytest.raises(envelope.EnvelopeError):
             envelope.open_envelope(report.envelope, rsk)
@@ -268,20 +348,42 @@ def test_partner_key_goes_only_to_its_staff(app: Flask, world: dict[str, Any]) -
         sess = db.session()
         key_of = {k.scope: k.id for k in sess.scalars(select(CaseKey).where(CaseKey.active))}
     sealed = envelope.seal({"sk": "x"}, [world["moderator"].pk])
-    assert post_json(client, "/staff/admin/grants", {
-        "staff_id": world["moderator"].id, "case_key_id": key_of[f"partner:{world['partner'].id}"],
-        "sealed": sealed}).status_code == 403
+    assert (
+        post_json(
+            client,
+            "/staff/admin/grants",
+            {
+                "staff_id": world["moderator"].id,
+                "case_key_id": key_of[f"partner:{world['partner'].id}"],
+                "sealed": sealed,
+            },
+        ).status_code
+        == 403
+    )
     for scope in ("GP", "national", f"partner:{world['partner'].id}"):
-        resp = post_json(client, "/staff/admin/grants", {
-            "staff_id": outsider.id, "case_key_id": key_of[scope],
-            "sealed": envelope.seal({"sk": "x"}, [outsider.pk])})
+        resp = post_json(
+            client,
+            "/staff/admin/grants",
+            {
+                "staff_id": outsider.id,
+                "case_key_id": key_of[scope],
+                "sealed": envelope.seal({"sk": "x"}, [outsider.pk]),
+            },
+        )
         assert resp.status_code == 403, scope
-    resp = post_json(client, "/staff/admin/grants", {
-        "staff_id": outsider.id, "case_key_id": key_of[f"partner:{other_org.id}"],
-        "sealed": envelope.seal({"sk": "x"}, [outsider.pk])})
+    resp = post_json(
+        client,
+        "/staff/admin/grants",
+        {
+            "staff_id": outsider.id,
+            "case_key_id": key_of[f"partner:{other_org.id}"],
+            "sealed": envelope.seal({"sk": "x"}, [outsider.pk]),
+        },
+    )
     assert resp.status_code == 200, resp.get_json()
-    may = {s["login"]: s["may_hold"] for s in client.get("/staff/admin/keys.json")
-           .get_json()["staff"]}
+    may = {
+        s["login"]: s["may_hold"] for s in client.get("/staff/admin/keys.json").get_json()["staff"]
+    }
     assert may["other-lawyer"] == [f"partner:{other_org.id}"]
     # partner staff are not made through the general staff form
     html = client.get("/staff/admin").get_data(as_text=True)
@@ -292,23 +394,30 @@ def test_admin_adds_an_organisation_and_its_staff(app: Flask) -> None:
     admin = make_staff(app, "admin", ["admin"], iterations=1000)
     client = logged_in(app, admin)
     with app.app_context():
-        recovery = db.session().scalars(select(CaseKey).where(
-            CaseKey.scope == "recovery")).one()
+        recovery = db.session().scalars(select(CaseKey).where(CaseKey.scope == "recovery")).one()
         rpk = envelope.b64d(recovery.public_key, 32)
     sk = PrivateKey.generate()
     secret = {"scope": "partner", "sk": envelope.b64e(bytes(sk))}
-    body = {"name": "Women's Legal Centre", "public_key": envelope.b64e(bytes(sk.public_key)),
-            "sealed_secret": envelope.seal(secret, [rpk]),
-            "grant": envelope.seal(secret, [admin.pk])}
+    body = {
+        "name": "Women's Legal Centre",
+        "public_key": envelope.b64e(bytes(sk.public_key)),
+        "sealed_secret": envelope.seal(secret, [rpk]),
+        "grant": envelope.seal(secret, [admin.pk]),
+    }
     bad = {**body, "sealed_secret": envelope.seal(secret, [admin.pk])}
     assert post_json(client, "/staff/admin/partners", bad).status_code == 400
     resp = post_json(client, "/staff/admin/partners", body)
     assert resp.status_code == 200, resp.get_json()
     assert post_json(client, "/staff/admin/partners", body).status_code == 409
     org_id = resp.get_json()["id"]
-    resp = client.post(f"/staff/admin/partners/{org_id}/staff", data={
-        "csrf_token": csrf_of(client, "/staff/admin/partners"), "login": "wlc-thandi",
-        "password": "a first password for her"})
+    resp = client.post(
+        f"/staff/admin/partners/{org_id}/staff",
+        data={
+            "csrf_token": csrf_of(client, "/staff/admin/partners"),
+            "login": "wlc-thandi",
+            "password": "a first password for her",
+        },
+    )
     assert resp.status_code == 303
     page = client.get("/staff/admin/partners").get_data(as_text=True)
     assert "wlc-thandi" in page and "Women&#39;s Legal Centre" in page
@@ -319,10 +428,16 @@ def test_admin_adds_an_organisation_and_its_staff(app: Flask) -> None:
         ps = sess.scalars(select(PartnerStaff)).one()
         assert ps.partner_id == org_id
     # the general staff form refuses the partner role (no organisation there)
-    resp = client.post("/staff/admin", data={
-        "csrf_token": csrf_of(client, "/staff/admin"), "what": "staff",
-        "staff-login": "loose-partner", "staff-password": "a first password for her",
-        "staff-roles": ["partner"]})
+    resp = client.post(
+        "/staff/admin",
+        data={
+            "csrf_token": csrf_of(client, "/staff/admin"),
+            "what": "staff",
+            "staff-login": "loose-partner",
+            "staff-password": "a first password for her",
+            "staff-roles": ["partner"],
+        },
+    )
     assert resp.status_code == 400
     assert "on the Partners page" in resp.get_data(as_text=True)
 
@@ -335,8 +450,10 @@ def test_a_disabled_organisation_opens_nothing(app: Flask, world: dict[str, Any]
     lawyer = logged_in(app, world["lawyer"])
     assert lawyer.get(f"/staff/partner/reports/{report_id}/data").status_code == 200
     admin = logged_in(app, make_staff(app, "admin", ["admin"], iterations=1000))
-    resp = admin.post(f"/staff/admin/partners/{world['partner'].id}/disable",
-                      data={"csrf_token": csrf_of(admin, "/staff/admin/partners")})
+    resp = admin.post(
+        f"/staff/admin/partners/{world['partner'].id}/disable",
+        data={"csrf_token": csrf_of(admin, "/staff/admin/partners")},
+    )
     assert resp.status_code == 303
     # her session ended; logged in again, she opens nothing
     assert lawyer.get("/staff/partner").status_code in (302, 401)

@@ -48,9 +48,15 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_refer_read_and_withdraw(app: Flask, browser: Any, database_url: str) -> None:
-    submit_plain(app.test_client(), narrative=NARRATIVE, consent_legal="y",
-                 files=[(FILE_ONE, "slip.pdf", "application/pdf"),
-                        (FILE_TWO, "page2.pdf", "application/pdf")])
+    submit_plain(
+        app.test_client(),
+        narrative=NARRATIVE,
+        consent_legal="y",
+        files=[
+            (FILE_ONE, "slip.pdf", "application/pdf"),
+            (FILE_TWO, "page2.pdf", "application/pdf"),
+        ],
+    )
     submit_plain(app.test_client(), narrative="SENTINEL-no-consent narrative")
     with app.app_context():
         reports = db.session().scalars(select(Report)).all()
@@ -102,8 +108,13 @@ def test_refer_read_and_withdraw(app: Flask, browser: Any, database_url: str) ->
         # she sees no queue, no exports, no audit log
         nav = lpage.inner_text("nav")
         assert "Queue" not in nav and "Exports" not in nav and "Audit" not in nav
-        for path in ("/staff/queue", "/staff/audit", "/staff/exports", "/staff/admin/keys",
-                     f"/staff/reports/{consented}"):
+        for path in (
+            "/staff/queue",
+            "/staff/audit",
+            "/staff/exports",
+            "/staff/admin/keys",
+            f"/staff/reports/{consented}",
+        ):
             assert lpage.goto(base + path).status == 403, path
 
         # and the admin grants her the organisation's key (sealed in the admin's browser)
@@ -184,8 +195,13 @@ def test_refer_read_and_withdraw(app: Flask, browser: Any, database_url: str) ->
 
     # Nothing she wrote and no passphrase ever reached the server in a request
     bodies = b"\n".join(posted.bodies)
-    for secret in (NARRATIVE.encode(), FILE_ONE, FILE_TWO, LAWYER_PASSPHRASE.encode(),
-                   PASSPHRASE.encode()):
+    for secret in (
+        NARRATIVE.encode(),
+        FILE_ONE,
+        FILE_TWO,
+        LAWYER_PASSPHRASE.encode(),
+        PASSPHRASE.encode(),
+    ):
         assert secret not in bodies
     dump = table_dump(database_url)
     assert "SENTINEL-referral" not in dump and "SENTINEL-lawyer" not in dump

@@ -24,8 +24,10 @@ NEW = "a brand new password of mine"
 
 def _actions(app: Flask) -> list[tuple[str, str]]:
     with app.app_context():
-        return [(e.action, e.object) for e in db.session().scalars(
-            select(AuditEvent).order_by(AuditEvent.id))]
+        return [
+            (e.action, e.object)
+            for e in db.session().scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
 
 
 def _logged_in(client: FlaskClient) -> bool:
@@ -33,9 +35,15 @@ def _logged_in(client: FlaskClient) -> bool:
 
 
 def _change(client: FlaskClient, current: str, new: str, again: str | None = None):  # type: ignore[no-untyped-def]
-    return client.post("/staff/account/password", data={
-        "csrf_token": csrf_of(client, "/staff/account"), "current": current, "new": new,
-        "again": new if again is None else again})
+    return client.post(
+        "/staff/account/password",
+        data={
+            "csrf_token": csrf_of(client, "/staff/account"),
+            "current": current,
+            "new": new,
+            "again": new if again is None else again,
+        },
+    )
 
 
 def test_self_service_change_ends_her_other_sessions_and_keeps_this_one(app: Flask) -> None:
@@ -70,10 +78,17 @@ def test_self_service_change_ends_her_other_sessions_and_keeps_this_one(app: Fla
 
 
 def _admin_creates(app: Flask, admin: FlaskClient, login: str, first: str) -> None:
-    resp = admin.post("/staff/admin", data={
-        "csrf_token": csrf_of(admin, "/staff/admin"), "what": "staff",
-        "staff-login": login, "staff-password": first, "staff-roles": ["moderator"],
-        "staff-provinces": ["GP"]})
+    resp = admin.post(
+        "/staff/admin",
+        data={
+            "csrf_token": csrf_of(admin, "/staff/admin"),
+            "what": "staff",
+            "staff-login": login,
+            "staff-password": first,
+            "staff-roles": ["moderator"],
+            "staff-provinces": ["GP"],
+        },
+    )
     assert resp.status_code == 303, resp.get_data(as_text=True)[:800]
 
 
@@ -86,30 +101,40 @@ def test_an_account_an_admin_made_enrols_totp_and_chooses_a_password_first(app: 
 
     # When she logs in for the first time: the password alone leads to enrolment
     her = app.test_client()
-    resp = her.post("/staff/login", data={"csrf_token": csrf_of(her), "login": "lindiwe",
-                                          "password": first, "code": ""})
+    resp = her.post(
+        "/staff/login",
+        data={"csrf_token": csrf_of(her), "login": "lindiwe", "password": first, "code": ""},
+    )
     assert resp.headers["Location"].endswith("/staff/enrol")
     token = csrf_of(her, "/staff/enrol")  # the page makes her secret
     with app.app_context():
-        secret = db.session().scalars(select(Staff.totp_secret).where(
-            Staff.login == "lindiwe")).one()
-    done = her.post("/staff/enrol", data={"csrf_token": token,
-                                          "code": pyotp.TOTP(secret).now()})
+        secret = (
+            db.session().scalars(select(Staff.totp_secret).where(Staff.login == "lindiwe")).one()
+        )
+    done = her.post("/staff/enrol", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
     # Then, TOTP confirmed, she must choose her own password before any staff page opens
     assert done.status_code == 303 and done.headers["Location"].endswith("/staff/password/new")
     for path in ("/staff/queue", "/staff/account", "/staff/keys/setup"):
         blocked = her.get(path)
         assert blocked.status_code in (302, 401) and "password/new" not in blocked.headers.get(
-            "Location", ""), path
+            "Location", ""
+        ), path
     page = her.get("/staff/password/new").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     # not the first password again, not too short
-    assert her.post("/staff/password/new", data={"csrf_token": token, "new": first,
-                                                 "again": first}).status_code == 400
-    assert her.post("/staff/password/new", data={"csrf_token": token, "new": "short",
-                                                 "again": "short"}).status_code == 400
-    chosen = her.post("/staff/password/new", data={"csrf_token": token, "new": NEW,
-                                                   "again": NEW})
+    assert (
+        her.post(
+            "/staff/password/new", data={"csrf_token": token, "new": first, "again": first}
+        ).status_code
+        == 400
+    )
+    assert (
+        her.post(
+            "/staff/password/new", data={"csrf_token": token, "new": "short", "again": "short"}
+        ).status_code
+        == 400
+    )
+    chosen = her.post("/staff/password/new", data={"csrf_token": token, "new": NEW, "again": NEW})
     assert chosen.status_code == 303 and chosen.headers["Location"].endswith("/staff/keys/setup")
     assert her.get("/staff/keys/setup").status_code == 200
     with app.app_context():
@@ -122,17 +147,33 @@ def test_an_account_an_admin_made_enrols_totp_and_chooses_a_password_first(app: 
     assert ("staff_update", "lindiwe:password-first") in _actions(app)
     again = app.test_client()  # (the step was reset above: the current code is usable again)
     code = pyotp.TOTP(secret).now()
-    assert again.post("/staff/login", data={"csrf_token": csrf_of(again), "login": "lindiwe",
-                                            "password": first, "code": code}).status_code == 401
-    assert again.post("/staff/login", data={"csrf_token": csrf_of(again), "login": "lindiwe",
-                                            "password": NEW, "code": code}).status_code == 303
+    assert (
+        again.post(
+            "/staff/login",
+            data={
+                "csrf_token": csrf_of(again),
+                "login": "lindiwe",
+                "password": first,
+                "code": code,
+            },
+        ).status_code
+        == 401
+    )
+    assert (
+        again.post(
+            "/staff/login",
+            data={"csrf_token": csrf_of(again), "login": "lindiwe", "password": NEW, "code": code},
+        ).status_code
+        == 303
+    )
 
 
 def test_the_forced_change_also_comes_after_a_normal_log_in(app: Flask) -> None:
     member = make_staff(app, "sipho", ["moderator"], ["GP"], iterations=1000)
     with app.app_context():
-        db.session().execute(update(Staff).where(Staff.id == member.id).values(
-            password_change_required=True))
+        db.session().execute(
+            update(Staff).where(Staff.id == member.id).values(password_change_required=True)
+        )
         db.session().commit()
     client = app.test_client()
     resp = log_in(app, client, member)
@@ -140,8 +181,7 @@ def test_the_forced_change_also_comes_after_a_normal_log_in(app: Flask) -> None:
     assert client.get("/staff/queue").status_code != 200
 
 
-def test_admin_totp_reset_is_audited_ends_her_sessions_and_she_enrols_again(
-        app: Flask) -> None:
+def test_admin_totp_reset_is_audited_ends_her_sessions_and_she_enrols_again(app: Flask) -> None:
     boss = make_staff(app, "boss", ["admin"], iterations=1000)
     member = make_staff(app, "zodwa", ["moderator"], ["GP"], iterations=1000)
     admin, her = app.test_client(), app.test_client()
@@ -150,14 +190,26 @@ def test_admin_totp_reset_is_audited_ends_her_sessions_and_she_enrols_again(
     assert "Reset authenticator" in admin.get("/staff/admin").get_data(as_text=True)
 
     # a moderator cannot reset anyone's authenticator, nor an admin her own
-    assert her.post(f"/staff/admin/staff/{boss.id}/reset-totp",
-                    data={"csrf_token": csrf_of(her, "/staff/account")}).status_code == 403
-    assert admin.post(f"/staff/admin/staff/{boss.id}/reset-totp",
-                      data={"csrf_token": csrf_of(admin, "/staff/admin")}).status_code == 400
+    assert (
+        her.post(
+            f"/staff/admin/staff/{boss.id}/reset-totp",
+            data={"csrf_token": csrf_of(her, "/staff/account")},
+        ).status_code
+        == 403
+    )
+    assert (
+        admin.post(
+            f"/staff/admin/staff/{boss.id}/reset-totp",
+            data={"csrf_token": csrf_of(admin, "/staff/admin")},
+        ).status_code
+        == 400
+    )
 
     # When the admin resets hers
-    resp = admin.post(f"/staff/admin/staff/{member.id}/reset-totp",
-                      data={"csrf_token": csrf_of(admin, "/staff/admin")})
+    resp = admin.post(
+        f"/staff/admin/staff/{member.id}/reset-totp",
+        data={"csrf_token": csrf_of(admin, "/staff/admin")},
+    )
     assert resp.status_code == 303
     # Then her open session is over, the reset is in the audit log
     assert not _logged_in(her)
@@ -168,8 +220,15 @@ def test_admin_totp_reset_is_audited_ends_her_sessions_and_she_enrols_again(
     # and her old authenticator no longer logs in; the password alone leads to enrolment
     old_code = pyotp.TOTP(member.totp_secret).now()
     fresh = app.test_client()
-    resp = fresh.post("/staff/login", data={"csrf_token": csrf_of(fresh), "login": "zodwa",
-                                            "password": PASSWORD, "code": old_code})
+    resp = fresh.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_of(fresh),
+            "login": "zodwa",
+            "password": PASSWORD,
+            "code": old_code,
+        },
+    )
     assert resp.headers["Location"].endswith("/staff/enrol")
     page = fresh.get("/staff/enrol").get_data(as_text=True)
     assert member.totp_secret not in page

@@ -30,27 +30,55 @@ def test_invalid_vectors_are_refused_for_their_reason(case: dict) -> None:
 def test_vectors_cover_every_field_and_reason() -> None:
     reasons = {c["reason"] for c in VECTORS["invalid"]}
     assert set(P.FIELDS) - {"v"} - reasons <= {"language"} | reasons
-    assert {"version", "unknown_field", "missing_field", "not_object", "channel", "source",
-            "callback"} <= reasons
+    assert {
+        "version",
+        "unknown_field",
+        "missing_field",
+        "not_object",
+        "channel",
+        "source",
+        "callback",
+    } <= reasons
     assert all(P.compact_size(c["payload"]) >= VECTORS["floor"] for c in VECTORS["valid"])
 
 
 def test_make_payload_builds_what_check_accepts_with_the_floor() -> None:
-    p = P.make_payload(categories=["extortion"], perpetrators=["saps"], year=2026, month=None,
-                       province="KZN", narrative="short", language="zu", channel="ussd",
-                       callback_phone="+27821234567")
+    p = P.make_payload(
+        categories=["extortion"],
+        perpetrators=["saps"],
+        year=2026,
+        month=None,
+        province="KZN",
+        narrative="short",
+        language="zu",
+        channel="ussd",
+        callback_phone="+27821234567",
+    )
     assert P.compact_size(p) == P.PAYLOAD_FLOOR
     assert p["when"] == {"year": 2026, "month": None, "day": None}
     assert p["callback"] == {"phone": "+27821234567"} and p["channel"] == "ussd"
-    plain = P.make_payload(categories=["extortion"], perpetrators=["saps"], year=2026,
-                           month=3, province="KZN", narrative="short")
+    plain = P.make_payload(
+        categories=["extortion"],
+        perpetrators=["saps"],
+        year=2026,
+        month=3,
+        province="KZN",
+        narrative="short",
+    )
     assert "callback" not in plain and "channel" not in plain and "source" not in plain
-    twice = P.make_payload(categories=["extortion", "extortion"], perpetrators=["saps", "saps"],
-                           year=2026, month=3, province="KZN", narrative="")
+    twice = P.make_payload(
+        categories=["extortion", "extortion"],
+        perpetrators=["saps", "saps"],
+        year=2026,
+        month=3,
+        province="KZN",
+        narrative="",
+    )
     assert twice["categories"] == ["extortion"] and twice["perpetrators"] == ["saps"]
     with pytest.raises(P.PayloadInvalid) as info:
-        P.make_payload(categories=["nope"], perpetrators=[], year=2026, month=1,
-                       province="GP", narrative="")
+        P.make_payload(
+            categories=["nope"], perpetrators=[], year=2026, month=1, province="GP", narrative=""
+        )
     assert info.value.reason == "categories"
 
 
@@ -58,18 +86,19 @@ def test_constants_agree_with_the_models_and_forms() -> None:
     from reporter.forms.forms import DETAILS_MAX, NARRATIVE_MAX, PLACE_MAX
 
     assert P.CHANNELS == CHANNELS
-    assert (P.NARRATIVE_MAX, P.DETAILS_MAX, P.PLACE_MAX) == (NARRATIVE_MAX, DETAILS_MAX,
-                                                             PLACE_MAX)
+    assert (P.NARRATIVE_MAX, P.DETAILS_MAX, P.PLACE_MAX) == (NARRATIVE_MAX, DETAILS_MAX, PLACE_MAX)
     assert P.PAYLOAD_FLOOR == 4096 - 4
 
 
 def test_the_module_imports_no_flask_and_no_database() -> None:
-    code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location("
-            "'payload', 'reporter/domain/payload.py'); m = importlib.util.module_from_spec(spec); "
-            "sys.modules['payload'] = m; spec.loader.exec_module(m); "
-            "bad = [n for n in sys.modules if n.split('.')[0] in "
-            "('flask', 'flask_babel', 'sqlalchemy', 'psycopg', 'reporter')]; "
-            "assert not bad, bad")
+    code = (
+        "import importlib.util, sys; spec = importlib.util.spec_from_file_location("
+        "'payload', 'reporter/domain/payload.py'); m = importlib.util.module_from_spec(spec); "
+        "sys.modules['payload'] = m; spec.loader.exec_module(m); "
+        "bad = [n for n in sys.modules if n.split('.')[0] in "
+        "('flask', 'flask_babel', 'sqlalchemy', 'psycopg', 'reporter')]; "
+        "assert not bad, bad"
+    )
     root = Path(__file__).parent.parent
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
 

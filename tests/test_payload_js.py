@@ -19,39 +19,95 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECK = ROOT / "tests" / "js" / "payload_check.js"
 VECTORS: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "payload-v1.json").read_text())
 NODE = shutil.which("node")
-VOCAB = {"categories": sorted(vocabulary.CATEGORY_VALUES),
-         "perpetrators": sorted(vocabulary.PERPETRATOR_VALUES),
-         "provinces": sorted(vocabulary.PROVINCES)}
+VOCAB = {
+    "categories": sorted(vocabulary.CATEGORY_VALUES),
+    "perpetrators": sorted(vocabulary.PERPETRATOR_VALUES),
+    "provinces": sorted(vocabulary.PROVINCES),
+}
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 # make_payload's keyword arguments, as payload.js make() takes them (one object)
 MAKE: list[dict[str, Any]] = [
-    {"categories": ["extortion", "confiscation"], "perpetrators": ["saps"], "year": 2026,
-     "month": 11, "province": "GP", "narrative": "Two officers took my money.",
-     "language": "zu", "channel": "web-js"},
-    {"categories": ["physical_assault"], "perpetrators": ["client", "unknown"], "year": 2025,
-     "month": 2, "day": 28, "province": "KZN", "town_id": 3, "town": "Durban",
-     "place_text": "  near the rank ", "pin": {"lat": -29.85868, "lon": 31.02184},
-     "narrative": "Ukuhlukunyezwa — ثبت — 🚓 \"quoted\" \\ \n\t\u2028 " * 20,
-     "perpetrator_details": "tall, 🚓", "consent_contact": True, "consent_legal": True,
-     "language": "en", "channel": "outreach", "source": "outreach"},
-    {"categories": [], "perpetrators": [], "year": 2026, "month": None, "province": "WC",
-     "narrative": "x" * 5000, "channel": "helpline", "source": "helpline",
-     "callback_phone": "+27821234567"},
-    {"categories": ["nope"], "perpetrators": [], "year": 2026, "month": 1, "province": "GP",
-     "narrative": ""},
-    {"categories": [], "perpetrators": [], "year": 2026, "month": 2, "day": 30,
-     "province": "GP", "narrative": ""},
-    {"categories": [], "perpetrators": [], "year": 2026, "month": 1, "province": "GP",
-     "narrative": "", "channel": "web-js", "source": "meeting"},
+    {
+        "categories": ["extortion", "confiscation"],
+        "perpetrators": ["saps"],
+        "year": 2026,
+        "month": 11,
+        "province": "GP",
+        "narrative": "Two officers took my money.",
+        "language": "zu",
+        "channel": "web-js",
+    },
+    {
+        "categories": ["physical_assault"],
+        "perpetrators": ["client", "unknown"],
+        "year": 2025,
+        "month": 2,
+        "day": 28,
+        "province": "KZN",
+        "town_id": 3,
+        "town": "Durban",
+        "place_text": "  near the rank ",
+        "pin": {"lat": -29.85868, "lon": 31.02184},
+        "narrative": 'Ukuhlukunyezwa — ثبت — 🚓 "quoted" \\ \n\t\u2028 ' * 20,
+        "perpetrator_details": "tall, 🚓",
+        "consent_contact": True,
+        "consent_legal": True,
+        "language": "en",
+        "channel": "outreach",
+        "source": "outreach",
+    },
+    {
+        "categories": [],
+        "perpetrators": [],
+        "year": 2026,
+        "month": None,
+        "province": "WC",
+        "narrative": "x" * 5000,
+        "channel": "helpline",
+        "source": "helpline",
+        "callback_phone": "+27821234567",
+    },
+    {
+        "categories": ["nope"],
+        "perpetrators": [],
+        "year": 2026,
+        "month": 1,
+        "province": "GP",
+        "narrative": "",
+    },
+    {
+        "categories": [],
+        "perpetrators": [],
+        "year": 2026,
+        "month": 2,
+        "day": 30,
+        "province": "GP",
+        "narrative": "",
+    },
+    {
+        "categories": [],
+        "perpetrators": [],
+        "year": 2026,
+        "month": 1,
+        "province": "GP",
+        "narrative": "",
+        "channel": "web-js",
+        "source": "meeting",
+    },
 ]
 
 
 def run_node(vocab: dict[str, list[str]] = VOCAB) -> dict[str, Any]:
-    done = subprocess.run([str(NODE), str(CHECK)], input=json.dumps(
-        {"vocabulary": vocab, "vectors": VECTORS, "make": MAKE}), capture_output=True,
-        text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [str(NODE), str(CHECK)],
+        input=json.dumps({"vocabulary": vocab, "vectors": VECTORS, "make": MAKE}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -121,4 +177,3 @@ def test_both_twins_keep_an_attachment_name_and_type_alike(js: dict[str, Any]) -
     types = VECTORS["attachment_types"]
     assert js["types"] == [c["type"] for c in types] == [P.attachment_type(c["in"]) for c in types]
     assert all(len(n) <= 100 for n in js["names"])
-

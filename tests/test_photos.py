@@ -17,8 +17,10 @@ from reporter.services.photos import PhotoUnreadable, strip_metadata
 from tests.support.intake import secrets_of, submit_plain
 
 PHONE = "SM-A045F-Sentinel"
-XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description>XMP-Sentinel-q7'
-       b"</rdf:Description></x:xmpmeta>")
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description>XMP-Sentinel-q7'
+    b"</rdf:Description></x:xmpmeta>"
+)
 
 
 def gps_jpeg(width: int = 80, height: int = 60, orientation: int = 1) -> bytes:
@@ -52,8 +54,9 @@ def test_the_fixture_photo_really_carries_gps() -> None:
     assert has_gps(data) and PHONE.encode() in data and b"XMP-Sentinel" in data
 
 
-@pytest.mark.parametrize("kind, fmt", [("image/jpeg", "JPEG"), ("image/png", "PNG"),
-                                       ("image/webp", "WEBP")])
+@pytest.mark.parametrize(
+    "kind, fmt", [("image/jpeg", "JPEG"), ("image/png", "PNG"), ("image/webp", "WEBP")]
+)
 def test_strip_keeps_the_picture_and_drops_the_details(app: Flask, kind: str, fmt: str) -> None:
     source = gps_jpeg()
     if fmt != "JPEG":  # the same details carried in a PNG or WebP
@@ -84,11 +87,17 @@ def test_documents_and_voice_notes_pass_unchanged(app: Flask) -> None:
         assert strip_metadata(b"OggS voice", "audio/ogg") == b"OggS voice"
 
 
-@pytest.mark.parametrize("data, kind", [(b"not a photo at all", "image/jpeg"),
-                                        (gps_jpeg()[:300], "image/jpeg"),
-                                        (b"\x00\x00\x00\x18ftypheic", "image/heic")])
+@pytest.mark.parametrize(
+    "data, kind",
+    [
+        (b"not a photo at all", "image/jpeg"),
+        (gps_jpeg()[:300], "image/jpeg"),
+        (b"\x00\x00\x00\x18ftypheic", "image/heic"),
+    ],
+)
 def test_a_photo_that_cannot_be_cleaned_is_refused_not_passed_through(
-        app: Flask, data: bytes, kind: str) -> None:
+    app: Flask, data: bytes, kind: str
+) -> None:
     with app.test_request_context(), pytest.raises(PhotoUnreadable, match="Keep the original"):
         strip_metadata(data, kind)
 
@@ -116,8 +125,7 @@ def test_no_js_photo_reaches_the_moderator_without_gps(app: Flask) -> None:
 def test_no_js_keep_original_keeps_the_file_byte_for_byte(app: Flask) -> None:
     client = app.test_client()
     original = gps_jpeg()
-    resp = submit_plain(client, files=[(original, "IMG_2041.jpg", "image/jpeg")],
-                        keep_original="y")
+    resp = submit_plain(client, files=[(original, "IMG_2041.jpg", "image/jpeg")], keep_original="y")
     assert resp.status_code in (200, 303)
     photo, payload = stored_photo(app)
     assert photo == original and has_gps(photo)

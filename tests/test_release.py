@@ -44,6 +44,7 @@ class S:  # the two settings the schedule reads
 
 # --- the schedule ------------------------------------------------------------------------------
 
+
 def test_monthly_schedule_and_lag() -> None:
     now = dt.datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
     assert last_due(S(), now) == dt.datetime(2026, 12, 1, tzinfo=UTC)
@@ -54,8 +55,11 @@ def test_monthly_schedule_and_lag() -> None:
 
 def test_quarterly_schedule_changes_nothing_between_its_dates() -> None:
     every3 = S(every=3)
-    for day in (dt.datetime(2026, 10, 1, tzinfo=UTC), dt.datetime(2026, 11, 15, tzinfo=UTC),
-                dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC)):
+    for day in (
+        dt.datetime(2026, 10, 1, tzinfo=UTC),
+        dt.datetime(2026, 11, 15, tzinfo=UTC),
+        dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC),
+    ):
         assert last_due(every3, day) == dt.datetime(2026, 10, 1, tzinfo=UTC)
         assert through_month(every3, day) == dt.date(2026, 8, 1)
         assert next_due(every3, day) == dt.datetime(2027, 1, 1, tzinfo=UTC)
@@ -73,14 +77,27 @@ def test_periods_parse_only_whole_months_quarters_and_years() -> None:
     q = lattice.parse_period("2026-Q3")
     assert q is not None and q.months == tuple(dt.date(2026, m, 1) for m in (7, 8, 9))
     y = lattice.parse_period("2025")
-    assert y is not None and len(y.months) == 12 and [c.label for c in y.children()] == [
-        "2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
-    for bad in ("2026-9", "2026-13", "2026-Q0", "2026-Q5", "26", "2026-01..2026-03",
-                "2026-09-01", "1999", ""):
+    assert (
+        y is not None
+        and len(y.months) == 12
+        and [c.label for c in y.children()] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
+    )
+    for bad in (
+        "2026-9",
+        "2026-13",
+        "2026-Q0",
+        "2026-Q5",
+        "26",
+        "2026-01..2026-03",
+        "2026-09-01",
+        "1999",
+        "",
+    ):
         assert lattice.parse_period(bad) is None, bad
 
 
 # --- the rule on small lattices ----------------------------------------------------------------
+
 
 def _month(rows: list[tuple[str, str, list[str], list[str], int]]) -> dict[Any, int]:
     p = lattice.month_period(dt.date(2026, 9, 1))
@@ -89,8 +106,7 @@ def _month(rows: list[tuple[str, str, list[str], list[str], int]]) -> dict[Any, 
 
 def _show(values: dict[Any, int]) -> set[Any]:
     label = next(iter(values))[0]
-    return lattice.choose_shown(values, {label: lattice.parse_period(label)}, {label}, K,
-                                set())
+    return lattice.choose_shown(values, {label: lattice.parse_period(label)}, {label}, K, set())
 
 
 def _cells(res: int) -> list[str]:
@@ -100,8 +116,13 @@ def _cells(res: int) -> list[str]:
 
 def test_a_province_with_one_small_hexagon_hides_a_second_one() -> None:
     a, b, c = _cells(6)
-    values = _month([("GP", a, ["extortion"], ["saps"], 9), ("GP", b, ["extortion"], ["saps"], 7),
-                     ("GP", c, ["extortion"], ["saps"], 2)])
+    values = _month(
+        [
+            ("GP", a, ["extortion"], ["saps"], 9),
+            ("GP", b, ["extortion"], ["saps"], 7),
+            ("GP", c, ["extortion"], ["saps"], 2),
+        ]
+    )
     shown = _show(values)
     hexes = {n[1][2]: values[n] for n in shown if n[1][0] == 6 and n[2] == ANY}
     # c (2) is hidden, and so is b (7): otherwise 18 - 9 - 7 would give c's 2
@@ -125,9 +146,16 @@ def test_nothing_shown_follows_to_a_count_below_k() -> None:
     rng = random.Random(5)
     cells = _cells(6)
     for _trial in range(40):
-        rows = [(rng.choice(["GP", "KZN"]), rng.choice(cells),
-                 rng.sample(["extortion", "threats", "unlawful_arrest"], rng.choice([1, 2])),
-                 [rng.choice(["saps", "client"])], rng.randint(1, 8)) for _ in range(6)]
+        rows = [
+            (
+                rng.choice(["GP", "KZN"]),
+                rng.choice(cells),
+                rng.sample(["extortion", "threats", "unlawful_arrest"], rng.choice([1, 2])),
+                [rng.choice(["saps", "client"])],
+                rng.randint(1, 8),
+            )
+            for _ in range(6)
+        ]
         values = _month(rows)
         shown = _show(values)
         p = next(iter(values))[0]
@@ -161,14 +189,24 @@ def test_a_quarter_hides_what_its_frozen_months_would_give_away() -> None:
 
 # --- releases in the database ---------------------------------------------------------------
 
+
 def _publish(app: Flask, n: int, month: dt.date) -> None:
     with app.app_context():
         session = db.session()
         for _ in range(n):
-            publish_incident(session, categories=["extortion"], perpetrators=["saps"],
-                             month=month, province="GP", lat=JOBURG[0], lon=JOBURG[1],
-                             people_affected=1, verification_level="reported",
-                             source_type="self", privacy_radius_m=1.0)
+            publish_incident(
+                session,
+                categories=["extortion"],
+                perpetrators=["saps"],
+                month=month,
+                province="GP",
+                lat=JOBURG[0],
+                lon=JOBURG[1],
+                people_affected=1,
+                verification_level="reported",
+                source_type="self",
+                privacy_radius_m=1.0,
+            )
         session.commit()
 
 
@@ -195,18 +233,17 @@ def test_a_release_freezes_its_months_and_late_incidents_stay_out(app: Flask) ->
         later = cut_release(session, settings, dt.datetime(2027, 1, 1, 0, 1, tzinfo=UTC))
         session.commit()
         assert later.new_periods == ["2026-11"] and later.incidents == 0
-        late = session.scalar(select(func.count()).select_from(Incident)
-                              .where(Incident.release_id.is_(None)))
+        late = session.scalar(
+            select(func.count()).select_from(Incident).where(Incident.release_id.is_(None))
+        )
         assert late == 5
         assert session.scalar(select(func.count()).select_from(ReleasePeriod)) > 300
 
 
-def test_the_first_public_request_after_the_scheduled_time_cuts_the_release(
-        app: Flask) -> None:
+def test_the_first_public_request_after_the_scheduled_time_cuts_the_release(app: Flask) -> None:
     settings = app.extensions["reporter.settings"]
     this_month = dt.date.today().replace(day=1)
-    month_ago = dt.datetime.combine(lattice.add_months(this_month, -1), dt.time(3),
-                                    tzinfo=UTC)
+    month_ago = dt.datetime.combine(lattice.add_months(this_month, -1), dt.time(3), tzinfo=UTC)
     _publish(app, 6, lattice.add_months(this_month, -2))  # covered from this month's release
     with app.app_context():
         first = cut_release(db.session(), settings, month_ago).release
@@ -243,6 +280,7 @@ def test_cli_release_create_and_show(app: Flask) -> None:
     shown = runner.invoke(args=["release", "show"])
     assert shown.exit_code == 0 and "release 1" in shown.output
     with app.app_context():
-        events = db.session().scalars(select(AuditEvent).where(
-            AuditEvent.action == "release")).all()
+        events = (
+            db.session().scalars(select(AuditEvent).where(AuditEvent.action == "release")).all()
+        )
     assert len(events) == 1 and "periods=" in (events[0].object or "")

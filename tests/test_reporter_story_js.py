@@ -30,13 +30,19 @@ from tests.support.dates import REPORTED
 from tests.support.intake import receipt_of, secrets_of, submit_plain
 from tests.test_intake_browser import record_posts
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-              pytest.mark.browser]
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.browser,
+]
 
 SENTINEL = "SENTINEL-Story-8w3j"
 PHONE = "SM-A045F-Story"
-TWO_G = {"offline": False, "latency": 300, "downloadThroughput": 250 * 1024 / 8,
-         "uploadThroughput": 50 * 1024 / 8}
+TWO_G = {
+    "offline": False,
+    "latency": 300,
+    "downloadThroughput": 250 * 1024 / 8,
+    "uploadThroughput": 50 * 1024 / 8,
+}
 SHOTS = Path(tempfile.gettempdir())
 
 
@@ -49,9 +55,11 @@ def browser() -> Iterator[Any]:
 def gps_photo(width: int, height: int, noisy: bool = False) -> bytes:
     """A phone photo: GPS position, phone model and time in its EXIF."""
     if noisy:  # a photo that does not compress (a real scene), so the upload takes a while
-        image = Image.frombytes("RGB", (width, height),
-                                bytes((i * 7919 + (i >> 7) * 104729) % 251 for i in
-                                      range(width * height * 3)))
+        image = Image.frombytes(
+            "RGB",
+            (width, height),
+            bytes((i * 7919 + (i >> 7) * 104729) % 251 for i in range(width * height * 3)),
+        )
     else:
         image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
     exif = Image.Exif()
@@ -73,8 +81,12 @@ class Phone:
 
     def __init__(self, browser: Any, base: str) -> None:
         self.base = base
-        self.context = browser.new_context(viewport={"width": 360, "height": 640},
-                                           is_mobile=True, has_touch=True, device_scale_factor=2)
+        self.context = browser.new_context(
+            viewport={"width": 360, "height": 640},
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+        )
         self.page = self.context.new_page()
         self.watch = Watch.on(self.page)
         self.cdp = self.context.new_cdp_session(self.page)
@@ -82,8 +94,10 @@ class Phone:
         self.network(TWO_G)
         self.dialogs: list[str] = []
         self.posts: list[bytes] = []
-        self.page.on("request", lambda r: self.posts.append(r.post_data_buffer or b"")
-                     if r.method == "POST" else None)
+        self.page.on(
+            "request",
+            lambda r: self.posts.append(r.post_data_buffer or b"") if r.method == "POST" else None,
+        )
 
     def network(self, conditions: dict[str, Any]) -> None:
         self.cdp.send("Network.emulateNetworkConditions", conditions)
@@ -111,8 +125,9 @@ class Phone:
         p.fill("#perpetrator_details", f"badge {SENTINEL}")
 
     def attaches(self, data: bytes, name: str = "IMG_2041.jpg", keep: bool = False) -> None:
-        self.page.set_input_files("#attachments", files=[
-            {"name": name, "mimeType": "image/jpeg", "buffer": data}])
+        self.page.set_input_files(
+            "#attachments", files=[{"name": name, "mimeType": "image/jpeg", "buffer": data}]
+        )
         if keep:
             self.page.check("#keep_original")
 
@@ -124,7 +139,9 @@ class Phone:
         if progress:  # the bar moves while the sealed report goes up
             self.page.wait_for_function(
                 "() => !document.getElementById('send-progress').hidden && "
-                "document.querySelector('#send-progress progress').value > 0", timeout=60_000)
+                "document.querySelector('#send-progress progress').value > 0",
+                timeout=60_000,
+            )
             self.shot("progress")
         self.page.wait_for_url(re.compile(r"/report/received"), timeout=120_000)
         return self.page.inner_text("#receipt")
@@ -135,8 +152,10 @@ class Phone:
 
 def stored(app: Flask) -> tuple[list[Report], list[Attachment]]:
     with app.app_context():
-        return (list(db.session().scalars(select(Report)).all()),
-                list(db.session().scalars(select(Attachment)).all()))
+        return (
+            list(db.session().scalars(select(Report)).all()),
+            list(db.session().scalars(select(Attachment)).all()),
+        )
 
 
 def opened_photo(app: Flask) -> tuple[bytes, dict]:
@@ -144,12 +163,15 @@ def opened_photo(app: Flask) -> tuple[bytes, dict]:
     reports, atts = stored(app)
     assert len(reports) == 1 and len(atts) == 1
     key = secrets_of(app)["GP"]
-    return (envelope.open_attachment(atts[0].header, atts[0].body, key),
-            envelope.open_envelope(reports[0].envelope, key))
+    return (
+        envelope.open_attachment(atts[0].header, atts[0].body, key),
+        envelope.open_envelope(reports[0].envelope, key),
+    )
 
 
 def test_her_photo_leaves_the_phone_cleaned_and_smaller_with_a_progress_bar(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     posted = record_posts(app)
     original = gps_photo(3000, 2000)
     assert has_gps(original)
@@ -208,8 +230,9 @@ def test_keep_the_original_sends_it_byte_for_byte(app: Flask, browser: Any) -> N
 
 
 @pytest.mark.parametrize("why", ["not a photo this phone can read", "canvas read-back blocked"])
-def test_a_photo_that_cannot_be_cleaned_is_never_sent_silently(app: Flask, browser: Any,
-                                                                why: str) -> None:
+def test_a_photo_that_cannot_be_cleaned_is_never_sent_silently(
+    app: Flask, browser: Any, why: str
+) -> None:
     with live_server(app) as base:
         phone = Phone(browser, base)
         if why == "canvas read-back blocked":  # as Tor Browser's fingerprinting guard does
@@ -235,7 +258,8 @@ def test_a_photo_that_cannot_be_cleaned_is_never_sent_silently(app: Flask, brows
 
 
 def test_network_drops_mid_upload_her_words_stay_and_she_sends_again(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     big = gps_photo(560, 420, noisy=True)  # about 200 KB that does not shrink: a long upload
     assert len(big) > 150_000
     with live_server(app) as base:
@@ -248,7 +272,9 @@ def test_network_drops_mid_upload_her_words_stay_and_she_sends_again(
         # When the network drops while the progress bar moves
         phone.page.wait_for_function(
             "() => !document.getElementById('send-progress').hidden && "
-            "document.querySelector('#send-progress progress').value > 0", timeout=60_000)
+            "document.querySelector('#send-progress progress').value > 0",
+            timeout=60_000,
+        )
         phone.shot("upload-progress")
         phone.offline()
         # Then she is told plainly, and her words are still there
@@ -273,7 +299,8 @@ def test_network_drops_mid_upload_her_words_stay_and_she_sends_again(
 
 
 def test_a_double_tap_a_reload_and_back_never_make_two_reports_nor_show_her_words(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     with live_server(app) as base:
         phone = Phone(browser, base)
         phone.opens("/")
@@ -304,8 +331,9 @@ def neutral_site() -> Flask:
     return site
 
 
-def test_quick_exit_stays_in_reach_and_back_shows_nothing(app_factory: Callable[..., Flask],
-                                                          browser: Any) -> None:
+def test_quick_exit_stays_in_reach_and_back_shows_nothing(
+    app_factory: Callable[..., Flask], browser: Any
+) -> None:
     with live_server(neutral_site()) as elsewhere:
         exit_page = elsewhere + "/"
         app = app_factory(QUICK_EXIT_URL=exit_page)
@@ -325,11 +353,14 @@ def story_quick_exit(app: Flask, browser: Any, exit_page: str) -> None:
             assert box and 0 <= box["y"] and box["y"] + box["height"] <= 640, sel
             assert box["height"] >= 44 and box["width"] >= 88, (sel, box)
         # the bottom one does not hide the Send button
-        send, bottom = (phone.page.locator(s).bounding_box() for s in ("#send",
-                                                                        "#quick-exit-bottom"))
-        apart = (send["x"] + send["width"] <= bottom["x"]
-                 or send["y"] + send["height"] <= bottom["y"]
-                 or send["y"] >= bottom["y"] + bottom["height"])
+        send, bottom = (
+            phone.page.locator(s).bounding_box() for s in ("#send", "#quick-exit-bottom")
+        )
+        apart = (
+            send["x"] + send["width"] <= bottom["x"]
+            or send["y"] + send["height"] <= bottom["y"]
+            or send["y"] >= bottom["y"] + bottom["height"]
+        )
         assert apart, (send, bottom)
         # When she taps the bottom "Quick exit" with her thumb
         with phone.page.expect_navigation(url=exit_page):
@@ -351,8 +382,9 @@ def story_quick_exit(app: Flask, browser: Any, exit_page: str) -> None:
         phone.close()
 
 
-def test_a_page_restored_from_the_back_forward_cache_shows_no_words(app: Flask,
-                                                                    browser: Any) -> None:
+def test_a_page_restored_from_the_back_forward_cache_shows_no_words(
+    app: Flask, browser: Any
+) -> None:
     """Chrome may keep a page in its back-forward cache; when it comes back (Back, Android
     restoring the tab), the report form is emptied. The restore is simulated: headless Chrome
     does not keep a no-store page in that cache."""
@@ -382,8 +414,9 @@ def test_staff_pages_get_no_esc_binding(app: Flask, browser: Any) -> None:
         page.close()
 
 
-def test_changing_language_mid_form_asks_first(app_factory: Callable[..., Flask],
-                                               browser: Any) -> None:
+def test_changing_language_mid_form_asks_first(
+    app_factory: Callable[..., Flask], browser: Any
+) -> None:
     app = app_factory(LANGUAGES="en,zu")
     with live_server(app) as base:
         phone = Phone(browser, base)
@@ -425,7 +458,8 @@ def test_a_missing_answer_is_marked_at_the_field(app: Flask, browser: Any) -> No
         phone.shot("form-top")
         # ticks are easy to hit with a thumb: each row at least 44 px tall
         rows = phone.page.eval_on_selector_all(
-            "#categories label, #perpetrators label", "ls => ls.map(l => l.offsetHeight)")
+            "#categories label, #perpetrators label", "ls => ls.map(l => l.offsetHeight)"
+        )
         assert rows and min(rows) >= 44, rows
         phone.page.check("input[name=categories][value=extortion]")
         phone.page.check("input[name=perpetrators][value=saps]")
@@ -449,17 +483,24 @@ def test_a_missing_answer_is_marked_at_the_field(app: Flask, browser: Any) -> No
         phone.close()
 
 
-def test_a_refusal_from_the_server_is_shown_and_keeps_her_words(app: Flask,
-                                                                browser: Any) -> None:
+def test_a_refusal_from_the_server_is_shown_and_keeps_her_words(app: Flask, browser: Any) -> None:
     with live_server(app) as base:
         phone = Phone(browser, base)
         phone.opens("/report")
         phone.tells(f"{SENTINEL} refused once")
         # the server refuses (a damaged envelope) with its JSON answer
-        phone.page.route("**/report", lambda route: route.fulfill(
-            status=400, content_type="application/json",
-            body=json.dumps({"error": "The locked report arrived damaged."}))
-            if route.request.method == "POST" else route.continue_())
+        phone.page.route(
+            "**/report",
+            lambda route: (
+                route.fulfill(
+                    status=400,
+                    content_type="application/json",
+                    body=json.dumps({"error": "The locked report arrived damaged."}),
+                )
+                if route.request.method == "POST"
+                else route.continue_()
+            ),
+        )
         phone.page.tap("#send")
         phone.page.wait_for_selector("#js-status:has-text('damaged')", timeout=30_000)
         assert phone.page.input_value("#narrative").startswith(SENTINEL)
@@ -467,8 +508,9 @@ def test_a_refusal_from_the_server_is_shown_and_keeps_her_words(app: Flask,
         phone.close()
 
 
-def test_a_form_left_open_too_long_is_refused_once_then_goes_through(app: Flask,
-                                                                     browser: Any) -> None:
+def test_a_form_left_open_too_long_is_refused_once_then_goes_through(
+    app: Flask, browser: Any
+) -> None:
     """The server refuses a stale form id in JSON with a fresh one: her next tap works."""
     with live_server(app) as base:
         phone = Phone(browser, base)
@@ -523,16 +565,20 @@ def test_the_report_page_with_javascript_stays_light(app: Flask) -> None:
     resp = client.get("/report", headers=headers)
     wire = resp.get_data()
     assert resp.headers.get("Content-Encoding") in ("gzip", "br")
-    html = (gzip.decompress(wire) if resp.headers["Content-Encoding"] == "gzip"
-            else brotli.decompress(wire))
+    html = (
+        gzip.decompress(wire)
+        if resp.headers["Content-Encoding"] == "gzip"
+        else brotli.decompress(wire)
+    )
     sizes = {"/report": len(wire)}
     resp.close()
     for src in re.findall(rb'(?:src|href)="(/static/[^"]+\.(?:js|css))"', html):
         asset = client.get(src.decode(), headers=headers)
         data = asset.get_data()
         # an asset edited after set-up is served plain; count what set-up would serve
-        sizes[src.decode()] = (len(data) if asset.headers.get("Content-Encoding")
-                               else len(gzip.compress(data, 9)))
+        sizes[src.decode()] = (
+            len(data) if asset.headers.get("Content-Encoding") else len(gzip.compress(data, 9))
+        )
         asset.close()
     served = sum(sizes.values())
     print(f"report page with JS: {served} bytes as served: {sizes}")
@@ -540,13 +586,15 @@ def test_the_report_page_with_javascript_stays_light(app: Flask) -> None:
 
 
 def test_without_javascript_her_photo_is_cleaned_on_the_server_and_exit_back_is_empty(
-        app_factory: Callable[..., Flask], browser: Any) -> None:
+    app_factory: Callable[..., Flask], browser: Any
+) -> None:
     """Tor Browser on "Safest": the same photo, the same promise, no script at all."""
     with live_server(neutral_site()) as elsewhere:
         app = app_factory(QUICK_EXIT_URL=elsewhere + "/")
         with live_server(app) as base:
-            context = browser.new_context(java_script_enabled=False,
-                                          viewport={"width": 360, "height": 640})
+            context = browser.new_context(
+                java_script_enabled=False, viewport={"width": 360, "height": 640}
+            )
             page = context.new_page()
             page.goto(base + "/report")
             page.check("input[name=categories][value=extortion]")
@@ -555,8 +603,16 @@ def test_without_javascript_her_photo_is_cleaned_on_the_server_and_exit_back_is_
             page.select_option("#year", str(REPORTED.year))
             page.select_option("#province", "GP")
             page.fill("#narrative", f"{SENTINEL} sent from Tor Browser")
-            page.set_input_files("#attachments", files=[
-                {"name": "IMG_2041.jpg", "mimeType": "image/jpeg", "buffer": gps_photo(900, 600)}])
+            page.set_input_files(
+                "#attachments",
+                files=[
+                    {
+                        "name": "IMG_2041.jpg",
+                        "mimeType": "image/jpeg",
+                        "buffer": gps_photo(900, 600),
+                    }
+                ],
+            )
             with page.expect_navigation(url=re.compile(r"/report/received")):
                 page.click("#send")
             assert page.locator("#copy-receipt").count() == 0  # no script, no button

@@ -24,12 +24,18 @@ from reporter.services.keys import load_keyring
 from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 from tests.support.intake import secrets_of
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-              pytest.mark.browser]
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.browser,
+]
 
 SENTINEL = "SENTINEL-NoJS-Story-5tq"
-TWO_G = {"offline": False, "latency": 300, "downloadThroughput": 250 * 1024 / 8,
-         "uploadThroughput": 50 * 1024 / 8}
+TWO_G = {
+    "offline": False,
+    "latency": 300,
+    "downloadThroughput": 250 * 1024 / 8,
+    "uploadThroughput": 50 * 1024 / 8,
+}
 SHOTS = Path(tempfile.gettempdir())
 EXIT = "https://exit.example/"
 
@@ -45,9 +51,12 @@ class Phone:
 
     def __init__(self, browser: Any, base: str, js: bool = False) -> None:
         self.base = base
-        self.context = browser.new_context(viewport={"width": 360, "height": 640},
-                                           is_mobile=True, has_touch=True,
-                                           java_script_enabled=js)
+        self.context = browser.new_context(
+            viewport={"width": 360, "height": 640},
+            is_mobile=True,
+            has_touch=True,
+            java_script_enabled=js,
+        )
         self.page = self.context.new_page()
         self.page.set_default_timeout(60_000)
         self.watch = Watch.on(self.page)
@@ -55,8 +64,12 @@ class Phone:
         cdp.send("Network.enable")
         cdp.send("Network.emulateNetworkConditions", TWO_G)
         # the neutral site Quick exit goes to, answered here (the machine has no network)
-        self.context.route(EXIT + "**", lambda route: route.fulfill(
-            body="<title>Weather</title><p>Sunny</p>", content_type="text/html"))
+        self.context.route(
+            EXIT + "**",
+            lambda route: route.fulfill(
+                body="<title>Weather</title><p>Sunny</p>", content_type="text/html"
+            ),
+        )
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(SHOTS / f"reporter-nojs-{name}.png"))
@@ -96,7 +109,8 @@ def messages(app: Flask) -> list[Message]:
 
 
 def test_a_double_tap_then_a_reload_gives_one_report_and_keeps_her_receipt(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     with live_server(app) as base:
         phone = Phone(browser, base)
         # Given a reporter without JavaScript who has filled in the form on 2G
@@ -134,18 +148,28 @@ def test_a_double_tap_then_a_reload_gives_one_report_and_keeps_her_receipt(
 
 
 def test_resending_the_same_form_after_the_answer_was_lost_gives_the_same_receipt(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     with live_server(app) as base:
         phone = Phone(browser, base)
         phone.opens("/report")
         phone.tells("The network dropped after I sent this")
         # the report arrives, but she never sees the answer (the network dropped)
-        form = {el: phone.page.input_value(f"input[name={el}]") for el in ("csrf_token",
-                                                                            "form_id")}
-        first = phone.page.request.post(base + "/report", form={
-            **form, "categories": "extortion", "perpetrators": "saps", "year": "2026",
-            "month": "1", "province": "GP", "narrative": "The network dropped after I sent this",
-            "website": ""}, max_redirects=0)
+        form = {el: phone.page.input_value(f"input[name={el}]") for el in ("csrf_token", "form_id")}
+        first = phone.page.request.post(
+            base + "/report",
+            form={
+                **form,
+                "categories": "extortion",
+                "perpetrators": "saps",
+                "year": "2026",
+                "month": "1",
+                "province": "GP",
+                "narrative": "The network dropped after I sent this",
+                "website": "",
+            },
+            max_redirects=0,
+        )
         assert first.status == 303
         # When she taps Send again on the same page
         phone.page.tap("#send")
@@ -164,11 +188,24 @@ def moderator_asks(app: Flask, text: str, note: str | None = None) -> None:
         row = sess.scalars(select(Receipt)).one()
         keyring = load_keyring(sess)
         to = [*keyring.recipients(report.province), envelope.b64d(row.reply_public_key)]
-        sess.add(Message(report_id=report.id, direction="to_reporter", envelope=envelope.seal(
-            {"v": 1, "from": "moderator", "text": text}, to)))
+        sess.add(
+            Message(
+                report_id=report.id,
+                direction="to_reporter",
+                envelope=envelope.seal({"v": 1, "from": "moderator", "text": text}, to),
+            )
+        )
         if note is not None:
-            sess.add(Message(report_id=report.id, direction="staff_note", envelope=envelope.seal(
-                {"v": 1, "from": "moderator", "text": note}, keyring.recipients(report.province))))
+            sess.add(
+                Message(
+                    report_id=report.id,
+                    direction="staff_note",
+                    envelope=envelope.seal(
+                        {"v": 1, "from": "moderator", "text": note},
+                        keyring.recipients(report.province),
+                    ),
+                )
+            )
         sess.commit()
 
 
@@ -182,13 +219,17 @@ def sent_receipt(phone: Phone) -> str:
 
 @pytest.mark.parametrize("lang", ["", "/zu"])
 def test_her_first_answer_in_the_inbox_is_sent_the_first_time(
-        app_factory: Callable[..., Flask], browser: Any, lang: str) -> None:
+    app_factory: Callable[..., Flask], browser: Any, lang: str
+) -> None:
     app = app_factory(LANGUAGES="en,zu")
     with live_server(app) as base:
         phone = Phone(browser, base)
         receipt = sent_receipt(phone)
-        moderator_asks(app, "Which station were they from?",
-                       note="SENTINEL-staff-only-note: same officers as last month")
+        moderator_asks(
+            app,
+            "Which station were they from?",
+            note="SENTINEL-staff-only-note: same officers as last month",
+        )
         # Given she opens her inbox with her receipt
         phone.opens(lang + "/followup")
         phone.page.fill("#receipt", receipt)
@@ -218,7 +259,8 @@ def test_her_first_answer_in_the_inbox_is_sent_the_first_time(
 
 
 def test_closing_or_quick_exit_ends_her_inbox_on_the_server(
-        app_factory: Callable[..., Flask], browser: Any) -> None:
+    app_factory: Callable[..., Flask], browser: Any
+) -> None:
     app = app_factory(QUICK_EXIT_URL=EXIT)
     with live_server(app) as base:
         phone = Phone(browser, base)
@@ -247,7 +289,8 @@ def test_closing_or_quick_exit_ends_her_inbox_on_the_server(
 
 
 def test_an_answer_typed_while_the_inbox_closed_is_kept_and_sent_after_the_receipt(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     with live_server(app) as base:
         phone = Phone(browser, base)
         receipt = sent_receipt(phone)
@@ -282,10 +325,12 @@ def test_an_answer_typed_while_the_inbox_closed_is_kept_and_sent_after_the_recei
     assert envelope.open_envelope(msg.envelope, secrets_of(app)["GP"])["text"].endswith("hard")
 
 
-@pytest.mark.parametrize("path", ["/", "/report", "/followup", "/map", "/zu/report",
-                                  "/report/received", "/nowhere"])
-def test_every_public_page_has_a_neutral_title(app_factory: Callable[..., Flask],
-                                               browser: Any, path: str) -> None:
+@pytest.mark.parametrize(
+    "path", ["/", "/report", "/followup", "/map", "/zu/report", "/report/received", "/nowhere"]
+)
+def test_every_public_page_has_a_neutral_title(
+    app_factory: Callable[..., Flask], browser: Any, path: str
+) -> None:
     app = app_factory(LANGUAGES="en,zu")
     with live_server(app) as base:
         phone = Phone(browser, base)

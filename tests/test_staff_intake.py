@@ -33,22 +33,45 @@ def page_tokens(client: FlaskClient) -> dict[str, str]:
     return {"csrf": csrf.group(1), "form_id": form_id.group(1)}
 
 
-def sealed_for(client: FlaskClient, province: str = "GP", source: str = "helpline",
-               **extra: Any) -> str:
+def sealed_for(
+    client: FlaskClient, province: str = "GP", source: str = "helpline", **extra: Any
+) -> str:
     keys = keyring_json(client)
-    payload = make_payload(categories=["extortion"], perpetrators=["saps"], year=2026,
-                           month=3, province=province, narrative=f"{SENTINEL} at the rank",
-                           channel=source, source=source, callback_phone="+27821234567",
-                           **extra)
+    payload = make_payload(
+        categories=["extortion"],
+        perpetrators=["saps"],
+        year=2026,
+        month=3,
+        province=province,
+        narrative=f"{SENTINEL} at the rank",
+        channel=source,
+        source=source,
+        callback_phone="+27821234567",
+        **extra,
+    )
     return json.dumps(envelope.seal(payload, recipients(keys, province)))
 
 
-def post(client: FlaskClient, tokens: dict[str, str], env: str, province: str = "GP",
-         source: str = "helpline", csrf: bool = True) -> Any:
+def post(
+    client: FlaskClient,
+    tokens: dict[str, str],
+    env: str,
+    province: str = "GP",
+    source: str = "helpline",
+    csrf: bool = True,
+) -> Any:
     headers = {"X-CSRFToken": tokens["csrf"]} if csrf else {}
-    return client.post("/staff/intake", data={
-        "form_id": tokens["form_id"], "source": source, "province": province, "envelope": env,
-        "attachment_headers": "[]"}, headers=headers)
+    return client.post(
+        "/staff/intake",
+        data={
+            "form_id": tokens["form_id"],
+            "source": source,
+            "province": province,
+            "envelope": env,
+            "attachment_headers": "[]",
+        },
+        headers=headers,
+    )
 
 
 @pytest.fixture()
@@ -84,7 +107,8 @@ def test_only_moderators_and_coordinators_take_reports(app: Flask, client: Flask
 
 
 def test_a_helpline_report_is_stored_with_its_source_and_a_working_receipt(
-        app: Flask, client: FlaskClient, moderator: Member) -> None:
+    app: Flask, client: FlaskClient, moderator: Member
+) -> None:
     # Given a moderator of Gauteng on the intake page
     tokens = page_tokens(client)
     html = client.get("/staff/intake").get_data(as_text=True)
@@ -102,22 +126,23 @@ def test_a_helpline_report_is_stored_with_its_source_and_a_working_receipt(
     assert opened["source"] == "helpline" and opened["callback"] == {"phone": "+27821234567"}
     # and the audit log says an intake happened, from which door, never what it said
     with app.app_context():
-        events = db.session().scalars(select(AuditEvent).where(
-            AuditEvent.action == "intake")).all()
+        events = db.session().scalars(select(AuditEvent).where(AuditEvent.action == "intake")).all()
         assert [(e.staff_id, e.object) for e in events] == [(moderator.id, "helpline:GP")]
     # and her receipt opens her inbox
     reporter = app.test_client()
     follow = reporter.get("/followup").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', follow)
     assert csrf
-    login = reporter.post("/followup", data={"csrf_token": csrf.group(1),
-                                             "receipt": body["receipt"]})
+    login = reporter.post(
+        "/followup", data={"csrf_token": csrf.group(1), "receipt": body["receipt"]}
+    )
     assert login.status_code == 303
     assert reporter.get("/followup").status_code == 200
 
 
-def test_a_resend_of_the_same_form_is_the_same_report(app: Flask, client: FlaskClient,
-                                                      moderator: Member) -> None:
+def test_a_resend_of_the_same_form_is_the_same_report(
+    app: Flask, client: FlaskClient, moderator: Member
+) -> None:
     tokens = page_tokens(client)
     env = sealed_for(client, source="walk-in")
     first = post(client, tokens, env, source="walk-in").get_json()
@@ -126,10 +151,12 @@ def test_a_resend_of_the_same_form_is_the_same_report(app: Flask, client: FlaskC
     assert [r.channel for r in reports(app)] == ["walk-in"]
 
 
-@pytest.mark.parametrize("case", ["bad source", "other province", "not sealed", "missing kid",
-                                  "old form", "no csrf"])
-def test_refusals_store_nothing(app: Flask, client: FlaskClient, moderator: Member,
-                                case: str) -> None:
+@pytest.mark.parametrize(
+    "case", ["bad source", "other province", "not sealed", "missing kid", "old form", "no csrf"]
+)
+def test_refusals_store_nothing(
+    app: Flask, client: FlaskClient, moderator: Member, case: str
+) -> None:
     tokens = page_tokens(client)
     env = sealed_for(client)
     if case == "bad source":
@@ -140,8 +167,9 @@ def test_refusals_store_nothing(app: Flask, client: FlaskClient, moderator: Memb
         resp = post(client, tokens, f'{{"narrative": "{SENTINEL}"}}')
     elif case == "missing kid":
         keys = keyring_json(client)
-        payload = make_payload(categories=[], perpetrators=[], year=2026, month=1,
-                               province="GP", narrative="x")
+        payload = make_payload(
+            categories=[], perpetrators=[], year=2026, month=1, province="GP", narrative="x"
+        )
         only_gp = envelope.seal(payload, recipients(keys)[1:2])
         resp = post(client, tokens, json.dumps(only_gp))
     elif case == "old form":
@@ -151,5 +179,7 @@ def test_refusals_store_nothing(app: Flask, client: FlaskClient, moderator: Memb
     assert resp.status_code in (400, 403), resp.get_data(as_text=True)[:200]
     assert reports(app) == []
     with app.app_context():
-        assert db.session().scalars(select(AuditEvent).where(
-            AuditEvent.action == "intake")).all() == []
+        assert (
+            db.session().scalars(select(AuditEvent).where(AuditEvent.action == "intake")).all()
+            == []
+        )

@@ -26,8 +26,10 @@ from tests.support.staff import PASSPHRASE, fresh_code, grant, make_staff
 from tests.test_intake_browser import record_posts
 from tests.test_staff_browser import Moderator
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-              pytest.mark.browser]
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.browser,
+]
 
 SENTINEL = "SENTINEL-Helpline-p4m9"
 CALLBACK = "+27825550199"
@@ -97,16 +99,21 @@ def test_a_helpline_call_becomes_a_report_with_a_receipt_card(app: Flask, browse
         assert "/followup" in page.inner_text("#card-address")
         # and only envelopes left her browser
         intake_posts = [b for b in posted.bodies if b"sealed-" in b or b'name="envelope"' in b]
-        assert intake_posts and all(SENTINEL.encode() not in b and CALLBACK.encode() not in b
-                                    for b in posted.bodies)
+        assert intake_posts and all(
+            SENTINEL.encode() not in b and CALLBACK.encode() not in b for b in posted.bodies
+        )
         assert not watch.csp_violations() and not watch.foreign_requests(base)
         # and the report is stored with its source, sealed to the province's keys
         with app.app_context():
             report = db.session().scalars(select(Report)).one()
             report_id, channel = report.id, report.channel
             opened = envelope.open_envelope(report.envelope, secrets_of(app)["GP"])
-            assert [e.object for e in db.session().scalars(select(AuditEvent).where(
-                AuditEvent.action == "intake"))] == ["helpline:GP"]
+            assert [
+                e.object
+                for e in db.session().scalars(
+                    select(AuditEvent).where(AuditEvent.action == "intake")
+                )
+            ] == ["helpline:GP"]
         assert channel == "helpline" and opened["source"] == "helpline"
         assert opened["callback"] == {"phone": CALLBACK} and opened["language"] == "zu"
         assert opened["consent"] == {"contact": True, "legal": False}

@@ -50,13 +50,19 @@ def _report(app: Flask) -> str:
 
 def _notes(app: Flask, report_id: str) -> list[Message]:
     with app.app_context():
-        return list(db.session().scalars(select(Message).where(
-            Message.report_id == report_id, Message.direction == "staff_note")))
+        return list(
+            db.session().scalars(
+                select(Message).where(
+                    Message.report_id == report_id, Message.direction == "staff_note"
+                )
+            )
+        )
 
 
 @pytest.mark.browser
 def test_a_reason_is_sealed_in_her_browser_and_never_sent_in_clear(
-        app: Flask, browser: Any, database_url: str) -> None:
+    app: Flask, browser: Any, database_url: str
+) -> None:
     member = make_staff(app, "thandi", ["moderator"], ["GP"], iterations=1000)
     grant(app, member, "GP")
     report_id = _report(app)
@@ -66,8 +72,10 @@ def test_a_reason_is_sealed_in_her_browser_and_never_sent_in_clear(
         page = ctx.new_page()
         watch = Watch.on(page)
         sent: list[bytes] = []
-        page.on("request", lambda r: sent.append(r.post_data_buffer or b"")
-                if r.method == "POST" else None)
+        page.on(
+            "request",
+            lambda r: sent.append(r.post_data_buffer or b"") if r.method == "POST" else None,
+        )
         desk = Moderator(page, base)
         desk.logs_in(member.login, fresh_code(app, member))
         desk.opens_report(report_id, PASSPHRASE)
@@ -79,7 +87,8 @@ def test_a_reason_is_sealed_in_her_browser_and_never_sent_in_clear(
         # Then her page shows the note, opened in her browser
         page.wait_for_function(
             "document.getElementById('f-messages').innerText.indexOf('NOTE-SENTINEL') >= 0",
-            timeout=20000)
+            timeout=20000,
+        )
         page.screenshot(path=SHOTS.format("note-sealed"), full_page=True)
         assert not watch.errors and not watch.csp_violations(), watch.console
         ctx.close()
@@ -93,8 +102,11 @@ def test_a_reason_is_sealed_in_her_browser_and_never_sent_in_clear(
     (note,) = _notes(app, report_id)
     with app.app_context():
         ring = load_keyring(db.session())
-        reply = db.session().scalars(select(Receipt.reply_public_key).where(
-            Receipt.report_id == report_id)).one()
+        reply = (
+            db.session()
+            .scalars(select(Receipt.reply_public_key).where(Receipt.report_id == report_id))
+            .one()
+        )
         assert db.session().get(Report, report_id).status == "needs_info"  # type: ignore[union-attr]
     kids = {k["kid"] for k in note.envelope["keys"]}
     assert kids == ring.required_kids("GP")
@@ -104,8 +116,7 @@ def test_a_reason_is_sealed_in_her_browser_and_never_sent_in_clear(
 
 def _post_status(client: FlaskClient, report_id: str, **fields: str):  # type: ignore[no-untyped-def]
     token = csrf_of(client, f"/staff/reports/{report_id}")
-    return client.post(f"/staff/reports/{report_id}/status",
-                       data={"csrf_token": token, **fields})
+    return client.post(f"/staff/reports/{report_id}/status", data={"csrf_token": token, **fields})
 
 
 def test_the_server_refuses_a_reason_in_clear_and_one_sealed_to_other_keys(app: Flask) -> None:
@@ -115,8 +126,12 @@ def test_the_server_refuses_a_reason_in_clear_and_one_sealed_to_other_keys(app: 
     assert log_in(app, client, member).status_code == 303
     with app.app_context():
         ring = load_keyring(db.session())
-        reply = envelope.b64d(db.session().scalars(select(Receipt.reply_public_key).where(
-            Receipt.report_id == report_id)).one(), 32)
+        reply = envelope.b64d(
+            db.session()
+            .scalars(select(Receipt.reply_public_key).where(Receipt.report_id == report_id))
+            .one(),
+            32,
+        )
     case_keys = ring.recipients("GP")
 
     # a reason typed into the form in clear is refused and not kept (no server-side sealing)
@@ -125,28 +140,40 @@ def test_the_server_refuses_a_reason_in_clear_and_one_sealed_to_other_keys(app: 
     assert NOTE not in resp.get_data(as_text=True)
     # sealed also to the reporter's reply key: she must never be able to read a staff note
     to_her = envelope.seal({"v": 1, "from": "staff", "text": NOTE}, [*case_keys, reply])
-    resp = _post_status(client, report_id, status="rejected",
-                        reason_envelope=json.dumps(to_her))
+    resp = _post_status(client, report_id, status="rejected", reason_envelope=json.dumps(to_her))
     assert resp.status_code == 400 and "case keys only" in resp.get_data(as_text=True)
     # sealed without the province's key, or to a stranger's key instead
     stranger = bytes(PrivateKey.generate().public_key)
-    for recipients in ([ring.national.pk, ring.recovery.pk],
-                       [ring.national.pk, stranger, ring.recovery.pk]):
+    for recipients in (
+        [ring.national.pk, ring.recovery.pk],
+        [ring.national.pk, stranger, ring.recovery.pk],
+    ):
         env = envelope.seal({"v": 1, "from": "staff", "text": NOTE}, recipients)
-        assert _post_status(client, report_id, status="rejected",
-                            reason_envelope=json.dumps(env)).status_code == 400
-    assert _post_status(client, report_id, status="rejected",
-                        reason_envelope="not json").status_code == 400
+        assert (
+            _post_status(
+                client, report_id, status="rejected", reason_envelope=json.dumps(env)
+            ).status_code
+            == 400
+        )
+    assert (
+        _post_status(client, report_id, status="rejected", reason_envelope="not json").status_code
+        == 400
+    )
     # a reject without any reason is still refused, with what to do
-    assert "write the reason" in _post_status(client, report_id,
-                                              status="rejected").get_data(as_text=True)
+    assert "write the reason" in _post_status(client, report_id, status="rejected").get_data(
+        as_text=True
+    )
     assert _notes(app, report_id) == []
     with app.app_context():
         assert db.session().get(Report, report_id).status != "rejected"  # type: ignore[union-attr]
 
     # sealed to exactly the case keys: accepted as a staff-only note
     good = envelope.seal({"v": 1, "from": "staff", "text": NOTE}, case_keys)
-    assert _post_status(client, report_id, status="rejected",
-                        reason_envelope=json.dumps(good)).status_code == 303
+    assert (
+        _post_status(
+            client, report_id, status="rejected", reason_envelope=json.dumps(good)
+        ).status_code
+        == 303
+    )
     (note,) = _notes(app, report_id)
     assert note.envelope == good

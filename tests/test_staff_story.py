@@ -37,8 +37,12 @@ SHOTS = str(Path(tempfile.gettempdir()) / "staff-story-{}.png")
 DRAFT = "Which station were the officers from? (draft, typed before Esc)"
 REASON = "SENTINEL-staff-only-reason-4kq: same night, same rank, told twice"
 # the reporter's inbox labels (reporter/templates/forms/inbox.html), English
-UNREAD, IN_REVIEW, COUNTED, CLOSED = ("Received, not yet read", "A paralegal is looking at it",
-                                      "Checked and counted", "Closed")
+UNREAD, IN_REVIEW, COUNTED, CLOSED = (
+    "Received, not yet read",
+    "A paralegal is looking at it",
+    "Checked and counted",
+    "Closed",
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +59,13 @@ class Desk(Moderator):
 
     def queue_rows(self) -> list[dict[str, str]]:
         self.page.goto(self.base + "/staff/queue")
-        return [{key: row.locator(f"td.{key}").inner_text().strip()
-                 for key in ("received", "ref", "province", "channel", "status", "assignee",
-                             "files")}
-                for row in self.page.locator("tr.report-row").all()]
+        return [
+            {
+                key: row.locator(f"td.{key}").inner_text().strip()
+                for key in ("received", "ref", "province", "channel", "status", "assignee", "files")
+            }
+            for row in self.page.locator("tr.report-row").all()
+        ]
 
     def opens_from_queue(self, ref: str) -> None:
         p = self.page
@@ -113,40 +120,47 @@ def inbox_status(reporter: Reporter, receipt: str) -> tuple[str, str]:
 
 
 @pytest.mark.browser
-def test_moderator_story_from_queue_to_publish_and_reject(app: Flask, browser: Any,
-                                                          database_url: str) -> None:
+def test_moderator_story_from_queue_to_publish_and_reject(
+    app: Flask, browser: Any, database_url: str
+) -> None:
     moderator = make_staff(app, "thandi", ["moderator"], ["GP"], iterations=1000)
     grant(app, moderator, "GP")
     colleague = make_staff(app, "sipho", ["moderator"], ["GP"], iterations=1000)
     with live_server(app) as base:
         # Given two reporters who sent reports the same day, one with a photo
-        ra = Reporter(browser.new_context(viewport={"width": 360, "height": 640}).new_page(),
-                      base)
+        ra = Reporter(browser.new_context(viewport={"width": 360, "height": 640}).new_page(), base)
         ra.opens_the_form()
         ra.tells("SENTINEL-story-A two officers took my money and my condoms")
-        ra.page.set_input_files("#attachments", files=[
-            {"name": "fine.png", "mimeType": "image/png", "buffer": a_photo()}])
+        ra.page.set_input_files(
+            "#attachments",
+            files=[{"name": "fine.png", "mimeType": "image/png", "buffer": a_photo()}],
+        )
         ra.sends()
         receipt_a = ra.receipt()
-        rb = Reporter(browser.new_context(viewport={"width": 360, "height": 640}).new_page(),
-                      base)
+        rb = Reporter(browser.new_context(viewport={"width": 360, "height": 640}).new_page(), base)
         rb.opens_the_form()
         rb.tells("SENTINEL-story-B the same officers again")
         rb.sends()
         receipt_b = rb.receipt()
         with app.app_context():
             rows = db.session().execute(select(Report.id, Report.received_on)).all()
-            with_file = next(r.id for r in db.session().scalars(select(Report))
-                             if r.attachments)
+            with_file = next(r.id for r in db.session().scalars(select(Report)) if r.attachments)
         id_a = with_file
         id_b = next(r.id for r in rows if r.id != id_a)
         ref_a, ref_b = id_a[:6], id_b[:6]
         # and a third report, already taken by a colleague
         with app.app_context():
             third = db.session().get(Report, id_b)
-            db.session().add(Report(province="GP", channel="web-nojs", size_bucket=1024,
-                                    envelope=third.envelope, assigned_to=colleague.id,
-                                    status="in_review"))
+            db.session().add(
+                Report(
+                    province="GP",
+                    channel="web-nojs",
+                    size_bucket=1024,
+                    envelope=third.envelope,
+                    assigned_to=colleague.id,
+                    status="in_review",
+                )
+            )
             db.session().commit()
         # and reporter A, before anyone read it, sees "not yet read"
         status, _ = inbox_status(ra, receipt_a)
@@ -190,8 +204,12 @@ def test_moderator_story_from_queue_to_publish_and_reject(app: Flask, browser: A
         with app.app_context():
             report = db.session().get(Report, id_a)
             assert report.status == "in_review" and report.assigned_to == moderator.id
-            actions = [(e.action, e.object) for e in db.session().scalars(
-                select(AuditEvent).where(AuditEvent.staff_id == moderator.id))]
+            actions = [
+                (e.action, e.object)
+                for e in db.session().scalars(
+                    select(AuditEvent).where(AuditEvent.staff_id == moderator.id)
+                )
+            ]
             assert ("open", id_a) in actions and ("status", f"{id_a}:in_review") in actions
         # and reporter A sees that someone is looking at it
         status, _ = inbox_status(ra, receipt_a)
@@ -232,7 +250,8 @@ def test_moderator_story_from_queue_to_publish_and_reject(app: Flask, browser: A
         assert "Bad Request" not in page.inner_text("body")
         assert page.input_value("#town") == town_id
         assert page.is_checked("#confirm") and page.is_checked(
-            "input[name=categories][value=confiscation]")
+            "input[name=categories][value=confiscation]"
+        )
         assert page.input_value("#verification_level") == "corroborated"
         assert page.input_value("#month") == "October 2026"  # not overwritten from the report
         # When she fills in the month and publishes
@@ -284,8 +303,10 @@ def test_moderator_story_from_queue_to_publish_and_reject(app: Flask, browser: A
 
     # And the note is stored as a staff-only kind, sealed to the case keys, never in clear
     with app.app_context():
-        kinds = {m.direction for m in db.session().scalars(
-            select(Message).where(Message.report_id == id_b))}
+        kinds = {
+            m.direction
+            for m in db.session().scalars(select(Message).where(Message.report_id == id_b))
+        }
         assert kinds == {"staff_note"}
         note = db.session().scalars(select(Message).where(Message.report_id == id_b)).one()
         assert envelope.open_envelope(note.envelope, secrets_of(app)["GP"])["text"] == REASON
@@ -307,8 +328,7 @@ def test_reused_totp_code_says_wait_for_the_next(app: Flask, browser: Any) -> No
         # When she logs in again within the same 30 s with the same code
         desk.logs_in(member.login, code)
         # Then she is told why, and what to do
-        assert page.inner_text("[role=alert]") == \
-            "That code was just used. Wait for the next code."
+        assert page.inner_text("[role=alert]") == "That code was just used. Wait for the next code."
         assert page.input_value("#login") == member.login
         # while a wrong code is still just "wrong"
         desk.logs_in(member.login, "000000" if code != "000000" else "111111")
@@ -318,7 +338,8 @@ def test_reused_totp_code_says_wait_for_the_next(app: Flask, browser: Any) -> No
 
 @pytest.mark.browser
 def test_exports_page_has_no_command_line_and_verify_names_only_bundle_files(
-        app: Flask, browser: Any) -> None:
+    app: Flask, browser: Any
+) -> None:
     from reporter.export.bundle import CASEWORK_FILES, MANIFEST, SIGNATURE
 
     officer = make_staff(app, "advocacy-officer", ["advocate"])
@@ -338,8 +359,9 @@ def test_exports_page_has_no_command_line_and_verify_names_only_bundle_files(
         desk.shot("8-verify")
         text = page.inner_text("main")
         # Then every file it names is one a bundle holds
-        named = set(re.findall(r"[\w./-]+\.(?:json|sig|html|png|pdf|geojson|csv|md|txt|zip)\b",
-                               text)) - {".zip"}
+        named = set(
+            re.findall(r"[\w./-]+\.(?:json|sig|html|png|pdf|geojson|csv|md|txt|zip)\b", text)
+        ) - {".zip"}
         assert named, text
         assert named <= {*CASEWORK_FILES, MANIFEST, SIGNATURE}, named
         page.close()
@@ -351,8 +373,11 @@ def test_staff_member_name_is_shown_not_an_id(app: Flask) -> None:
         staff = Staff(login="zanele", password_hash="x", roles=["moderator"], provinces=["GP"])
         db.session().add(staff)
         db.session().flush()
-        db.session().add(Report(province="GP", channel="web-js", size_bucket=1024,
-                                envelope={}, assigned_to=staff.id))
+        db.session().add(
+            Report(
+                province="GP", channel="web-js", size_bucket=1024, envelope={}, assigned_to=staff.id
+            )
+        )
         db.session().commit()
     member = make_staff(app, "lindiwe", ["moderator"], ["GP"], with_key=False)
     from tests.support.staff import log_in

@@ -39,7 +39,8 @@ def test_no_client_detail_in_logs_or_tables(
     client.post("/language", data={"lang": "en"}, headers=HEADERS, environ_base=env)
     client.post("/report", data={"x": "y"}, headers=HEADERS, environ_base=env)
     logged = "\n".join(
-        f"{r.name} {r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in all_logs.records)
+        f"{r.name} {r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in all_logs.records
+    )
     for needle in NEEDLES:
         assert needle not in logged
         assert needle not in table_dump(database_url)
@@ -55,13 +56,31 @@ def test_gunicorn_writes_no_access_line(database_url: str, tmp_path: Path) -> No
     """The real WSGI server, with our gunicorn.conf.py: nothing about the client in its output."""
     port = free_port()
     env = {
-        **os.environ, "PORT": str(port), "REPORTER_MODE": "test", "DATABASE_URL": database_url,
-        "SECRET_KEY": "s" * 40, "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": "1",
+        **os.environ,
+        "PORT": str(port),
+        "REPORTER_MODE": "test",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "s" * 40,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "WEB_CONCURRENCY": "1",
     }
     out = open(tmp_path / "gunicorn.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--log-level", "debug",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--log-level",
+            "debug",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.time() + 30
         while True:
@@ -85,5 +104,5 @@ def test_gunicorn_writes_no_access_line(database_url: str, tmp_path: Path) -> No
     text = (tmp_path / "gunicorn.log").read_text()
     assert "Booting worker" in text  # the log was captured at debug level
     # an access line quotes the request line ("GET /report HTTP/1.1") beside the address
-    for needle in (*NEEDLES, "\"GET ", "HTTP/1.1"):
+    for needle in (*NEEDLES, '"GET ', "HTTP/1.1"):
         assert needle not in text, text

@@ -15,7 +15,7 @@ def test_spool_round_trip(size: int) -> None:
     data = os.urandom(size)
     spool = SealedSpool(limit=10 * PIECE)
     for i in range(0, size, 1000):
-        spool.write(data[i:i + 1000])
+        spool.write(data[i : i + 1000])
     spool.seek(0)
     assert b"".join(spool.plaintext()) == data
     spool.seek(0)

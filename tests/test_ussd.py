@@ -42,15 +42,15 @@ def report_path(dial: Dial, lang_index: int, narrative: str, contact: str = "1")
     cats = dial.send("1")
     assert "\n0 " in cats  # the vocabulary is paged
     dial.send("0")
-    dial.send("1")            # a category from the second page
-    dial.send("1")            # who did it
-    town = dial.send("3")     # Gauteng is the third province
+    dial.send("1")  # a category from the second page
+    dial.send("1")  # who did it
+    town = dial.send("3")  # Gauteng is the third province
     assert town.startswith("CON ")
     dial.send("Johannesburg")
-    dial.send("1")            # this month
+    dial.send("1")  # this month
     dial.send(narrative)
     dial.send(contact)
-    return dial.send("2")     # the legal partner may not see it
+    return dial.send("2")  # the legal partner may not see it
 
 
 def test_a_report_in_every_language_ends_with_a_receipt_sealed_on_arrival(gw: Flask) -> None:
@@ -89,10 +89,10 @@ def walk_lists(client, lang_index: int) -> list[str]:  # type: ignore[no-untyped
     seen: list[str] = []
     dial = Dial(client)
     dial.start()
-    seen.append(dial.send("x"))                  # the language screen, wrong
+    seen.append(dial.send("x"))  # the language screen, wrong
     dial.send(str(lang_index))
-    seen.append(dial.send("9"))                  # home, out of range
-    for _step in range(2):                       # categories, then perpetrators
+    seen.append(dial.send("9"))  # home, out of range
+    for _step in range(2):  # categories, then perpetrators
         for _page in range(4):
             seen.append(dial.send("0"))
         seen.append(dial.send("abc"))
@@ -100,18 +100,18 @@ def walk_lists(client, lang_index: int) -> list[str]:  # type: ignore[no-untyped
     provinces = seen[-1]
     for _page in range(3):
         seen.append(dial.send("0"))
-    seen.append(dial.send("1"))                  # Eastern Cape: the town screen
-    seen.append(dial.send("1"))                  # choose from a list
+    seen.append(dial.send("1"))  # Eastern Cape: the town screen
+    seen.append(dial.send("1"))  # choose from a list
     for _page in range(4):
         seen.append(dial.send("0"))
-    seen.append(dial.send("1"))                  # a town: the month screen
+    seen.append(dial.send("1"))  # a town: the month screen
     seen.append(dial.send("99"))
-    seen.append(dial.send("7"))                  # earlier: the year
-    seen.append(dial.send("1"))                  # the text screen
-    seen.append(dial.send("x" * 600))           # too long
-    seen.append(dial.send("0"))                  # skip: contact
+    seen.append(dial.send("7"))  # earlier: the year
+    seen.append(dial.send("1"))  # the text screen
+    seen.append(dial.send("x" * 600))  # too long
+    seen.append(dial.send("0"))  # skip: contact
     seen.append(dial.send("4"))
-    seen.append(dial.send("3"))                  # legal
+    seen.append(dial.send("3"))  # legal
     seen.append(dial.send("7"))
     assert provinces
     return seen
@@ -138,8 +138,14 @@ def test_every_screen_fits_182_characters_in_every_language(gw: Flask) -> None:
 def _ctx() -> ussd.Context:
     import datetime as dt
 
-    return ussd.Context(("en",), "*120*7777#", "https://example.org", lambda d, k: "0" * 16,
-                        lambda t: None, dt.date(2026, 12, 2))
+    return ussd.Context(
+        ("en",),
+        "*120*7777#",
+        "https://example.org",
+        lambda d, k: "0" * 16,
+        lambda t: None,
+        dt.date(2026, 12, 2),
+    )
 
 
 def test_fixed_screens_leave_room_for_longer_translations(gw: Flask) -> None:
@@ -147,8 +153,11 @@ def test_fixed_screens_leave_room_for_longer_translations(gw: Flask) -> None:
     # must still fit (the lists are paged to fit whatever their labels' length)
     with gw.test_request_context():
         for step in ("home", "town", "text", "contact", "legal", "receipt"):
-            body = ussd.Menu(_ctx(), {"step": step, "lang": "en", "data": {}}).screen(
-                ussd.not_listed()).text
+            body = (
+                ussd.Menu(_ctx(), {"step": step, "lang": "en", "data": {}})
+                .screen(ussd.not_listed())
+                .text
+            )
             assert int(len(body) * 1.5) + 4 <= 182, (step, body)
 
 
@@ -213,7 +222,8 @@ def test_a_replayed_finished_session_gets_end(gw: Flask) -> None:
 
 
 def test_a_dropped_session_loses_only_itself_and_a_resent_request_shows_the_same_screen(
-        gw: Flask) -> None:
+    gw: Flask,
+) -> None:
     client = gw.test_client()
     dropped, other = Dial(client), Dial(client)
     dropped.start()
@@ -239,9 +249,14 @@ def test_my_receipt_shows_status_and_the_latest_message_in_two_screens(gw: Flask
     with gw.app_context():
         row = db.session().query(Receipt).filter_by(report_id=report.id).one()
         for text in ("An older message", "Which station were the officers from? " * 6):
-            env = envelope.seal({"text": text}, [envelope.b64d(row.reply_public_key)
-                                                 if isinstance(row.reply_public_key, str)
-                                                 else row.reply_public_key])
+            env = envelope.seal(
+                {"text": text},
+                [
+                    envelope.b64d(row.reply_public_key)
+                    if isinstance(row.reply_public_key, str)
+                    else row.reply_public_key
+                ],
+            )
             db.session().add(Message(report_id=report.id, direction="to_reporter", envelope=env))
         db.session().commit()
     dial = Dial(client)
@@ -266,7 +281,7 @@ def test_please_call_me_from_the_menu_files_a_call_back_request(gw: Flask) -> No
     dial.start()
     dial.send("1")
     assert "Which province?" in dial.send("3")
-    end = dial.send("4")   # KwaZulu-Natal
+    end = dial.send("4")  # KwaZulu-Natal
     assert end.startswith("END ") and RECEIPT.search(end)
     report = reports(gw)[0]
     assert report.channel == "helpline" and report.province == "KZN"
@@ -350,8 +365,8 @@ def test_other_paths_skip_the_town_choose_from_the_list_and_an_earlier_year(gw: 
     towns = listed.send("1")
     town = towns.splitlines()[1].split(" ", 1)[1]
     listed.send("1")
-    listed.send("2")         # last month
-    listed.send("0")         # no text
+    listed.send("2")  # last month
+    listed.send("0")  # no text
     listed.send("2")
     assert RECEIPT.search(listed.send("1"))
     by_place = {open_report(gw, r)["place"]["town"]: open_report(gw, r) for r in reports(gw)}

@@ -35,8 +35,11 @@ def redis() -> Iterator[Redis]:
 
 
 def test_sentinel_number_and_text_are_nowhere_after_ussd_and_sms(
-        app_factory, database_url: str, redis: Redis,  # type: ignore[no-untyped-def]
-        all_logs: pytest.LogCaptureFixture) -> None:
+    app_factory,
+    database_url: str,
+    redis: Redis,  # type: ignore[no-untyped-def]
+    all_logs: pytest.LogCaptureFixture,
+) -> None:
     import redis as redis_client
 
     started = time.time()
@@ -45,12 +48,22 @@ def test_sentinel_number_and_text_are_nowhere_after_ussd_and_sms(
     words = "SENTINEL-" + secrets.token_hex(6)
     extra: list[Flask] = []
     try:
-        shared = {"REDIS_URL": redis.url, "RATELIMIT_STORAGE_URI": redis.url,
-                  "SECRET_KEY": secrets.token_urlsafe(40), "SMS_API_URL": stub.url,
-                  "SMS_USERNAME": "u", "SMS_API_KEY": "k"}
+        shared = {
+            "REDIS_URL": redis.url,
+            "RATELIMIT_STORAGE_URI": redis.url,
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "SMS_API_URL": stub.url,
+            "SMS_USERNAME": "u",
+            "SMS_API_KEY": "k",
+        }
         one: Flask = gateway_app(app_factory, **shared)
-        two: Flask = make_app(database_url, GATEWAY_KEY=KEY, USSD_CODE="*120*7777#",
-                              SITE_ADDRESS="https://example.org", **shared)
+        two: Flask = make_app(
+            database_url,
+            GATEWAY_KEY=KEY,
+            USSD_CODE="*120*7777#",
+            SITE_ADDRESS="https://example.org",
+            **shared,
+        )
         extra.append(two)
         # a session begun on one instance goes on on the other (state in Redis, sealed)
         dial = Dial(one.test_client(), phone=phone)
@@ -78,8 +91,10 @@ def test_sentinel_number_and_text_are_nowhere_after_ussd_and_sms(
             assert words.encode() not in value
         # an SMS report and a call-me request
         for text in (f"REPORT GP {words} by sms", "CALL ME"):
-            resp = two.test_client().post(f"/gateway/sms?key={KEY}", data={
-                "from": sms_phone, "to": "40001", "text": text, "date": "x", "id": "1"})
+            resp = two.test_client().post(
+                f"/gateway/sms?key={KEY}",
+                data={"from": sms_phone, "to": "40001", "text": text, "date": "x", "id": "1"},
+            )
             assert resp.status_code == 200
         assert len(stub.sent) == 2
         # a session kept in the database (no Redis)

@@ -41,7 +41,8 @@ def send_sms() -> None:
     if not (settings.alerts_enabled and g.sms_username and g.sms_api_key):
         raise click.ClickException("alerts or the SMS sender are not configured")
     sender = AfricasTalkingSender(g.sms_api_url, g.sms_username, g.sms_api_key, g.sms_sender)
-    alerts, messages = sms.send_pending(db.session(), sms.secret_key(settings.instance_path),
-                                        sender)
+    alerts, messages = sms.send_pending(
+        db.session(), sms.secret_key(settings.instance_path), sender
+    )
     db.session().commit()
     click.echo(f"{alerts} alert(s), {messages} SMS sent")

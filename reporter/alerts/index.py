@@ -79,11 +79,16 @@ def subkey(key: bytes, purpose: bytes) -> bytes:
 
 
 def digest(key: bytes, label: str, value: str) -> bytes:
-    return blake2b(f"{label}:{value}".encode(), key=subkey(key, b"alerts-index"),
-                   digest_size=32, encoder=RawEncoder)
+    return blake2b(
+        f"{label}:{value}".encode(),
+        key=subkey(key, b"alerts-index"),
+        digest_size=32,
+        encoder=RawEncoder,
+    )
 
 
 # --- normalising what people type ------------------------------------------------------------
+
 
 def looks_like_phone(text: str) -> bool:
     return bool(_PHONE_CHARS.match(text.strip())) and len(_DIGITS.findall(text)) >= 9
@@ -118,7 +123,7 @@ def plate(text: str) -> str:
 def grams(normalised: str) -> list[str]:
     if len(normalised) < GRAM:
         return []
-    return sorted({normalised[i:i + GRAM] for i in range(len(normalised) - GRAM + 1)})
+    return sorted({normalised[i : i + GRAM] for i in range(len(normalised) - GRAM + 1)})
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,7 @@ def phone_rows(key: bytes, text: str) -> list[Row]:
     raw = text.strip()
     if not raw:
         return []
-    e164 = full_phone(raw) if "x" not in raw.lower() and "?" not in raw and "*" not in raw \
-        else None
+    e164 = full_phone(raw) if "x" not in raw.lower() and "?" not in raw and "*" not in raw else None
     if e164:
         return [Row("phone", digest(key, "phone", e164))]
     marked = re.sub(r"[\s()\-/+]", "", raw.lower())
@@ -152,8 +156,9 @@ def phone_rows(key: bytes, text: str) -> list[Row]:
     if len(tail) >= MIN_SUFFIX and tail != marked:
         rows.append(Row("phone_suffix", digest(key, "phone-suffix", tail)))
     if not rows:
-        raise NotAnIdentifier("Give a full number, or at least the first 6 or the last 4 "
-                              "digits (x for the others).")
+        raise NotAnIdentifier(
+            "Give a full number, or at least the first 6 or the last 4 digits (x for the others)."
+        )
     return rows
 
 

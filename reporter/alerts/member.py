@@ -40,8 +40,12 @@ MEMBER_MINUTES = 60
 
 @bp.app_context_processor  # app-wide: the reporter's inbox includes alerts/_inbox.html
 def _labels() -> dict[str, Any]:
-    return {"kind_labels": KINDS, "severity_labels": SEVERITY_LABELS,
-            "province_labels": PROVINCE_LABELS, "reason_labels": REASON_LABELS}
+    return {
+        "kind_labels": KINDS,
+        "severity_labels": SEVERITY_LABELS,
+        "province_labels": PROVINCE_LABELS,
+        "reason_labels": REASON_LABELS,
+    }
 
 
 def member() -> MemberCode | None:
@@ -80,9 +84,14 @@ def alerts() -> tuple[str, int]:
     if row is None:
         return _login_page()
     mine, others = store.listing(db.session(), row.province, limit=15)
-    return render_template("alerts/list.html", mine=mine, others=others,
-                           province=row.province, sms=sms_available(),
-                           sms_state=request.args.get("sms")), 200
+    return render_template(
+        "alerts/list.html",
+        mine=mine,
+        others=others,
+        province=row.province,
+        sms=sms_available(),
+        sms_state=request.args.get("sms"),
+    ), 200
 
 
 @bp.post("/alerts")
@@ -127,8 +136,11 @@ def sms_choice() -> Response | tuple[str, int]:
         return redirect(url_for("alerts.alerts", sms="stopped"), code=303)
     try:
         cfg = common.settings()
-        pk = sms.init_keys(cfg.instance_path) if not cfg.is_production else \
-            sms.public_key(cfg.instance_path)
+        pk = (
+            sms.init_keys(cfg.instance_path)
+            if not cfg.is_production
+            else sms.public_key(cfg.instance_path)
+        )
         sms.subscribe(db.session(), row, request.form.get("number", ""), pk)
     except index.NotAnIdentifier:
         return redirect(url_for("alerts.alerts", sms="bad"), code=303)
@@ -145,10 +157,14 @@ def check_page() -> tuple[str, int] | Response:
 
 
 @bp.post("/alerts/check")
-@limiter.limit(lambda: common.settings().alert_check_daily,
-               key_func=member_key, scope="alerts-check-member")
-@limiter.limit(lambda: common.settings().alert_check_global,
-               key_func=lambda: "alerts-check", scope="alerts-check-global")
+@limiter.limit(
+    lambda: common.settings().alert_check_daily, key_func=member_key, scope="alerts-check-member"
+)
+@limiter.limit(
+    lambda: common.settings().alert_check_global,
+    key_func=lambda: "alerts-check",
+    scope="alerts-check-global",
+)
 def check() -> tuple[str, int] | Response:
     common.require_on()
     row = member()
@@ -163,8 +179,11 @@ def check() -> tuple[str, int] | Response:
         found = store.check(db.session(), common.key(), request.form.get("query", ""))
     except index.NotAnIdentifier:
         db.session().commit()
-        return render_template("alerts/check.html", result=None, error=_(
-            "Type a phone number, or at least 4 letters or digits of a registration.")), 400
+        return render_template(
+            "alerts/check.html",
+            result=None,
+            error=_("Type a phone number, or at least 4 letters or digits of a registration."),
+        ), 400
     db.session().commit()
     return render_template("alerts/check.html", result=found), 200
 
@@ -186,8 +205,12 @@ def challenge_page(alert_id: str) -> tuple[str, int] | Response:
 
 def _current_or_404(alert_id: str) -> Alert:
     alert = db.session().get(Alert, alert_id) if common.valid_id(alert_id) else None
-    if alert is None or alert.status != "published" or alert.expires_on is None \
-            or alert.expires_on < store.today():
+    if (
+        alert is None
+        or alert.status != "published"
+        or alert.expires_on is None
+        or alert.expires_on < store.today()
+    ):
         abort(404)
     return alert
 
@@ -202,12 +225,17 @@ def challenge(alert_id: str) -> tuple[str, int] | Response:
     alert = _current_or_404(alert_id)
     reason = request.form.get("reason", "")
     if reason not in CHALLENGE_REASONS:
-        return render_template("alerts/challenge.html", alert=alert, reasons=CHALLENGE_REASONS,
-                               error=_("Choose what is wrong.")), 400
+        return render_template(
+            "alerts/challenge.html",
+            alert=alert,
+            reasons=CHALLENGE_REASONS,
+            error=_("Choose what is wrong."),
+        ), 400
     db.session().add(AlertChallenge(alert_id=alert.id, reason=reason))
     db.session().commit()
-    return render_template("alerts/challenge.html", alert=alert, reasons=CHALLENGE_REASONS,
-                           done=True), 200
+    return render_template(
+        "alerts/challenge.html", alert=alert, reasons=CHALLENGE_REASONS, done=True
+    ), 200
 
 
 def inbox_alerts(province: str) -> list[Alert] | None:

@@ -22,23 +22,40 @@ from reporter.models.alerts import Alert
 
 def render_sheet(province_name: str, alerts: list[Alert], today: dt.date) -> bytes:
     out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
-                            topMargin=15 * mm, bottomMargin=15 * mm,
-                            title=f"Safety alerts {province_name}", author="", subject="",
-                            creator="", producer="")
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Safety alerts {province_name}",
+        author="",
+        subject="",
+        creator="",
+        producer="",
+    )
     styles = getSampleStyleSheet()
-    story = [Paragraph(escape(f"Safety alerts: {province_name}"), styles["Title"]),
-             Paragraph(escape(f"Current on {today.isoformat()}. For members only: do not pin "
-                              "up where clients can see it. To check a client's number or "
-                              "registration, use the checker with your member code."),
-                       styles["Normal"]),
-             Spacer(1, 6 * mm)]
+    story = [
+        Paragraph(escape(f"Safety alerts: {province_name}"), styles["Title"]),
+        Paragraph(
+            escape(
+                f"Current on {today.isoformat()}. For members only: do not pin "
+                "up where clients can see it. To check a client's number or "
+                "registration, use the checker with your member code."
+            ),
+            styles["Normal"],
+        ),
+        Spacer(1, 6 * mm),
+    ]
     if not alerts:
         story.append(Paragraph("No current alerts.", styles["Normal"]))
     for alert in alerts:
-        head = (f"{SEVERITY_LABELS[alert.severity]}: {KINDS.get(alert.kind, alert.kind)}, "
-                f"{alert.area}, {alert.month.strftime('%B %Y')}"
-                + (" (corroborated)" if alert.corroborated else ""))
+        head = (
+            f"{SEVERITY_LABELS[alert.severity]}: {KINDS.get(alert.kind, alert.kind)}, "
+            f"{alert.area}, {alert.month.strftime('%B %Y')}"
+            + (" (corroborated)" if alert.corroborated else "")
+        )
         story.append(Paragraph(escape(str(head)), styles["Heading4"]))
         story.append(Paragraph(escape(alert.description), styles["Normal"]))
         story.append(Spacer(1, 3 * mm))

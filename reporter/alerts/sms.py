@@ -78,8 +78,9 @@ def subscribe(session: Session, member: MemberCode, number: str, pk: bytes) -> N
     if not e164:
         raise index.NotAnIdentifier("not a phone number")
     sealed = envelope.seal({"v": 1, "to": e164}, [pk])
-    row = session.scalars(select(AlertSmsSubscription).where(
-        AlertSmsSubscription.member_code_id == member.id)).first()
+    row = session.scalars(
+        select(AlertSmsSubscription).where(AlertSmsSubscription.member_code_id == member.id)
+    ).first()
     if row is None:
         session.add(AlertSmsSubscription(member_code_id=member.id, sealed=sealed))
     else:
@@ -87,29 +88,40 @@ def subscribe(session: Session, member: MemberCode, number: str, pk: bytes) -> N
 
 
 def unsubscribe(session: Session, member: MemberCode) -> None:
-    row = session.scalars(select(AlertSmsSubscription).where(
-        AlertSmsSubscription.member_code_id == member.id)).first()
+    row = session.scalars(
+        select(AlertSmsSubscription).where(AlertSmsSubscription.member_code_id == member.id)
+    ).first()
     if row is not None:
         session.delete(row)
 
 
 def message(alert: Alert) -> str:
-    return (f"Safety alert {alert.province}: {SEVERITY_LABELS[alert.severity]}, "
-            f"{KINDS.get(alert.kind, alert.kind)}, {alert.area}, "
-            f"{alert.month.strftime('%Y-%m')}. Details and number checks: /alerts")[:300]
+    return (
+        f"Safety alert {alert.province}: {SEVERITY_LABELS[alert.severity]}, "
+        f"{KINDS.get(alert.kind, alert.kind)}, {alert.area}, "
+        f"{alert.month.strftime('%Y-%m')}. Details and number checks: /alerts"
+    )[:300]
 
 
 def send_pending(session: Session, sk: bytes, sender: Sender) -> tuple[int, int]:
     """Send each current alert not yet sent to its province's live subscribers; (alerts,
     messages). A failure is counted, never logged with the number. The caller commits."""
-    alerts = session.scalars(select(Alert).where(store.current(), Alert.sms_sent_on.is_(None))
-                             .order_by(Alert.published_on, Alert.id)).all()
+    alerts = session.scalars(
+        select(Alert)
+        .where(store.current(), Alert.sms_sent_on.is_(None))
+        .order_by(Alert.published_on, Alert.id)
+    ).all()
     sent = 0
     for alert in alerts:
-        subs = session.execute(select(AlertSmsSubscription, MemberCode).join(
-            MemberCode, MemberCode.id == AlertSmsSubscription.member_code_id).where(
-            MemberCode.province == alert.province, MemberCode.revoked.is_(False),
-            MemberCode.expires_on >= store.today())).all()
+        subs = session.execute(
+            select(AlertSmsSubscription, MemberCode)
+            .join(MemberCode, MemberCode.id == AlertSmsSubscription.member_code_id)
+            .where(
+                MemberCode.province == alert.province,
+                MemberCode.revoked.is_(False),
+                MemberCode.expires_on >= store.today(),
+            )
+        ).all()
         text = str(message(alert))
         for sub, _code in subs:
             try:

@@ -70,10 +70,12 @@ def _names() -> dict[int, str]:
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"kinds": {k: str(v) for k, v in KINDS.items()},
-            "severities": {k: str(v) for k, v in SEVERITY_LABELS.items()},
-            "reasons": {k: str(v) for k, v in REASON_LABELS.items()},
-            "provinces": PROVINCES}
+    return {
+        "kinds": {k: str(v) for k, v in KINDS.items()},
+        "severities": {k: str(v) for k, v in SEVERITY_LABELS.items()},
+        "reasons": {k: str(v) for k, v in REASON_LABELS.items()},
+        "provinces": PROVINCES,
+    }
 
 
 @bp.get("")
@@ -83,19 +85,30 @@ def home() -> str:
     sess = db.session()
     rows = sess.scalars(select(Alert).order_by(Alert.drafted_on.desc(), Alert.id)).all()
     rows = [a for a in rows if may_see_province(_staff(), a.province)]
-    challenges = sess.scalars(select(AlertChallenge).where(
-        AlertChallenge.state == "open").order_by(AlertChallenge.id)).all()
+    challenges = sess.scalars(
+        select(AlertChallenge).where(AlertChallenge.state == "open").order_by(AlertChallenge.id)
+    ).all()
     visible = {a.id for a in rows}
-    return render_template("alerts/staff_home.html", alerts=rows, names=_names(),
-                           today=store.today(),
-                           challenges=[c for c in challenges if c.alert_id in visible])
+    return render_template(
+        "alerts/staff_home.html",
+        alerts=rows,
+        names=_names(),
+        today=store.today(),
+        challenges=[c for c in challenges if c.alert_id in visible],
+    )
 
 
-def _draft_page(report: Report, form: dict[str, str] | None = None, error: str | None = None,
-                status: int = 200) -> tuple[str, int]:
-    return render_template("alerts/draft.html", report=report, form=form or {}, error=error,
-                           severity_values=SEVERITIES,
-                           data_url=url_for("verify.report_data", report_id=report.id)), status
+def _draft_page(
+    report: Report, form: dict[str, str] | None = None, error: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    return render_template(
+        "alerts/draft.html",
+        report=report,
+        form=form or {},
+        error=error,
+        severity_values=SEVERITIES,
+        data_url=url_for("verify.report_data", report_id=report.id),
+    ), status
 
 
 def _report_or_404(report_id: str) -> Report:
@@ -137,8 +150,9 @@ def _read_draft() -> store.Draft:
         raise ValueError("The month cannot be in the future.")
     description = f.get("description", "").strip()
     if not description or len(description) > common.DESCRIPTION_MAX:
-        raise ValueError(f"Describe the person and vehicle in at most "
-                         f"{common.DESCRIPTION_MAX} characters.")
+        raise ValueError(
+            f"Describe the person and vehicle in at most {common.DESCRIPTION_MAX} characters."
+        )
     phones, plates = _lines("phones"), _lines("plates")
     if len(phones) > MAX_IDENTIFIERS or len(plates) > MAX_IDENTIFIERS:
         raise ValueError(f"At most {MAX_IDENTIFIERS} numbers and {MAX_IDENTIFIERS} plates.")
@@ -151,8 +165,10 @@ def create() -> Response | tuple[str, int]:
     common.require_on()
     report = _report_or_404(request.form.get("report_id", ""))
     # what comes back to her on a refusal: never the numbers or plates (she types them again)
-    kept = {k: request.form.get(k, "") for k in
-            ("kind", "severity", "province", "area", "month", "description")}
+    kept = {
+        k: request.form.get(k, "")
+        for k in ("kind", "severity", "province", "area", "month", "description")
+    }
     try:
         draft = _read_draft()
         if not may_see_province(_staff(), draft.province):
@@ -160,8 +176,7 @@ def create() -> Response | tuple[str, int]:
         alert = store.create_draft(db.session(), common.key(), draft, _staff().id, report.id)
     except index.NotAnIdentifier as exc:
         db.session().rollback()
-        return _draft_page(report, kept, f"A phone number or registration was refused: {exc}",
-                           400)
+        return _draft_page(report, kept, f"A phone number or registration was refused: {exc}", 400)
     except ValueError as exc:
         db.session().rollback()
         return _draft_page(report, kept, str(exc), 400)
@@ -176,13 +191,23 @@ def show(alert_id: str) -> str:
     common.require_on()
     alert = _alert_or_404(alert_id)
     sess = db.session()
-    sources = sess.scalars(select(AlertSource.report_id).where(
-        AlertSource.alert_id == alert.id)).all()
-    challenges = sess.scalars(select(AlertChallenge).where(
-        AlertChallenge.alert_id == alert.id).order_by(AlertChallenge.id)).all()
-    return render_template("alerts/staff_alert.html", alert=alert, names=_names(),
-                           sources=sources, challenges=challenges, today=store.today(),
-                           manager=bool(set(MANAGERS) & set(_staff().roles)))
+    sources = sess.scalars(
+        select(AlertSource.report_id).where(AlertSource.alert_id == alert.id)
+    ).all()
+    challenges = sess.scalars(
+        select(AlertChallenge)
+        .where(AlertChallenge.alert_id == alert.id)
+        .order_by(AlertChallenge.id)
+    ).all()
+    return render_template(
+        "alerts/staff_alert.html",
+        alert=alert,
+        names=_names(),
+        sources=sources,
+        challenges=challenges,
+        today=store.today(),
+        manager=bool(set(MANAGERS) & set(_staff().roles)),
+    )
 
 
 def _back(alert: Alert, done: str) -> Response:
@@ -242,9 +267,14 @@ def correct(alert_id: str) -> Response:
     f = request.form
     description = f.get("description", "").strip()
     area = " ".join(f.get("area", "").split())
-    if f.get("kind") not in KINDS or f.get("severity") not in SEVERITIES or not description \
-            or len(description) > common.DESCRIPTION_MAX or not area \
-            or len(area) > common.AREA_MAX:
+    if (
+        f.get("kind") not in KINDS
+        or f.get("severity") not in SEVERITIES
+        or not description
+        or len(description) > common.DESCRIPTION_MAX
+        or not area
+        or len(area) > common.AREA_MAX
+    ):
         abort(400)
     alert.kind, alert.severity = f["kind"], f["severity"]
     alert.description, alert.area = description, area
@@ -265,14 +295,18 @@ def corroborate(alert_id: str) -> Response | tuple[str, int]:
     if report is None or not may_see_province(_staff(), report.province):
         abort(404)
     try:
-        store.corroborate(db.session(), common.key(), alert, report.id,
-                          request.form.get("identifier", ""))
+        store.corroborate(
+            db.session(), common.key(), alert, report.id, request.form.get("identifier", "")
+        )
     except (store.NotCorroborating, index.NotAnIdentifier) as exc:
         db.session().rollback()
-        return redirect(url_for("alerts_staff.show", alert_id=alert.id,
-                                done=f"not corroborated: {exc}"), code=303)
-    audit.record(db.session(), _staff().id, "alert_corroborate",
-                 f"alert:{alert.id} report:{report.id}")
+        return redirect(
+            url_for("alerts_staff.show", alert_id=alert.id, done=f"not corroborated: {exc}"),
+            code=303,
+        )
+    audit.record(
+        db.session(), _staff().id, "alert_corroborate", f"alert:{alert.id} report:{report.id}"
+    )
     db.session().commit()
     return _back(alert, "corroborated")
 
@@ -283,8 +317,11 @@ def review_challenge(alert_id: str) -> Response:
     common.require_on()
     alert = _alert_or_404(alert_id)
     number = request.form.get("challenge_id", "")
-    challenge = (db.session().get(AlertChallenge, int(number))
-                 if number.isascii() and number.isdigit() and len(number) <= 9 else None)
+    challenge = (
+        db.session().get(AlertChallenge, int(number))
+        if number.isascii() and number.isdigit() and len(number) <= 9
+        else None
+    )
     if challenge is None or challenge.alert_id != alert.id:
         abort(404)
     verdict = request.form.get("verdict")
@@ -295,21 +332,31 @@ def review_challenge(alert_id: str) -> Response:
     if verdict == "upheld" and alert.status == "published":
         alert.status = "withdrawn"
         audit.record(db.session(), _staff().id, "alert_withdraw", f"alert:{alert.id}")
-    audit.record(db.session(), _staff().id, "alert_challenge_review",
-                 f"alert:{alert.id} challenge:{challenge.id} {verdict}")
+    audit.record(
+        db.session(),
+        _staff().id,
+        "alert_challenge_review",
+        f"alert:{alert.id} challenge:{challenge.id} {verdict}",
+    )
     db.session().commit()
     return _back(alert, f"challenge {verdict}")
 
 
 # --- member codes -----------------------------------------------------------------------------
 
+
 @bp.get("/codes")
 @allow(*MANAGERS)
 def codes() -> str:
     common.require_on()
     rows = db.session().scalars(select(MemberCode).order_by(MemberCode.id.desc()).limit(200)).all()
-    return render_template("alerts/codes.html", rows=rows, today=store.today(), issued=None,
-                           months=common.settings().member_code_months)
+    return render_template(
+        "alerts/codes.html",
+        rows=rows,
+        today=store.today(),
+        issued=None,
+        months=common.settings().member_code_months,
+    )
 
 
 @bp.post("/codes")
@@ -326,11 +373,18 @@ def issue() -> str | tuple[str, int]:
     if province not in PROVINCES or not 1 <= count <= 50 or not 1 <= months <= 24:
         abort(400)
     issued = store.issue_codes(db.session(), common.key(), province, count, months, _staff().id)
-    audit.record(db.session(), _staff().id, "member_codes",
-                 f"{province} cards:{issued[0][0]}-{issued[-1][0]}")
+    audit.record(
+        db.session(),
+        _staff().id,
+        "member_codes",
+        f"{province} cards:{issued[0][0]}-{issued[-1][0]}",
+    )
     db.session().commit()
-    return render_template("alerts/cards.html", province=province,
-                           cards=[(n, store.grouped(c), e) for n, c, e in issued])
+    return render_template(
+        "alerts/cards.html",
+        province=province,
+        cards=[(n, store.grouped(c), e) for n, c, e in issued],
+    )
 
 
 @bp.post("/codes/revoke")
@@ -346,8 +400,11 @@ def revoke() -> Response:
     else:
         code = store.normalise_code(text)
         if code:
-            row = sess.scalars(select(MemberCode).where(
-                MemberCode.lookup_hash == store.code_hash(common.key(), code))).first()
+            row = sess.scalars(
+                select(MemberCode).where(
+                    MemberCode.lookup_hash == store.code_hash(common.key(), code)
+                )
+            ).first()
     if row is None:
         return redirect(url_for("alerts_staff.codes", done="no such card"), code=303)
     row.revoked = True
@@ -358,6 +415,7 @@ def revoke() -> Response:
 
 # --- the printable sheet ----------------------------------------------------------------------
 
+
 @bp.get("/sheet/<province>.pdf")
 @allow(*CASEWORK)
 def sheet(province: str) -> Response:
@@ -366,22 +424,36 @@ def sheet(province: str) -> Response:
         abort(404)
     from reporter.alerts.sheet import render_sheet
 
-    rows = db.session().scalars(select(Alert).where(store.current(province)).order_by(
-        Alert.published_on.desc(), Alert.id)).all()
+    rows = (
+        db.session()
+        .scalars(
+            select(Alert)
+            .where(store.current(province))
+            .order_by(Alert.published_on.desc(), Alert.id)
+        )
+        .all()
+    )
     audit.record(db.session(), _staff().id, "alert_sheet", province)
     db.session().commit()
     pdf = render_sheet(PROVINCES[province], list(rows), store.today())
-    return FlaskResponse(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="alerts-{province}.pdf"'})
+    return FlaskResponse(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="alerts-{province}.pdf"'},
+    )
 
 
 # --- switching alerts on (admin) --------------------------------------------------------------
 
+
 @bp.get("/admin")
 @allow(Role.ADMIN)
 def admin() -> str:
-    return render_template("alerts/admin.html", authorisation=store.authorised(db.session()),
-                           enabled=common.settings().alerts_enabled)
+    return render_template(
+        "alerts/admin.html",
+        authorisation=store.authorised(db.session()),
+        enabled=common.settings().alerts_enabled,
+    )
 
 
 @bp.post("/admin")
@@ -395,13 +467,21 @@ def authorise() -> Response | tuple[str, int]:
         granted = dt.date.fromisoformat(request.form.get("granted_on", ""))
     except ValueError:
         granted = None
-    if not reference or granted is None or granted > store.today() \
-            or request.form.get("confirm") != "y":
-        return render_template("alerts/admin.html", authorisation=None, enabled=True,
-                               error="Give the authorisation's reference and date, and "
-                                     "confirm."), 400
-    db.session().add(AlertAuthorisation(reference=reference, granted_on=granted,
-                                        recorded_by=_staff().id))
+    if (
+        not reference
+        or granted is None
+        or granted > store.today()
+        or request.form.get("confirm") != "y"
+    ):
+        return render_template(
+            "alerts/admin.html",
+            authorisation=None,
+            enabled=True,
+            error="Give the authorisation's reference and date, and confirm.",
+        ), 400
+    db.session().add(
+        AlertAuthorisation(reference=reference, granted_on=granted, recorded_by=_staff().id)
+    )
     audit.record(db.session(), _staff().id, "alerts_authorise", reference)
     db.session().commit()
     return redirect(url_for("alerts_staff.admin", done="alerts switched on"), code=303)

@@ -50,11 +50,13 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def authorised(session: Session) -> AlertAuthorisation | None:
-    return session.scalars(select(AlertAuthorisation).order_by(
-        AlertAuthorisation.id.desc()).limit(1)).first()
+    return session.scalars(
+        select(AlertAuthorisation).order_by(AlertAuthorisation.id.desc()).limit(1)
+    ).first()
 
 
 # --- drafting and approval ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -78,19 +80,30 @@ def identifier_rows(key: bytes, phones: list[str], plates: list[str]) -> list[in
     return rows
 
 
-def create_draft(session: Session, key: bytes, draft: Draft, staff_id: int,
-                 report_id: str) -> Alert:
+def create_draft(
+    session: Session, key: bytes, draft: Draft, staff_id: int, report_id: str
+) -> Alert:
     phones = [p for p in draft.phones if p.strip()]
     plates = [p for p in draft.plates if p.strip()]
     rows = identifier_rows(key, phones, plates)
-    alert = Alert(kind=draft.kind, severity=draft.severity, province=draft.province,
-                  area=draft.area, month=draft.month, description=draft.description,
-                  phone_count=len(phones), plate_count=len(plates), drafted_by=staff_id)
+    alert = Alert(
+        kind=draft.kind,
+        severity=draft.severity,
+        province=draft.province,
+        area=draft.area,
+        month=draft.month,
+        description=draft.description,
+        phone_count=len(phones),
+        plate_count=len(plates),
+        drafted_by=staff_id,
+    )
     session.add(alert)
     session.flush()
     session.add(AlertSource(alert_id=alert.id, report_id=report_id))
-    session.add_all(AlertIdentifier(alert_id=alert.id, kind=r.kind, item=r.item, grams=r.grams,
-                                    digest=r.digest) for r in rows)
+    session.add_all(
+        AlertIdentifier(alert_id=alert.id, kind=r.kind, item=r.item, grams=r.grams, digest=r.digest)
+        for r in rows
+    )
     session.flush()
     return alert
 
@@ -110,8 +123,9 @@ def current(province: str | None = None, on: dt.date | None = None) -> ColumnEle
     return and_(cond, Alert.province == province) if province else cond
 
 
-def corroborate(session: Session, key: bytes, alert: Alert, report_id: str,
-                identifier: str) -> None:
+def corroborate(
+    session: Session, key: bytes, alert: Alert, report_id: str, identifier: str
+) -> None:
     """A second report (from a different receipt) names the same number or plate."""
     from reporter.models.private import Report
 
@@ -124,16 +138,21 @@ def corroborate(session: Session, key: bytes, alert: Alert, report_id: str,
         digests = [index.digest(key, "phone", e164)]
     else:
         digests = index.plate_query(key, identifier)
-    matched = _matches(session, digests, plate=not index.looks_like_phone(identifier),
-                       only=alert.id)
+    matched = _matches(
+        session, digests, plate=not index.looks_like_phone(identifier), only=alert.id
+    )
     if alert.id not in matched:
         raise NotCorroborating("it names no number or plate of this alert")
-    sources = session.scalars(select(AlertSource.report_id).where(
-        AlertSource.alert_id == alert.id)).all()
+    sources = session.scalars(
+        select(AlertSource.report_id).where(AlertSource.alert_id == alert.id)
+    ).all()
     if report_id in sources:
         raise NotCorroborating("this report is already a source")
-    receipts = set(session.scalars(select(Receipt.id).where(
-        Receipt.report_id.in_([*sources, report_id]))).all())
+    receipts = set(
+        session.scalars(
+            select(Receipt.id).where(Receipt.report_id.in_([*sources, report_id]))
+        ).all()
+    )
     mine = set(session.scalars(select(Receipt.id).where(Receipt.report_id == report_id)).all())
     others = receipts - mine
     if not mine or not others:
@@ -144,8 +163,10 @@ def corroborate(session: Session, key: bytes, alert: Alert, report_id: str,
 
 # --- the check ------------------------------------------------------------------------------
 
-def _matches(session: Session, digests: list[bytes], *, plate: bool,
-             only: str | None = None) -> set[str]:
+
+def _matches(
+    session: Session, digests: list[bytes], *, plate: bool, only: str | None = None
+) -> set[str]:
     if not digests:
         return set()
     where: list[ColumnElement[bool]] = [AlertIdentifier.digest.in_(digests)]
@@ -156,10 +177,16 @@ def _matches(session: Session, digests: list[bytes], *, plate: bool,
         return set(session.scalars(select(AlertIdentifier.alert_id).where(*where)).all())
     where.append(AlertIdentifier.kind == "plate_gram")
     wanted = len(set(digests))
-    rows = session.execute(select(
-        AlertIdentifier.alert_id, AlertIdentifier.item, AlertIdentifier.grams,
-        func.count(func.distinct(AlertIdentifier.digest))).where(*where).group_by(
-        AlertIdentifier.alert_id, AlertIdentifier.item, AlertIdentifier.grams)).all()
+    rows = session.execute(
+        select(
+            AlertIdentifier.alert_id,
+            AlertIdentifier.item,
+            AlertIdentifier.grams,
+            func.count(func.distinct(AlertIdentifier.digest)),
+        )
+        .where(*where)
+        .group_by(AlertIdentifier.alert_id, AlertIdentifier.item, AlertIdentifier.grams)
+    ).all()
     # the query inside the stored plate, or the stored (partial) plate inside the query
     return {alert_id for alert_id, _item, grams, hit in rows if hit == wanted or hit == grams}
 
@@ -177,38 +204,53 @@ def check(session: Session, key: bytes, text: str) -> list[Alert]:
         ids = _matches(session, index.plate_query(key, text), plate=True)
     if not ids:
         return []
-    return list(session.scalars(select(Alert).where(Alert.id.in_(ids), current()).order_by(
-        Alert.published_on.desc(), Alert.id)).all())
+    return list(
+        session.scalars(
+            select(Alert)
+            .where(Alert.id.in_(ids), current())
+            .order_by(Alert.published_on.desc(), Alert.id)
+        ).all()
+    )
 
 
 def listing(session: Session, province: str, limit: int = 40) -> tuple[list[Alert], list[Alert]]:
     """Her province's current alerts, then the others', each newest first."""
-    mine = session.scalars(select(Alert).where(current(province)).order_by(
-        Alert.published_on.desc(), Alert.month.desc(), Alert.id).limit(limit)).all()
-    others = session.scalars(select(Alert).where(current(), Alert.province != province).order_by(
-        Alert.published_on.desc(), Alert.month.desc(), Alert.id).limit(
-        max(0, limit - len(mine)))).all()
+    mine = session.scalars(
+        select(Alert)
+        .where(current(province))
+        .order_by(Alert.published_on.desc(), Alert.month.desc(), Alert.id)
+        .limit(limit)
+    ).all()
+    others = session.scalars(
+        select(Alert)
+        .where(current(), Alert.province != province)
+        .order_by(Alert.published_on.desc(), Alert.month.desc(), Alert.id)
+        .limit(max(0, limit - len(mine)))
+    ).all()
     return list(mine), list(others)
 
 
 def counts(session: Session) -> dict[tuple[str, str], int]:
     """Current alerts by (province, kind), for a k-suppressed aggregate (docs/alerts.md)."""
     out: dict[tuple[str, str], int] = defaultdict(int)
-    for province, kind, n in session.execute(select(Alert.province, Alert.kind, func.count())
-                                             .where(current()).group_by(Alert.province,
-                                                                        Alert.kind)):
+    for province, kind, n in session.execute(
+        select(Alert.province, Alert.kind, func.count())
+        .where(current())
+        .group_by(Alert.province, Alert.kind)
+    ):
         out[(province, kind)] = n
     return dict(out)
 
 
 # --- member codes ---------------------------------------------------------------------------
 
+
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def grouped(code: str) -> str:
-    return "-".join(code[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+    return "-".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
 
 
 def normalise_code(text: str) -> str | None:
@@ -223,15 +265,20 @@ def code_hash(key: bytes, code: str) -> str:
     return blake2b(code.encode(), key=index.subkey(key, b"member-code"), digest_size=32).decode()
 
 
-def issue_codes(session: Session, key: bytes, province: str, count: int, months: int,
-                staff_id: int) -> list[tuple[int, str, dt.date]]:
+def issue_codes(
+    session: Session, key: bytes, province: str, count: int, months: int, staff_id: int
+) -> list[tuple[int, str, dt.date]]:
     """New codes for a province: (card number, code, expiry), shown once, never stored."""
     out = []
     expires = add_months(today(), months)
     for _ in range(count):
         code = new_code()
-        row = MemberCode(lookup_hash=code_hash(key, code), province=province,
-                         issued_by=staff_id, expires_on=expires)
+        row = MemberCode(
+            lookup_hash=code_hash(key, code),
+            province=province,
+            issued_by=staff_id,
+            expires_on=expires,
+        )
         session.add(row)
         session.flush()
         out.append((row.id, code, expires))
@@ -242,8 +289,12 @@ def member_for(session: Session, key: bytes, text: str) -> MemberCode | None:
     code = normalise_code(text)
     if code is None:
         return None
-    return live_member(session, session.scalars(select(MemberCode).where(
-        MemberCode.lookup_hash == code_hash(key, code))).first())
+    return live_member(
+        session,
+        session.scalars(
+            select(MemberCode).where(MemberCode.lookup_hash == code_hash(key, code))
+        ).first(),
+    )
 
 
 def live_member(session: Session, row: MemberCode | None) -> MemberCode | None:
@@ -269,15 +320,22 @@ def claim_check(session: Session, member: MemberCode, free: int = FREE_CHECKS) -
     count = case((fresh, 1), else_=MemberCode.checks + 1)
     delay = func.least(MAX_WAIT, func.power(2, count - free))
     session.execute(text("SET LOCAL synchronous_commit = off"))
-    row = session.execute(update(MemberCode).where(
-        MemberCode.id == member.id,
-        or_(fresh, MemberCode.next_check_at.is_(None), MemberCode.next_check_at <= now)).values(
-        checks=count,
-        window_start=case((fresh, now), else_=MemberCode.window_start),
-        next_check_at=case((count > free, now + func.make_interval(0, 0, 0, 0, 0, 0, delay)),
-                           else_=None)).returning(MemberCode.checks)).first()
+    row = session.execute(
+        update(MemberCode)
+        .where(
+            MemberCode.id == member.id,
+            or_(fresh, MemberCode.next_check_at.is_(None), MemberCode.next_check_at <= now),
+        )
+        .values(
+            checks=count,
+            window_start=case((fresh, now), else_=MemberCode.window_start),
+            next_check_at=case(
+                (count > free, now + func.make_interval(0, 0, 0, 0, 0, 0, delay)), else_=None
+            ),
+        )
+        .returning(MemberCode.checks)
+    ).first()
     if row is not None:
         return 0.0
-    wait = session.scalars(select(MemberCode.next_check_at).where(
-        MemberCode.id == member.id)).one()
+    wait = session.scalars(select(MemberCode.next_check_at).where(MemberCode.id == member.id)).one()
     return max(1.0, (wait - now).total_seconds()) if wait else 1.0

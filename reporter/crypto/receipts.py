@@ -60,7 +60,7 @@ def normalise(text: str) -> str:
 
 
 def grouped(receipt: str) -> str:
-    return " ".join(receipt[i:i + 4] for i in range(0, DIGITS, 4))
+    return " ".join(receipt[i : i + 4] for i in range(0, DIGITS, 4))
 
 
 # At most this many Argon2id runs at once per process: with gthread workers every thread could
@@ -71,9 +71,15 @@ _ARGON2_AT_ONCE = threading.BoundedSemaphore(2)
 
 def derive(receipt: str, h: Hashing) -> Derived:
     with _ARGON2_AT_ONCE:
-        root = hash_secret_raw(receipt.encode(), h.pepper, time_cost=h.time_cost,
-                               memory_cost=h.memory_kib, parallelism=1, hash_len=32,
-                               type=Type.ID)
+        root = hash_secret_raw(
+            receipt.encode(),
+            h.pepper,
+            time_cost=h.time_cost,
+            memory_cost=h.memory_kib,
+            parallelism=1,
+            hash_len=32,
+            type=Type.ID,
+        )
     lookup = blake2b(b"", key=root, person=b"receipt-lookup", encoder=_raw).hex()
     wrap = blake2b(b"", key=root, person=b"receipt-wrapkey", digest_size=32, encoder=_raw)
     return Derived(lookup, wrap)
@@ -92,13 +98,16 @@ def new_reply_key(wrap_key: bytes) -> ReplyKey:
     sk = PrivateKey.generate()
     nonce = random_bytes(SecretBox.NONCE_SIZE)
     ct = SecretBox(wrap_key).encrypt(bytes(sk), nonce).ciphertext
-    return ReplyKey(envelope.b64e(bytes(sk.public_key)),
-                    {"nonce": envelope.b64e(nonce), "ct": envelope.b64e(ct)})
+    return ReplyKey(
+        envelope.b64e(bytes(sk.public_key)),
+        {"nonce": envelope.b64e(nonce), "ct": envelope.b64e(ct)},
+    )
 
 
 def unwrap_reply_key(wrapped: dict[str, str], wrap_key: bytes) -> bytes:
-    return SecretBox(wrap_key).decrypt(envelope.b64d(wrapped["ct"]),
-                                       envelope.b64d(wrapped["nonce"], 24))
+    return SecretBox(wrap_key).decrypt(
+        envelope.b64d(wrapped["ct"]), envelope.b64d(wrapped["nonce"], 24)
+    )
 
 
 def expiry(days: int, today: dt.date | None = None) -> dt.date:

@@ -50,6 +50,7 @@ def derive_key(secret: bytes, label: bytes, person: bytes) -> bytes:
     """A 32-byte key for one use (`person`, 16 bytes at most) derived from `secret`."""
     slot = (secret, label, person)
     if slot not in _DERIVED:
-        _DERIVED[slot] = nacl.hash.blake2b(label, key=secret[:64], person=person,
-                                           digest_size=32, encoder=RawEncoder)
+        _DERIVED[slot] = nacl.hash.blake2b(
+            label, key=secret[:64], person=person, digest_size=32, encoder=RawEncoder
+        )
     return _DERIVED[slot]

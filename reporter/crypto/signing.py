@@ -52,4 +52,4 @@ def parse_public_key(text: str) -> VerifyKey:
 def fingerprint(key: VerifyKey) -> str:
     """SHA-256 of the raw public key in hex, in groups of four, for reading aloud."""
     digest = hashlib.sha256(bytes(key)).hexdigest()
-    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+    return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))

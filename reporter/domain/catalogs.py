@@ -38,8 +38,15 @@ _REVIEWED = re.compile(r"^reviewed\s+(?P<date>\d{4}-\d{2}-\d{2})\s+by\s+(?P<who>
 # what a translation must not bring that the English does not have (tests/test_i18n.py)
 UNSAFE = re.compile(r"""[<>"&]""")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-COLUMNS = ("english", "translation", "english_plural", "translation_plural", "state",
-           "where", "notes")
+COLUMNS = (
+    "english",
+    "translation",
+    "english_plural",
+    "translation_plural",
+    "state",
+    "where",
+    "notes",
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,8 @@ def mark_reviewed(cat: Catalog, reviewer: str, day: dt.date) -> None:
         raise ValueError("the reviewer's name is empty")
     state = f"reviewed {day.isoformat()} by {reviewer}"
     comment = cat.header_comment.replace("# DRAFT: written", "# Written").replace(
-        "NOT yet reviewed by a native", "reviewed by a native")
+        "NOT yet reviewed by a native", "reviewed by a native"
+    )
     cat.header_comment = _header_with_state(comment, state)
     cat.last_translator = reviewer
 
@@ -133,14 +141,17 @@ def export_rows(cat: Catalog) -> list[dict[str, str]]:
             continue
         ids = m.id if isinstance(m.id, (list, tuple)) else (m.id,)
         strings = m.string if isinstance(m.string, (list, tuple)) else (m.string,)
-        rows.append({
-            "english": ids[0], "translation": strings[0] or "",
-            "english_plural": ids[1] if len(ids) > 1 else "",
-            "translation_plural": (strings[1] or "") if len(strings) > 1 else "",
-            "state": _state_of(m),
-            "where": " ".join(f"{f}:{n}" for f, n in m.locations[:3]),
-            "notes": " ".join([*m.auto_comments, *m.user_comments]),
-        })
+        rows.append(
+            {
+                "english": ids[0],
+                "translation": strings[0] or "",
+                "english_plural": ids[1] if len(ids) > 1 else "",
+                "translation_plural": (strings[1] or "") if len(strings) > 1 else "",
+                "state": _state_of(m),
+                "where": " ".join(f"{f}:{n}" for f, n in m.locations[:3]),
+                "notes": " ".join([*m.auto_comments, *m.user_comments]),
+            }
+        )
     return rows
 
 
@@ -182,8 +193,8 @@ def import_csv(cat: Catalog, source: IO[str]) -> ImportResult:
         raise ValueError(f"the file has no column {', '.join(sorted(missing))}")
     for row in reader:
         line = reader.line_num
-        english = (row.get("english") or "")
-        plural = (row.get("english_plural") or "")
+        english = row.get("english") or ""
+        plural = row.get("english_plural") or ""
         key: str | tuple[str, str] = (english, plural) if plural else english
         m = cat.get(key)
         if m is None or not english:
@@ -195,8 +206,11 @@ def import_csv(cat: Catalog, source: IO[str]) -> ImportResult:
         if not all(new):
             result.unchanged += 1  # an empty cell never removes a translation
             continue
-        why = [p for e, t in zip((english, plural or english), new, strict=False)
-               for p in row_problems(e, t)]
+        why = [
+            p
+            for e, t in zip((english, plural or english), new, strict=False)
+            for p in row_problems(e, t)
+        ]
         if why:
             result.refused.append((line, english, "; ".join(dict.fromkeys(why))))
             continue

@@ -83,4 +83,3 @@ def is_scope(value: str) -> bool:
         return True
     rest = value.removeprefix(PARTNER_SCOPE)
     return rest != value and rest.isascii() and rest.isdigit()
-

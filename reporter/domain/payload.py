@@ -36,8 +36,21 @@ YEAR_MIN, YEAR_MAX = 1990, 2100
 # narrative look alike); longer ones fall into the envelope's power-of-two buckets.
 PAYLOAD_FLOOR = 4096 - 4
 
-FIELDS = ("v", "categories", "perpetrators", "when", "province", "place", "pin", "narrative",
-          "perpetrator_details", "consent", "attachments", "language", "pad")
+FIELDS = (
+    "v",
+    "categories",
+    "perpetrators",
+    "when",
+    "province",
+    "place",
+    "pin",
+    "narrative",
+    "perpetrator_details",
+    "consent",
+    "attachments",
+    "language",
+    "pad",
+)
 OPTIONAL_FIELDS = ("channel", "source", "callback")
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}\Z")
@@ -65,8 +78,9 @@ class Vocabulary:
 def default_vocabulary() -> Vocabulary:
     from reporter.domain import vocabulary as v
 
-    return Vocabulary(frozenset(v.CATEGORY_VALUES), frozenset(v.PERPETRATOR_VALUES),
-                      frozenset(v.PROVINCES))
+    return Vocabulary(
+        frozenset(v.CATEGORY_VALUES), frozenset(v.PERPETRATOR_VALUES), frozenset(v.PROVINCES)
+    )
 
 
 def compact_size(payload: Mapping[str, Any]) -> int:
@@ -95,16 +109,29 @@ def attachment_type(kind: str | None) -> str:
     return (kind or "").strip().lower()[:100]
 
 
-def make_payload(*, categories: Iterable[str], perpetrators: Iterable[str], year: int,
-                 month: int | None, day: int | None = None, province: str,
-                 town_id: int | None = None, town: str | None = None,
-                 place_text: str | None = None, pin: Mapping[str, float] | None = None,
-                 narrative: str, perpetrator_details: str = "", consent_contact: bool = False,
-                 consent_legal: bool = False,
-                 attachments: Iterable[Mapping[str, Any]] = (), language: str = "en",
-                 channel: str | None = None, source: str | None = None,
-                 callback_phone: str | None = None,
-                 vocabulary: Vocabulary | None = None) -> dict[str, Any]:
+def make_payload(
+    *,
+    categories: Iterable[str],
+    perpetrators: Iterable[str],
+    year: int,
+    month: int | None,
+    day: int | None = None,
+    province: str,
+    town_id: int | None = None,
+    town: str | None = None,
+    place_text: str | None = None,
+    pin: Mapping[str, float] | None = None,
+    narrative: str,
+    perpetrator_details: str = "",
+    consent_contact: bool = False,
+    consent_legal: bool = False,
+    attachments: Iterable[Mapping[str, Any]] = (),
+    language: str = "en",
+    channel: str | None = None,
+    source: str | None = None,
+    callback_phone: str | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> dict[str, Any]:
     """A checked payload, padded to the floor. Optional fields are left out when not given;
     `callback_phone` only when she asked to be called back (it exists only in the envelope)."""
     text = (place_text or "").strip() or None
@@ -137,8 +164,9 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _keys(obj: Any, reason: str, required: tuple[str, ...],
-          optional: tuple[str, ...] = ()) -> Mapping[str, Any]:
+def _keys(
+    obj: Any, reason: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Mapping[str, Any]:
     if not isinstance(obj, dict):
         raise PayloadInvalid(reason, "not an object")
     missing = [k for k in required if k not in obj]
@@ -205,12 +233,19 @@ def _attachments(value: Any) -> None:
         raise PayloadInvalid("attachments", "a list")
     for i, a in enumerate(value):
         a = _keys(a, "attachments", ("index", "name", "type", "size", "kc", "metadata_removed"))
-        ok = (a["index"] == i and _is_int(a["index"])
-              and isinstance(a["name"], str) and 0 < len(a["name"]) <= NAME_MAX
-              and isinstance(a["type"], str) and len(a["type"]) <= 100
-              and _is_int(a["size"]) and a["size"] >= 0
-              and isinstance(a["kc"], str) and _B64_32.match(a["kc"]) is not None
-              and isinstance(a["metadata_removed"], bool))
+        ok = (
+            a["index"] == i
+            and _is_int(a["index"])
+            and isinstance(a["name"], str)
+            and 0 < len(a["name"]) <= NAME_MAX
+            and isinstance(a["type"], str)
+            and len(a["type"]) <= 100
+            and _is_int(a["size"])
+            and a["size"] >= 0
+            and isinstance(a["kc"], str)
+            and _B64_32.match(a["kc"]) is not None
+            and isinstance(a["metadata_removed"], bool)
+        )
         if not ok:
             raise PayloadInvalid("attachments", f"entry {i}")
 

@@ -33,8 +33,9 @@ def sees_every_province(roles: Iterable[str]) -> bool:
     return bool(EVERY_PROVINCE & set(roles))
 
 
-def visible_provinces(roles: Iterable[str], provinces: Iterable[str] | None
-                      ) -> frozenset[str] | None:
+def visible_provinces(
+    roles: Iterable[str], provinces: Iterable[str] | None
+) -> frozenset[str] | None:
     """The provinces whose reports she sees: None for every province, else a set (empty for
     roles that see no province's reports)."""
     roles = set(roles)
@@ -54,8 +55,9 @@ def may_see_province(roles: Iterable[str], provinces: Iterable[str] | None, prov
 # --- roles -------------------------------------------------------------------------------------
 
 
-def roles_refusal(roles: Collection[str], provinces: Collection[str], *,
-                  partner: bool = False) -> str | None:
+def roles_refusal(
+    roles: Collection[str], provinces: Collection[str], *, partner: bool = False
+) -> str | None:
     """Why these roles and provinces cannot be an account's (None: they can). `partner`: the
     account is made for a partner organisation (the partners page)."""
     roles, provinces = list(roles), list(provinces)
@@ -75,9 +77,13 @@ def roles_refusal(roles: Collection[str], provinces: Collection[str], *,
 # --- grants of case keys -----------------------------------------------------------------------
 
 
-def scopes_allowed(roles: Iterable[str], provinces: Iterable[str] | None, *,
-                   partner_scopes: Iterable[str] = (), own_partner_scope: str | None = None,
-                   ) -> set[str]:
+def scopes_allowed(
+    roles: Iterable[str],
+    provinces: Iterable[str] | None,
+    *,
+    partner_scopes: Iterable[str] = (),
+    own_partner_scope: str | None = None,
+) -> set[str]:
     """The case keys she may hold, by role: coordinators and admins every scope (national and
     every partner's included), moderators only their provinces' keys, advocates none. A
     partner's staff hold only their organisation's key (`own_partner_scope`, None when the
@@ -92,8 +98,9 @@ def scopes_allowed(roles: Iterable[str], provinces: Iterable[str] | None, *,
     return set()
 
 
-def grant_refusal(roles: Iterable[str], scope: str, allowed: Collection[str]
-                  ) -> tuple[str, int] | None:
+def grant_refusal(
+    roles: Iterable[str], scope: str, allowed: Collection[str]
+) -> tuple[str, int] | None:
     """Why a key of `scope` cannot be granted to someone with these roles, who may hold
     `allowed` (scopes_allowed), with the HTTP status to answer; None: it can."""
     if scope == KeyScope.RECOVERY:
@@ -102,8 +109,11 @@ def grant_refusal(roles: Iterable[str], scope: str, allowed: Collection[str]
         return "Advocates work with aggregates only; they get no case keys.", 403
     if scope not in allowed:
         if scope == KeyScope.NATIONAL:
-            return ("The national key opens every report of every province: only "
-                    "coordinators and admins may hold it, never a moderator of "
-                    "some provinces.", 403)
+            return (
+                "The national key opens every report of every province: only "
+                "coordinators and admins may hold it, never a moderator of "
+                "some provinces.",
+                403,
+            )
         return "A moderator gets only her provinces' keys.", 403
     return None

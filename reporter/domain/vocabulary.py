@@ -98,8 +98,19 @@ def term(value: str) -> Term:
     """A category or a perpetrator type (their values never overlap)."""
     return next(t for t in (*CATEGORIES, *PERPETRATORS) if t.value == value)
 
+
 # the month names of the form and the USSD menu
 MONTH_NAMES = (
-    _l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"),
-    _l("July"), _l("August"), _l("September"), _l("October"), _l("November"), _l("December"),
+    _l("January"),
+    _l("February"),
+    _l("March"),
+    _l("April"),
+    _l("May"),
+    _l("June"),
+    _l("July"),
+    _l("August"),
+    _l("September"),
+    _l("October"),
+    _l("November"),
+    _l("December"),
 )

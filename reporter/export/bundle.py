@@ -42,8 +42,7 @@ ORGANISATION = "Sisonke"
 TITLE = "Verified incidents of abuse against sex workers in South Africa"
 FORMAT = "reporter-bundle/1"
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
-MEDIA_FILES = ("README.txt", "cells.geojson", "summary.csv", "map.html", "map.png",
-               "report.pdf")
+MEDIA_FILES = ("README.txt", "cells.geojson", "summary.csv", "map.html", "map.png", "report.pdf")
 CASEWORK_FILES = (*MEDIA_FILES, "incidents.csv")
 PROGRESS_EVERY = 100_000  # rows between progress messages
 # deflate level for the streamed CSV: level 1 packs incidents.csv nearly as small as level 6
@@ -82,19 +81,26 @@ def sheet(f: ExportFilters, settings: Settings, now: dt.datetime) -> images.Shee
         "can have several categories and several types of perpetrator.",
     ]
     if f.kind == "media":
-        notes.append("Counts are those of a scheduled release: they change only when a new "
-                     "period is released, and some areas or numbers of at least k are left out "
-                     "so that no small number can be worked out by subtracting one from another.")
+        notes.append(
+            "Counts are those of a scheduled release: they change only when a new "
+            "period is released, and some areas or numbers of at least k are left out "
+            "so that no small number can be worked out by subtracting one from another."
+        )
     with force_locale("en"):
         cats = {t.value: str(t.label) for t in CATEGORIES}
         perps = {t.value: str(t.label) for t in PERPETRATORS}
     return images.Sheet(
-        organisation=ORGANISATION, title=TITLE, period=f.period_text(),
-        filters=[f"Provinces: {_names(f.provinces, PROVINCES)}",
-                 f"Categories: {_names(f.categories, cats)}",
-                 f"Perpetrators: {_names(f.perpetrators, perps)}",
-                 f"Bundle: {f.kind}"],
-        notes=notes, created=images.created_text(now),
+        organisation=ORGANISATION,
+        title=TITLE,
+        period=f.period_text(),
+        filters=[
+            f"Provinces: {_names(f.provinces, PROVINCES)}",
+            f"Categories: {_names(f.categories, cats)}",
+            f"Perpetrators: {_names(f.perpetrators, perps)}",
+            f"Bundle: {f.kind}",
+        ],
+        notes=notes,
+        created=images.created_text(now),
         software=f"reporter {__version__}, vocabulary {VOCABULARY_VERSION}",
     )
 
@@ -115,29 +121,39 @@ def readme(f: ExportFilters, t: counts.Tables, settings: Settings, now: dt.datet
         "and month.",
     ]
     if f.kind == "casework":
-        lines.append("- incidents.csv: one coarse row per incident (month, province, a "
-                     "250 km2 area, categories). For the legal partner and court support only: "
-                     "rows can point to a person where numbers are small. Do not publish it.")
-    lines += ["- manifest.json, manifest.sig: the hash of every file, signed by "
-              f"{ORGANISATION}; check it at /verify or offline (docs/exports.md).", "",
-              "WHEN THE NUMBERS WERE MADE"]
+        lines.append(
+            "- incidents.csv: one coarse row per incident (month, province, a "
+            "250 km2 area, categories). For the legal partner and court support only: "
+            "rows can point to a person where numbers are small. Do not publish it."
+        )
+    lines += [
+        "- manifest.json, manifest.sig: the hash of every file, signed by "
+        f"{ORGANISATION}; check it at /verify or offline (docs/exports.md).",
+        "",
+        "WHEN THE NUMBERS WERE MADE",
+    ]
     if f.kind == "media":
-        lines += [f"- They are release {t.release_id or 'none yet'} of {ORGANISATION}'s public "
-                  "figures, the same as the public map shows for this period. Figures change "
-                  "only at scheduled releases; a month, quarter or year once released never "
-                  "changes, so two bundles, or a bundle and the map, agree.",
-                  "- Incidents checked after their month was released are not in any public "
-                  "figure."]
+        lines += [
+            f"- They are release {t.release_id or 'none yet'} of {ORGANISATION}'s public "
+            "figures, the same as the public map shows for this period. Figures change "
+            "only at scheduled releases; a month, quarter or year once released never "
+            "changes, so two bundles, or a bundle and the map, agree.",
+            "- Incidents checked after their month was released are not in any public figure.",
+        ]
     else:
         lines.append("- Live figures at the time above (staff only), not a public release.")
-    lines += ["", "WHAT CANNOT BE LEARNT FROM IT",
-              f"- Where anything happened exactly: every place was moved once at random, by "
-              f"about {km} km, before it was counted.",
-              f"- Anything about fewer than {k} incidents: areas and table cells with fewer "
-              f"are left out (blank), and so are some with more, so that no small number can "
-              f"be worked out by subtracting shown numbers (a province from its areas, a "
-              f"quarter from its months, one category from all incidents).",
-              "- How much abuse there is in total: most abuse is never reported.", ""]
+    lines += [
+        "",
+        "WHAT CANNOT BE LEARNT FROM IT",
+        f"- Where anything happened exactly: every place was moved once at random, by "
+        f"about {km} km, before it was counted.",
+        f"- Anything about fewer than {k} incidents: areas and table cells with fewer "
+        f"are left out (blank), and so are some with more, so that no small number can "
+        f"be worked out by subtracting shown numbers (a province from its areas, a "
+        f"quarter from its months, one category from all incidents).",
+        "- How much abuse there is in total: most abuse is never reported.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -149,14 +165,19 @@ def summary_csv(t: counts.Tables, f: ExportFilters) -> tuple[bytes, int]:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["category", "huridocs_code", "label", *PROVINCES])
-    w.writerow(["*", "", "All selected categories",
-                *[by_province.get(p, "") for p in PROVINCES]])
+    w.writerow(["*", "", "All selected categories", *[by_province.get(p, "") for p in PROVINCES]])
     n = 1
     with force_locale("en"):
         for term in CATEGORIES:
             if not f.categories or term.value in f.categories:
-                w.writerow([term.value, term.huridocs, str(term.label),
-                            *[cross.get((p, term.value), "") for p in PROVINCES]])
+                w.writerow(
+                    [
+                        term.value,
+                        term.huridocs,
+                        str(term.label),
+                        *[cross.get((p, term.value), "") for p in PROVINCES],
+                    ]
+                )
                 n += 1
     return buf.getvalue().encode("utf-8"), n
 
@@ -180,14 +201,24 @@ def csv_entry(zf: zipfile.ZipFile, now: dt.datetime) -> IO[bytes]:
     info = zipfile.ZipInfo("incidents.csv", date_time=now.timetuple()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED
     # the level's attribute is private before Python 3.13 (public as compress_level since)
-    setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel",
-            CSV_COMPRESSLEVEL)
+    setattr(
+        info,
+        "compress_level" if hasattr(info, "compress_level") else "_compresslevel",
+        CSV_COMPRESSLEVEL,
+    )
     return zf.open(info, "w", force_zip64=True)
 
 
-def _manifest(session: Session, f: ExportFilters, settings: Settings, key: SigningKey,
-              t: counts.Tables, now: dt.datetime, tally: dict[str, int],
-              files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _manifest(
+    session: Session,
+    f: ExportFilters,
+    settings: Settings,
+    key: SigningKey,
+    t: counts.Tables,
+    now: dt.datetime,
+    tally: dict[str, int],
+    files: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
     """manifest.json: what the bundle is, of what, and each file's hash; signed as stored."""
     verify_key = key.verify_key
     return {
@@ -197,9 +228,12 @@ def _manifest(session: Session, f: ExportFilters, settings: Settings, key: Signi
         "created": now.isoformat().replace("+00:00", "Z"),
         "software": {"name": "reporter", "version": __version__},
         "vocabulary_version": VOCABULARY_VERSION,
-        "parameters": {**f.public(), "k_anonymity": settings.k_anonymity,
-                       "privacy_radius_m": settings.privacy_radius_m,
-                       "release": t.release_id},
+        "parameters": {
+            **f.public(),
+            "k_anonymity": settings.k_anonymity,
+            "privacy_radius_m": settings.privacy_radius_m,
+            "release": t.release_id,
+        },
         "counts": tally,
         "files": files,
         # the audit chain's head when the bundle was made (docs/staff.md, audit log)
@@ -228,9 +262,16 @@ def _sha256_of(out: IO[bytes]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: SigningKey,
-                 out: IO[bytes], *, progress: Progress | None = None,
-                 now: dt.datetime | None = None) -> Bundle:
+def build_bundle(
+    session: Session,
+    f: ExportFilters,
+    settings: Settings,
+    key: SigningKey,
+    out: IO[bytes],
+    *,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+) -> Bundle:
     """Write the bundle into `out` (a seekable binary file, e.g. a temporary file)."""
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     say = progress or (lambda _msg: None)
@@ -240,8 +281,11 @@ def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: Si
         f = replace(f, period=lattice.parse_period(t.period))
     words = sheet(f, settings, now)
     files: dict[str, dict[str, Any]] = {}
-    tally: dict[str, int] = {"cells": len(t.cells), "incidents_shown_on_map": t.shown_on_map,
-                             "months": len(t.by_month)}
+    tally: dict[str, int] = {
+        "cells": len(t.cells),
+        "incidents_shown_on_map": t.shown_on_map,
+        "months": len(t.by_month),
+    }
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
 
         def put(name: str, data: bytes, compress: int = zipfile.ZIP_DEFLATED) -> None:
@@ -254,11 +298,21 @@ def build_bundle(session: Session, f: ExportFilters, settings: Settings, key: Si
         table, tally["summary_rows"] = summary_csv(t, f)
         put("summary.csv", table)
         say("drawing map.html")
-        put("map.html", standalone.build_html(fc, t.k, f"{ORGANISATION}: {TITLE}", [
-            f"Period: {words.period}",
-            f"Shown: {t.shown_on_map:,} incidents in {len(t.cells):,} areas.",
-            *words.notes[:2], *words.filters, f"Created {words.created}, {words.software}."],
-        ).encode())
+        put(
+            "map.html",
+            standalone.build_html(
+                fc,
+                t.k,
+                f"{ORGANISATION}: {TITLE}",
+                [
+                    f"Period: {words.period}",
+                    f"Shown: {t.shown_on_map:,} incidents in {len(t.cells):,} areas.",
+                    *words.notes[:2],
+                    *words.filters,
+                    f"Created {words.created}, {words.software}.",
+                ],
+            ).encode(),
+        )
         say("drawing map.png and report.pdf")
         png = images.map_png(t, words)
         put("map.png", png, zipfile.ZIP_STORED)  # already compressed

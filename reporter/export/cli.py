@@ -20,26 +20,56 @@ export_cli = AppGroup("export", help="Signed bundles of aggregates (and casework
 
 
 @export_cli.command("create")
-@click.option("--out", "out_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the bundle.")
-@click.option("--period", metavar="YYYY-MM|YYYY-Qn|YYYY",
-              help="A released period (media; default: the latest released quarter).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the bundle.",
+)
+@click.option(
+    "--period",
+    metavar="YYYY-MM|YYYY-Qn|YYYY",
+    help="A released period (media; default: the latest released quarter).",
+)
 @click.option("--from", "month_from", metavar="YYYY-MM", help="First month (casework only).")
 @click.option("--to", "month_to", metavar="YYYY-MM", help="Last month (casework only).")
 @click.option("--province", multiple=True, metavar="CODE", help="Repeat for several (GP, WC, ...).")
 @click.option("--category", multiple=True, help="Repeat for several.")
 @click.option("--perpetrator", multiple=True, help="Repeat for several.")
 @click.option("--kind", type=click.Choice(KINDS), default="media", show_default=True)
-@click.option("--res", type=click.Choice(["5", "6"]), default="6", show_default=True,
-              help="Hexagon resolution of the map and cells.geojson.")
-def create(out_dir: Path, period: str | None, month_from: str | None, month_to: str | None,
-           province: tuple[str, ...], category: tuple[str, ...], perpetrator: tuple[str, ...],
-           kind: str, res: str) -> None:
+@click.option(
+    "--res",
+    type=click.Choice(["5", "6"]),
+    default="6",
+    show_default=True,
+    help="Hexagon resolution of the map and cells.geojson.",
+)
+def create(
+    out_dir: Path,
+    period: str | None,
+    month_from: str | None,
+    month_to: str | None,
+    province: tuple[str, ...],
+    category: tuple[str, ...],
+    perpetrator: tuple[str, ...],
+    kind: str,
+    res: str,
+) -> None:
     """Build a signed bundle into DIR (progress on stderr, the bundle's path on stdout)."""
     try:
-        f = parse_export_filters({"period": period, "from": month_from, "to": month_to,
-                                  "province": list(province), "category": list(category),
-                                  "perpetrator": list(perpetrator), "kind": kind, "res": res})
+        f = parse_export_filters(
+            {
+                "period": period,
+                "from": month_from,
+                "to": month_to,
+                "province": list(province),
+                "category": list(category),
+                "perpetrator": list(perpetrator),
+                "kind": kind,
+                "res": res,
+            }
+        )
         key = load_signing_key(current_app.extensions["reporter.settings"].instance_path)
     except (ExportInvalid, KeyMissing) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -51,9 +81,14 @@ def create(out_dir: Path, period: str | None, month_from: str | None, month_to: 
     try:
         with os.fdopen(fd, "w+b") as fh:
             try:
-                bundle = build_bundle(session, f, settings, key, fh,
-                                      progress=lambda msg: click.echo(f"export: {msg}",
-                                                                      err=True))
+                bundle = build_bundle(
+                    session,
+                    f,
+                    settings,
+                    key,
+                    fh,
+                    progress=lambda msg: click.echo(f"export: {msg}", err=True),
+                )
             except ExportInvalid as exc:
                 raise click.ClickException(str(exc)) from exc
         target = out_dir / bundle.filename
@@ -68,10 +103,15 @@ def create(out_dir: Path, period: str | None, month_from: str | None, month_to: 
 
 
 @export_cli.command("verify")
-@click.argument("bundle_path", metavar="BUNDLE",
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--key", "key_text", metavar="BASE64|@FILE",
-              help="The organisation's public key (default: this instance's signing key).")
+@click.argument(
+    "bundle_path", metavar="BUNDLE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--key",
+    "key_text",
+    metavar="BASE64|@FILE",
+    help="The organisation's public key (default: this instance's signing key).",
+)
 def verify(bundle_path: Path, key_text: str | None) -> None:
     """Check BUNDLE's signature and every file; exit 0 only when all of it holds."""
     try:
@@ -81,7 +121,8 @@ def verify(bundle_path: Path, key_text: str | None) -> None:
             public = parse_public_key(key_text)
         else:
             public = load_signing_key(
-                current_app.extensions["reporter.settings"].instance_path).verify_key
+                current_app.extensions["reporter.settings"].instance_path
+            ).verify_key
     except (ValueError, OSError, KeyMissing) as exc:
         raise click.ClickException(f"no usable public key: {exc}") from exc
     try:
@@ -95,5 +136,4 @@ def verify(bundle_path: Path, key_text: str | None) -> None:
         for problem in problems:
             click.echo(f"  - {problem}", err=True)
         raise SystemExit(1)
-    click.echo(f"{bundle_path}: OK, signature and every file hold "
-               f"(key {fingerprint(public)})")
+    click.echo(f"{bundle_path}: OK, signature and every file hold (key {fingerprint(public)})")

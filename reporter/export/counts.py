@@ -55,9 +55,18 @@ class Tables:
 
     def smallest(self) -> int | None:
         """The smallest count anywhere (never below k)."""
-        counts = [n for rows in (self.cells, self.by_province, self.by_category,
-                                 self.by_perpetrator, self.by_month, self.by_province_category)
-                  for _key, n in rows]
+        counts = [
+            n
+            for rows in (
+                self.cells,
+                self.by_province,
+                self.by_category,
+                self.by_perpetrator,
+                self.by_month,
+                self.by_province_category,
+            )
+            for _key, n in rows
+        ]
         return min(counts) if counts else None
 
 
@@ -86,11 +95,17 @@ def conditions(f: ExportFilters) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _grouped(session: Session, settings: Settings, source: Any, *group: Any,
-             where: list[ColumnElement[bool]]) -> list[tuple[Any, int]]:
+def _grouped(
+    session: Session, settings: Settings, source: Any, *group: Any, where: list[ColumnElement[bool]]
+) -> list[tuple[Any, int]]:
     total = func.count()
-    stmt = (select(*group, total).select_from(source).where(*where).group_by(*group)
-            .having(total >= settings.k_anonymity))
+    stmt = (
+        select(*group, total)
+        .select_from(source)
+        .where(*where)
+        .group_by(*group)
+        .having(total >= settings.k_anonymity)
+    )
     rows = session.execute(stmt).all()
     keyed = [(tuple(r[:-1]) if len(group) > 1 else r[0], r[-1]) for r in rows]
     return suppress(keyed, settings)
@@ -98,15 +113,20 @@ def _grouped(session: Session, settings: Settings, source: Any, *group: Any,
 
 def _unnested(f: ExportFilters, column: Any, name: str) -> Any:
     """One row per (incident, term) of the matching incidents."""
-    return select(Incident.province, func.unnest(column).label(name)).where(
-        *conditions(f)).subquery()
+    return (
+        select(Incident.province, func.unnest(column).label(name)).where(*conditions(f)).subquery()
+    )
 
 
 def map_filters(f: ExportFilters) -> query.Filters:
     """A media bundle's filters as the public map's (one value each at most)."""
-    return query.Filters(period=f.period, category=f.categories[0] if f.categories else None,
-                         perpetrator=f.perpetrators[0] if f.perpetrators else None,
-                         province=f.provinces[0] if f.provinces else None, res=f.res)
+    return query.Filters(
+        period=f.period,
+        category=f.categories[0] if f.categories else None,
+        perpetrator=f.perpetrators[0] if f.perpetrators else None,
+        province=f.provinces[0] if f.provinces else None,
+        res=f.res,
+    )
 
 
 def released_tables(session: Session, f: ExportFilters, settings: Settings) -> Tables:
@@ -119,10 +139,17 @@ def released_tables(session: Session, f: ExportFilters, settings: Settings) -> T
         raise ExportInvalid(str(exc)) from exc
     cells = query.cell_counts(session, mf, settings, rel)
     s = query.summary(session, mf, settings, rel)
-    return Tables(k=settings.k_anonymity, cells=cells, by_province=s.by_province,
-                  by_category=s.by_category, by_perpetrator=s.by_perpetrator,
-                  by_month=s.by_month, by_province_category=s.by_province_category,
-                  period=mf.period.label if mf.period else None, release_id=rel.id or None)
+    return Tables(
+        k=settings.k_anonymity,
+        cells=cells,
+        by_province=s.by_province,
+        by_category=s.by_category,
+        by_perpetrator=s.by_perpetrator,
+        by_month=s.by_month,
+        by_province_category=s.by_province_category,
+        period=mf.period.label if mf.period else None,
+        release_id=rel.id or None,
+    )
 
 
 def tables(session: Session, f: ExportFilters, settings: Settings) -> Tables:
@@ -139,20 +166,21 @@ def tables(session: Session, f: ExportFilters, settings: Settings) -> Tables:
     return Tables(
         k=settings.k_anonymity,
         cells=sorted(cells, key=lambda r: (-r[1], r[0])),
-        by_province=sorted(_grouped(session, settings, Incident, Incident.province,
-                                    where=base)),
-        by_category=sorted(_grouped(session, settings, cats, cats.c.category,
-                                    where=only_cats)),
-        by_perpetrator=sorted(_grouped(session, settings, perps, perps.c.perpetrator,
-                                       where=only_perps)),
+        by_province=sorted(_grouped(session, settings, Incident, Incident.province, where=base)),
+        by_category=sorted(_grouped(session, settings, cats, cats.c.category, where=only_cats)),
+        by_perpetrator=sorted(
+            _grouped(session, settings, perps, perps.c.perpetrator, where=only_perps)
+        ),
         by_month=sorted(_grouped(session, settings, Incident, Incident.month, where=base)),
-        by_province_category=sorted(_grouped(session, settings, cats, cats.c.province,
-                                             cats.c.category, where=only_cats)),
+        by_province_category=sorted(
+            _grouped(session, settings, cats, cats.c.province, cats.c.category, where=only_cats)
+        ),
     )
 
 
 def matching(session: Session, f: ExportFilters) -> int:
     """How many incidents the filters cover (for progress and the casework row count only;
     never written into a media bundle)."""
-    return int(session.scalar(select(func.count()).select_from(Incident)
-                              .where(*conditions(f))) or 0)
+    return int(
+        session.scalar(select(func.count()).select_from(Incident).where(*conditions(f))) or 0
+    )

@@ -64,9 +64,11 @@ class ExportFilters:
             return ",".join(values) or "*"
 
         period = f"period={p['period']} " if p["period"] else ""
-        return (f"kind={p['kind']} {period}from={p['from'] or '*'} to={p['to'] or '*'} "
-                f"provinces={many(p['provinces'])} categories={many(p['categories'])} "
-                f"perpetrators={many(p['perpetrators'])} res={self.res}")
+        return (
+            f"kind={p['kind']} {period}from={p['from'] or '*'} to={p['to'] or '*'} "
+            f"provinces={many(p['provinces'])} categories={many(p['categories'])} "
+            f"perpetrators={many(p['perpetrators'])} res={self.res}"
+        )
 
     def period_text(self) -> str:
         if self.period is not None:
@@ -129,14 +131,16 @@ def parse_export_filters(args: Mapping[str, Any]) -> ExportFilters:
     if (label := _one(args, "period")) is not None:
         period = lattice.parse_period(label)
         if period is None:
-            raise ExportInvalid("period must be a month (YYYY-MM), a quarter (YYYY-Q1 to "
-                                "YYYY-Q4) or a year (YYYY)")
+            raise ExportInvalid(
+                "period must be a month (YYYY-MM), a quarter (YYYY-Q1 to YYYY-Q4) or a year (YYYY)"
+            )
     month_from, month_to = _month("from", _one(args, "from")), _month("to", _one(args, "to"))
     if month_from and month_to and month_from > month_to:
         raise ExportInvalid("from must not be after to")
     if (month_from or month_to) and (kind == "media" or period):
-        raise ExportInvalid("from and to are for casework bundles only; a media bundle takes "
-                            "one released period")
+        raise ExportInvalid(
+            "from and to are for casework bundles only; a media bundle takes one released period"
+        )
     if period is not None:
         month_from, month_to = period.first, period.last
     res = _one(args, "res") or str(DEFAULT_RES)
@@ -146,10 +150,10 @@ def parse_export_filters(args: Mapping[str, Any]) -> ExportFilters:
         month_from=month_from,
         month_to=month_to,
         provinces=_checked(_values(args, "province"), PROVINCES, "province"),
-        categories=_checked(_values(args, "category"), [t.value for t in CATEGORIES],
-                            "category"),
-        perpetrators=_checked(_values(args, "perpetrator"), [t.value for t in PERPETRATORS],
-                              "perpetrator"),
+        categories=_checked(_values(args, "category"), [t.value for t in CATEGORIES], "category"),
+        perpetrators=_checked(
+            _values(args, "perpetrator"), [t.value for t in PERPETRATORS], "perpetrator"
+        ),
         kind=kind,
         res=int(res),
         period=period,
@@ -158,6 +162,7 @@ def parse_export_filters(args: Mapping[str, Any]) -> ExportFilters:
         if len(f.provinces) > 1:
             raise ExportInvalid("a media bundle takes one province or all")
         if len(f.categories) + len(f.perpetrators) > 1:
-            raise ExportInvalid("a media bundle takes one category or one perpetrator type, "
-                                "or neither")
+            raise ExportInvalid(
+                "a media bundle takes one category or one perpetrator type, or neither"
+            )
     return f

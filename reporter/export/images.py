@@ -25,6 +25,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Image as PdfImage,
 )
@@ -99,14 +100,35 @@ class _Canvas:
         self.image = Image.new("RGB", (WIDTH * SS, HEIGHT * SS), "#ffffff")
         self.draw = ImageDraw.Draw(self.image)
 
-    def text(self, xy: tuple[float, float], text: str, size: int, fill: str = INK,
-             bold: bool = False, halo: bool = False) -> None:
+    def text(
+        self,
+        xy: tuple[float, float],
+        text: str,
+        size: int,
+        fill: str = INK,
+        bold: bool = False,
+        halo: bool = False,
+    ) -> None:
         stroke_width, stroke_fill = (3 * SS, "#ffffff") if halo else (0, None)
-        self.draw.text((xy[0] * SS, xy[1] * SS), text, font=_font(size, bold), fill=fill,
-                       stroke_width=stroke_width, stroke_fill=stroke_fill)
+        self.draw.text(
+            (xy[0] * SS, xy[1] * SS),
+            text,
+            font=_font(size, bold),
+            fill=fill,
+            stroke_width=stroke_width,
+            stroke_fill=stroke_fill,
+        )
 
-    def paragraph(self, x: float, y: float, text: str, size: int, width: int,
-                  fill: str = INK, bold: bool = False) -> float:
+    def paragraph(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: int,
+        width: int,
+        fill: str = INK,
+        bold: bool = False,
+    ) -> float:
         """Wrapped text; returns the y below it."""
         for line in _wrap(text, _font(size, bold), width):
             self.text((x, y), line, size, fill, bold)
@@ -141,8 +163,9 @@ def _hexagon(cell: str) -> list[tuple[float, float]]:
 
 def _graticule(c: _Canvas) -> None:
     left, top, right, bottom = MAP_BOX
-    c.draw.rectangle([left * SS, top * SS, right * SS, bottom * SS], fill="#eef3f7",
-                     outline="#b8c4ce", width=SS)
+    c.draw.rectangle(
+        [left * SS, top * SS, right * SS, bottom * SS], fill="#eef3f7", outline="#b8c4ce", width=SS
+    )
     min_lon, min_lat, max_lon, max_lat = SA_BBOX
     for lon in range(18, 33, 2):
         x, _y = project(min_lat, lon)
@@ -157,8 +180,12 @@ def _graticule(c: _Canvas) -> None:
 def _town_dots(c: _Canvas) -> None:
     for town in gazetteer.major_towns():
         x, y = project(town.lat, town.lon)
-        c.draw.ellipse([(x - 3.5) * SS, (y - 3.5) * SS, (x + 3.5) * SS, (y + 3.5) * SS],
-                       fill=TOWN_COLOUR, outline="#ffffff", width=SS)
+        c.draw.ellipse(
+            [(x - 3.5) * SS, (y - 3.5) * SS, (x + 3.5) * SS, (y + 3.5) * SS],
+            fill=TOWN_COLOUR,
+            outline="#ffffff",
+            width=SS,
+        )
 
 
 def _town_labels(c: _Canvas) -> None:
@@ -170,8 +197,9 @@ def _town_labels(c: _Canvas) -> None:
         w = font.getlength(town.name) / SS
         box = (x + 6, y - 10, x + 10 + w, y + 9)
         inside = box[2] < MAP_BOX[2] - 4 and box[1] > MAP_BOX[1] + 2
-        if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
-                              for b in taken):
+        if inside and not any(
+            box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken
+        ):
             c.text((x + 7, y - 10), town.name, 15, TOWN_COLOUR, halo=True)
             c.text((x + 7, y - 10), town.name, 15, TOWN_COLOUR)
             taken.append(box)
@@ -188,28 +216,46 @@ def map_png(t: Tables, sheet: Sheet) -> bytes:
     _town_dots(c)
     classes = count_classes(t.k)
     for cell, count in sorted(t.cells, key=lambda r: r[1]):
-        c.draw.polygon(_hexagon(cell), fill=class_of(count, classes).colour, outline="#4d4d4d",
-                       width=SS)
+        c.draw.polygon(
+            _hexagon(cell), fill=class_of(count, classes).colour, outline="#4d4d4d", width=SS
+        )
     _town_labels(c)
     if not t.cells:
         left, top, right, bottom = MAP_BOX
-        c.text(((left + right) / 2 - 260, (top + bottom) / 2),
-               f"No area has {t.k} or more incidents for these filters.", 20, MUTED)
+        c.text(
+            ((left + right) / 2 - 260, (top + bottom) / 2),
+            f"No area has {t.k} or more incidents for these filters.",
+            20,
+            MUTED,
+        )
 
     x, width = PANEL_X, WIDTH - PANEL_X - 30
     y: float = 160
     c.text((x, y), "Incidents per area", 20, INK, bold=True)
     y += 36
     for cls in classes:
-        c.draw.rectangle([x * SS, y * SS, (x + 26) * SS, (y + 20) * SS], fill=cls.colour,
-                         outline="#4d4d4d", width=SS)
+        c.draw.rectangle(
+            [x * SS, y * SS, (x + 26) * SS, (y + 20) * SS],
+            fill=cls.colour,
+            outline="#4d4d4d",
+            width=SS,
+        )
         c.text((x + 36, y), cls.label, 18)
         y += 30
     c.draw.ellipse([(x + 9) * SS, (y + 6) * SS, (x + 17) * SS, (y + 14) * SS], fill=TOWN_COLOUR)
     c.text((x + 36, y), "Major town", 18)
     y += 44
-    y = c.paragraph(x, y, f"Shown on this map: {t.shown_on_map:,} incidents in "
-                          f"{len(t.cells):,} areas.", 18, width, bold=True) + 10
+    y = (
+        c.paragraph(
+            x,
+            y,
+            f"Shown on this map: {t.shown_on_map:,} incidents in {len(t.cells):,} areas.",
+            18,
+            width,
+            bold=True,
+        )
+        + 10
+    )
     for note in sheet.notes:
         y = c.paragraph(x, y, note, 16, width, MUTED) + 8
     y += 8
@@ -218,15 +264,20 @@ def map_png(t: Tables, sheet: Sheet) -> bytes:
     for line in sheet.filters:
         y = c.paragraph(x, y, line, 16, width) + 4
     c.draw.line([30 * SS, 1168 * SS, (WIDTH - 30) * SS, 1168 * SS], fill=RULE, width=SS)
-    c.text((40, 1174), f"{sheet.organisation} · created {sheet.created} · {sheet.software} · "
-                       "the bundle's manifest.json is signed: check it before relying on it", 14,
-           MUTED)
+    c.text(
+        (40, 1174),
+        f"{sheet.organisation} · created {sheet.created} · {sheet.software} · "
+        "the bundle's manifest.json is signed: check it before relying on it",
+        14,
+        MUTED,
+    )
     out = io.BytesIO()
     c.image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS).save(out, "PNG", optimize=True)
     return out.getvalue()
 
 
 # ---- the PDF ---------------------------------------------------------------------------------
+
 
 def _label(value: str) -> str:
     return str(vocabulary.term(value).label)
@@ -238,14 +289,18 @@ def _code(value: str) -> str:
 
 def _grid(rows: Sequence[list[Any]], widths: list[float], numeric_from: int) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
-        ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
-        ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f4f7")]),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+                ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
+                ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f4f7")]),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
     return table
 
 
@@ -256,12 +311,17 @@ def _legend(k: int) -> Table:
     legend_rows += [["", c.label] for c in classes]
     legend_rows.append(["", "Major town"])
     legend = Table(legend_rows, colWidths=[0.6 * cm, 6.2 * cm])
-    legend_style: list[tuple[Any, ...]] = [("FONT", (0, 0), (-1, -1), "Helvetica", 9),
-                    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9)]
-    legend_style += [("BACKGROUND", (0, i + 1), (0, i + 1), colors.HexColor(c.colour))
-                     for i, c in enumerate(classes)]
-    legend_style.append(("BACKGROUND", (0, len(classes) + 1), (0, len(classes) + 1),
-                         colors.HexColor(TOWN_COLOUR)))
+    legend_style: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
+    ]
+    legend_style += [
+        ("BACKGROUND", (0, i + 1), (0, i + 1), colors.HexColor(c.colour))
+        for i, c in enumerate(classes)
+    ]
+    legend_style.append(
+        ("BACKGROUND", (0, len(classes) + 1), (0, len(classes) + 1), colors.HexColor(TOWN_COLOUR))
+    )
     legend.setStyle(TableStyle(legend_style))
     return legend
 
@@ -273,22 +333,39 @@ def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] 
     body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12.5)
     out = io.BytesIO()
 
-    def footer(canvas: object, doc: object) -> None:
-        canvas.saveState()  # type: ignore[attr-defined]
-        canvas.setFont("Helvetica", 7.5)  # type: ignore[attr-defined]
-        canvas.drawString(1.5 * cm, 0.9 * cm, f"{sheet.organisation} · {sheet.title} · "  # type: ignore[attr-defined]
-                          f"created {sheet.created} · {sheet.software} · page "
-                          f"{canvas.getPageNumber()}")  # type: ignore[attr-defined]
-        canvas.restoreState()  # type: ignore[attr-defined]
+    def footer(canvas: Canvas, doc: object) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.drawString(
+            1.5 * cm,
+            0.9 * cm,
+            f"{sheet.organisation} · {sheet.title} · "
+            f"created {sheet.created} · {sheet.software} · page "
+            f"{canvas.getPageNumber()}",
+        )
+        canvas.restoreState()
 
-    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=1.5 * cm,
-                            rightMargin=1.5 * cm, topMargin=1.2 * cm, bottomMargin=1.5 * cm,
-                            title=f"{sheet.organisation}: {sheet.title}",
-                            author=sheet.organisation, subject=f"Period {sheet.period}",
-                            creator=sheet.software)
-    side: list[Flowable] = [Paragraph("<b>Legend</b>", body), _legend(t.k), Spacer(1, 6),
-                          Paragraph(f"<b>Shown on the map:</b> {t.shown_on_map:,} incidents in "
-                                    f"{len(t.cells):,} areas.", body)]
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=landscape(A4),
+        leftMargin=1.5 * cm,
+        rightMargin=1.5 * cm,
+        topMargin=1.2 * cm,
+        bottomMargin=1.5 * cm,
+        title=f"{sheet.organisation}: {sheet.title}",
+        author=sheet.organisation,
+        subject=f"Period {sheet.period}",
+        creator=sheet.software,
+    )
+    side: list[Flowable] = [
+        Paragraph("<b>Legend</b>", body),
+        _legend(t.k),
+        Spacer(1, 6),
+        Paragraph(
+            f"<b>Shown on the map:</b> {t.shown_on_map:,} incidents in {len(t.cells):,} areas.",
+            body,
+        ),
+    ]
     side += [Paragraph(_esc(n), small) for n in sheet.notes]
     side.append(Spacer(1, 4))
     side.append(Paragraph("<b>Filters</b>", body))
@@ -299,21 +376,38 @@ def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] 
 
     story: list[Flowable] = [
         Paragraph(f"{_esc(sheet.organisation)}: {_esc(sheet.title)}", styles["Title"]),
-        Paragraph(f"Period: {_esc(sheet.period)}", body), Spacer(1, 4), page1, PageBreak(),
+        Paragraph(f"Period: {_esc(sheet.period)}", body),
+        Spacer(1, 4),
+        page1,
+        PageBreak(),
         Paragraph("Incidents by province and category", styles["Heading2"]),
-        Paragraph(f"A blank cell means fewer than {t.k} incidents or none: the two are not told "
-                  "apart, so that no small number can point to a person. An incident with "
-                  "several categories is counted once in each, so rows do not add up to the "
-                  "first row.", small), Spacer(1, 4),
-        _province_category(t, categories), PageBreak(),
+        Paragraph(
+            f"A blank cell means fewer than {t.k} incidents or none: the two are not told "
+            "apart, so that no small number can point to a person. An incident with "
+            "several categories is counted once in each, so rows do not add up to the "
+            "first row.",
+            small,
+        ),
+        Spacer(1, 4),
+        _province_category(t, categories),
+        PageBreak(),
         Paragraph("Incidents by month", styles["Heading2"]),
-        _grid([["Month", "Incidents"], *[[m.strftime("%Y-%m"), f"{n:,}"] for m, n in t.by_month]]
-              or [["Month", "Incidents"]], [4 * cm, 3 * cm], 1),
+        _grid(
+            [["Month", "Incidents"], *[[m.strftime("%Y-%m"), f"{n:,}"] for m, n in t.by_month]]
+            or [["Month", "Incidents"]],
+            [4 * cm, 3 * cm],
+            1,
+        ),
         Spacer(1, 10),
         Paragraph("Incidents by type of perpetrator", styles["Heading2"]),
-        _grid([["Perpetrator", "HURIDOCS", "Incidents"],
-               *[[_label(p), _code(p), f"{n:,}"] for p, n in t.by_perpetrator]],
-              [7 * cm, 2.5 * cm, 3 * cm], 2),
+        _grid(
+            [
+                ["Perpetrator", "HURIDOCS", "Incidents"],
+                *[[_label(p), _code(p), f"{n:,}"] for p, n in t.by_perpetrator],
+            ],
+            [7 * cm, 2.5 * cm, 3 * cm],
+            2,
+        ),
     ]
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
@@ -327,12 +421,19 @@ def _province_category(t: Tables, selected: tuple[str, ...]) -> Table:
     cross = dict(t.by_province_category)
     by_province = dict(t.by_province)
     header: list[object] = ["Category", "HURIDOCS", *PROVINCES]
-    rows: list[list[object]] = [header, ["All categories", "",
-                                         *[_n(by_province.get(p)) for p in PROVINCES]]]
+    rows: list[list[object]] = [
+        header,
+        ["All categories", "", *[_n(by_province.get(p)) for p in PROVINCES]],
+    ]
     for term in CATEGORIES:
         if not selected or term.value in selected:
-            rows.append([str(term.label), term.huridocs,
-                         *[_n(cross.get((p, term.value))) for p in PROVINCES]])
+            rows.append(
+                [
+                    str(term.label),
+                    term.huridocs,
+                    *[_n(cross.get((p, term.value))) for p in PROVINCES],
+                ]
+            )
     return _grid(rows, [8.2 * cm, 2 * cm, *[1.6 * cm] * len(PROVINCES)], 2)
 
 

@@ -49,13 +49,19 @@ def _may_casework() -> bool:
     return staff is not None and bool(CASEWORKERS & set(staff.roles))
 
 
-def _form(status: int = 200, error: str | None = None,
-          f: ExportFilters | None = None) -> tuple[str, int]:
+def _form(
+    status: int = 200, error: str | None = None, f: ExportFilters | None = None
+) -> tuple[str, int]:
     rel = query.released(db.session())
     return render_template(
-        "export/exports.html", error=error, f=f or ExportFilters(), provinces=PROVINCES,
+        "export/exports.html",
+        error=error,
+        f=f or ExportFilters(),
+        provinces=PROVINCES,
         periods=[*rel.quarters[:12], *rel.years[:10], *rel.months[:36]],
-        categories=CATEGORIES, perpetrators=PERPETRATORS, casework=_may_casework(),
+        categories=CATEGORIES,
+        perpetrators=PERPETRATORS,
+        casework=_may_casework(),
         today=dt.date.today().strftime("%Y-%m"),
     ), status
 
@@ -93,15 +99,19 @@ def create_export() -> Any:
             return _form(400, str(exc), f)
         staff = current_staff()
         # audited before a byte leaves: an export that cannot be recorded is not sent
-        audit.record(session, staff.id if staff else None, "export",
-                     audit_object(f, bundle, "web"))
+        audit.record(session, staff.id if staff else None, "export", audit_object(f, bundle, "web"))
         session.commit()
     except BaseException:
         out.close()
         raise
-    resp = Response(_chunks(out), mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{bundle.filename}"',
-        "X-Bundle-SHA256": bundle.sha256})
+    resp = Response(
+        _chunks(out),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{bundle.filename}"',
+            "X-Bundle-SHA256": bundle.sha256,
+        },
+    )
     resp.content_length = bundle.size
     return resp
 
@@ -129,8 +139,7 @@ def signing_key() -> Response:
     """The organisation's Ed25519 public key (base64 of 32 bytes), which signs bundles."""
     key = _public_key()
     if key is None:
-        return Response("no signing key has been made yet\n", status=404,
-                        mimetype="text/plain")
+        return Response("no signing key has been made yet\n", status=404, mimetype="text/plain")
     resp = Response(public_key_b64(key) + "\n", mimetype="text/plain")
     resp.cache_control.public = True
     resp.cache_control.max_age = 3600
@@ -140,8 +149,12 @@ def signing_key() -> Response:
 def _verify_page(status: int = 200, **context: Any) -> tuple[str, int]:
     key = _public_key()
     return render_template(
-        "export/verify.html", fingerprint=fingerprint(key) if key else None,
-        key_path=KEY_PATH, limit_mb=_upload_limit() // (1024 * 1024), **context), status
+        "export/verify.html",
+        fingerprint=fingerprint(key) if key else None,
+        key_path=KEY_PATH,
+        limit_mb=_upload_limit() // (1024 * 1024),
+        **context,
+    ), status
 
 
 def _pieces(stream: Any) -> Iterator[bytes]:
@@ -156,8 +169,10 @@ def _pieces(stream: Any) -> Iterator[bytes]:
 
 
 def _too_big_text() -> str:
-    return (f"The file is larger than {_upload_limit() // (1024 * 1024)} MB, the most this page "
-            "checks. Check large bundles offline (see below).")
+    return (
+        f"The file is larger than {_upload_limit() // (1024 * 1024)} MB, the most this page "
+        "checks. Check large bundles offline (see below)."
+    )
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -177,10 +192,13 @@ def _upload_limit() -> int:
 @bp.route("/verify", methods=["GET", "POST"])
 # each check unpacks and hashes a zip: limited per session (never per address), and a
 # global cap at what the CPU can do, split fresh/seen (reporter.web.extensions)
-@limiter.limit(lambda: _settings().verify_limit,
-               methods=["POST"])
-@limiter.limit(lambda: _settings().verify_global_limit,
-               key_func=global_key, scope="verify-global", methods=["POST"])
+@limiter.limit(lambda: _settings().verify_limit, methods=["POST"])
+@limiter.limit(
+    lambda: _settings().verify_global_limit,
+    key_func=global_key,
+    scope="verify-global",
+    methods=["POST"],
+)
 @public
 def verify_page() -> tuple[str, int]:
     """Check an uploaded bundle against this site's signing key; say the result plainly."""
@@ -200,8 +218,9 @@ def verify_page() -> tuple[str, int]:
         return _verify_page(400, refused="Choose a bundle (a .zip file) to check.")
     key = _public_key()
     if key is None:
-        return _verify_page(503, refused="This site has no signing key yet, so there is "
-                                         "nothing to check against.")
+        return _verify_page(
+            503, refused="This site has no signing key yet, so there is nothing to check against."
+        )
     try:
         problems = verify_bundle(bytes(data), key, WEB_LIMITS)
         claims = read_manifest(bytes(data), WEB_LIMITS)
@@ -209,5 +228,10 @@ def verify_page() -> tuple[str, int]:
         return _verify_page(413, refused=f"Refused without unpacking it: {exc}.")
     except BundleRefused as exc:
         return _verify_page(400, refused=f"This cannot be checked: {exc}.")
-    return _verify_page(200, checked=True, problems=problems, claims=claims or {},
-                        name=(upload.filename or "")[:120] if upload else "")
+    return _verify_page(
+        200,
+        checked=True,
+        problems=problems,
+        claims=claims or {},
+        name=(upload.filename or "")[:120] if upload else "",
+    )

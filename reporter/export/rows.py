@@ -39,8 +39,17 @@ from reporter.export.filters import ExportFilters
 from reporter.models.public import Incident
 
 COLUMNS = (
-    "id", "month", "province", "cell_r5", "categories", "category_codes", "perpetrators",
-    "perpetrator_codes", "verification_level", "source_type", "people_affected",
+    "id",
+    "month",
+    "province",
+    "cell_r5",
+    "categories",
+    "category_codes",
+    "perpetrators",
+    "perpetrator_codes",
+    "verification_level",
+    "source_type",
+    "people_affected",
     "vocabulary_version",
 )
 SEPARATOR = ";"  # between the terms of one field (the terms themselves never contain it)
@@ -56,8 +65,10 @@ Progress = Callable[[int], None]
 # found nothing). An unknown term keeps its place as "?". No subquery: every field stays
 # parallel-safe, so PostgreSQL's workers compute them.
 _LOOKUP = "coalesce(%({name}_map)s::jsonb ->> array_to_string(incident.{name}, '{sep}'), {each})"
-_TERM = ("coalesce(%({name}_terms)s::jsonb ->> incident.{name}[{i}], "
-         "CASE WHEN incident.{name}[{i}] IS NULL THEN NULL ELSE '?' END)")
+_TERM = (
+    "coalesce(%({name}_terms)s::jsonb ->> incident.{name}[{i}], "
+    "CASE WHEN incident.{name}[{i}] IS NULL THEN NULL ELSE '?' END)"
+)
 
 
 def _codes_sql(name: str, terms: Sequence[Term]) -> str:
@@ -107,21 +118,28 @@ def _code_map(kind: str) -> str:
 def copy_statement(f: ExportFilters) -> tuple[str, dict[str, Any]]:
     """The COPY statement (psycopg's %(name)s placeholders, bound client-side) and its values."""
     where = select(Incident.id).where(*conditions(f)).whereclause
-    compiled = where.compile(dialect=postgresql.psycopg.dialect(),  # type: ignore[union-attr]
-                             compile_kwargs={"render_postcompile": True})
+    assert where is not None  # conditions() always yields at least the not-withdrawn one
+    compiled = where.compile(
+        dialect=postgresql.psycopg.dialect(),
+        compile_kwargs={"render_postcompile": True},
+    )
     params: dict[str, Any] = dict(compiled.params)
     params["vocabulary_version"] = VOCABULARY_VERSION
     for name, terms in (("categories", CATEGORIES), ("perpetrators", PERPETRATORS)):
         params[f"{name}_map"] = _code_map(name)
         params[f"{name}_terms"] = json.dumps({t.value: t.huridocs for t in terms})
-    query = _SELECT.format(sep=SEPARATOR, where=str(compiled),
-                           category_codes=_codes_sql("categories", CATEGORIES),
-                           perpetrator_codes=_codes_sql("perpetrators", PERPETRATORS))
+    query = _SELECT.format(
+        sep=SEPARATOR,
+        where=str(compiled),
+        category_codes=_codes_sql("categories", CATEGORIES),
+        perpetrator_codes=_codes_sql("perpetrators", PERPETRATORS),
+    )
     return f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", params
 
 
-def write_incidents_csv(session: Session, f: ExportFilters, out: IO[bytes],
-                        progress: Progress | None = None) -> Written:
+def write_incidents_csv(
+    session: Session, f: ExportFilters, out: IO[bytes], progress: Progress | None = None
+) -> Written:
     """Write the CSV to `out` (e.g. an open zip entry) block by block; returns its digest.
 
     The blocks are hashed and written in this thread: PostgreSQL goes on filling the socket

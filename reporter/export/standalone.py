@@ -50,6 +50,7 @@ def _read(name: str) -> str:
 
 def _inline_images(css: str) -> str:
     """Leaflet's CSS images as data: URIs (a missing @2x image falls back to the 1x one)."""
+
     def data_uri(m: re.Match[str]) -> str:
         name = m.group(2)
         path = VENDOR / "leaflet" / "images" / name
@@ -58,6 +59,7 @@ def _inline_images(css: str) -> str:
         if not path.exists():
             return "none"
         return f"url(data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})"
+
     return _CSS_URL.sub(data_uri, css)
 
 
@@ -72,10 +74,11 @@ def _script_text(js: str) -> str:
 def _panel(title: str, lines: list[str], legend: list[tuple[str, str]]) -> str:
     rows = "".join(
         f'<li><span class="sw" style="background:{colour}"></span>{escape(label)}</li>'
-        for colour, label in legend)
+        for colour, label in legend
+    )
     body = "".join(f"<p>{escape(line)}</p>" for line in lines)
     return (
-        '<style>.panel{position:absolute;z-index:1000;left:10px;bottom:56px;max-width:330px;'
+        "<style>.panel{position:absolute;z-index:1000;left:10px;bottom:56px;max-width:330px;"
         "max-height:calc(100% - 140px);overflow:auto;"
         "background:#fff;padding:8px 10px;border:1px solid #999;font:13px/1.35 sans-serif;}"
         ".panel h1{font-size:15px;margin:0 0 4px}.panel p{margin:2px 0}"
@@ -85,15 +88,23 @@ def _panel(title: str, lines: list[str], legend: list[tuple[str, str]]) -> str:
         ".dot{display:inline-block;width:8px;height:8px;border-radius:50%;margin:0 8px 0 3px;"
         f"background:{TOWN_COLOUR}}}</style>"
         f'<div class="panel" role="region" aria-label="Legend"><h1>{escape(title)}</h1>'
-        f"<ul>{rows}<li><span class=\"dot\"></span>Major towns</li></ul>{body}</div>"
+        f'<ul>{rows}<li><span class="dot"></span>Major towns</li></ul>{body}</div>'
     )
 
 
 def build_html(cells_fc: dict[str, Any], k: int, title: str, lines: list[str]) -> str:
     """The whole document; `cells_fc` is the bundle's cells.geojson (suppressed)."""
     min_lon, min_lat, max_lon, max_lat = SA_BBOX
-    m = folium.Map(location=[-29.0, 25.0], zoom_start=5, tiles=None, min_zoom=4, max_zoom=11,
-                   control_scale=True, zoom_snap=0.5, attribution_control=False)
+    m = folium.Map(
+        location=[-29.0, 25.0],
+        zoom_start=5,
+        tiles=None,
+        min_zoom=4,
+        max_zoom=11,
+        control_scale=True,
+        zoom_snap=0.5,
+        attribution_control=False,
+    )
     m.default_js, m.default_css = [], []  # inlined below instead of CDN links
     m.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])
     classes = count_classes(k)
@@ -104,8 +115,9 @@ def build_html(cells_fc: dict[str, Any], k: int, title: str, lines: list[str]) -
         for feat in features:
             lat, lng = h3.cell_to_latlng(feat["properties"]["cell"])
             heat.append([round(lat, 4), round(lng, 4), feat["properties"]["count"]])
-        layer = HeatMap(heat, name="Heat", radius=22, blur=18, min_opacity=0.3,
-                        max=float(top), max_zoom=9)
+        layer = HeatMap(
+            heat, name="Heat", radius=22, blur=18, min_opacity=0.3, max=float(top), max_zoom=9
+        )
         layer.default_js = []
         layer.add_to(m)
 
@@ -113,10 +125,12 @@ def build_html(cells_fc: dict[str, Any], k: int, title: str, lines: list[str]) -
             c = class_of(feature["properties"]["count"], classes)
             return {"color": "#4d4d4d", "weight": 1, "fillColor": c.colour, "fillOpacity": 0.7}
 
-        folium.GeoJson({"type": "FeatureCollection", "features": features},
-                       name="Areas (hexagons)", style_function=style,
-                       tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=["Incidents"]),
-                       ).add_to(m)
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name="Areas (hexagons)",
+            style_function=style,
+            tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=["Incidents"]),
+        ).add_to(m)
     town_layer("Major towns").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
 
@@ -124,11 +138,9 @@ def build_html(cells_fc: dict[str, Any], k: int, title: str, lines: list[str]) -
     assert isinstance(fig, Figure)  # a folium Map puts itself in a Figure
     css = _inline_images(_read("leaflet.css"))
     scripts = _script_text(_read("leaflet.js")) + "\n" + _script_text(_read("heat.js"))
-    fig.header.add_child(folium.Element(f"<title>{escape(title)}</title>"), name="title",
-                         index=0)
+    fig.header.add_child(folium.Element(f"<title>{escape(title)}</title>"), name="title", index=0)
     fig.header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css", index=1)
-    fig.header.add_child(folium.Element(f"<script>{scripts}</script>"), name="leaflet_js",
-                         index=2)
+    fig.header.add_child(folium.Element(f"<script>{scripts}</script>"), name="leaflet_js", index=2)
     legend = [(c.colour, f"{c.label} incidents") for c in classes]
     fig.html.add_child(folium.Element(_panel(title, lines, legend)), name="panel")
     html = fig.render()

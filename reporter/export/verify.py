@@ -61,11 +61,14 @@ def _open(data: bytes | IO[bytes], limits: Limits) -> zipfile.ZipFile:
         total += info.file_size
         packed = max(info.compress_size, 1)
         if info.file_size > 1024 and info.file_size / packed > limits.max_ratio:
-            raise BundleTooLarge(f"{info.filename!r} would unpack to more than "
-                                f"{limits.max_ratio} times its packed size (a zip bomb?)")
+            raise BundleTooLarge(
+                f"{info.filename!r} would unpack to more than "
+                f"{limits.max_ratio} times its packed size (a zip bomb?)"
+            )
     if total > limits.max_total:
-        raise BundleTooLarge(f"the files would unpack to more than "
-                            f"{limits.max_total // 1024**2} MB")
+        raise BundleTooLarge(
+            f"the files would unpack to more than {limits.max_total // 1024**2} MB"
+        )
     return zf
 
 
@@ -100,8 +103,11 @@ def _manifest_problems(manifest: Any) -> tuple[dict[str, dict[str, Any]], list[s
     good: dict[str, dict[str, Any]] = {}
     for name, entry in files.items():
         digest = entry.get("sha256") if isinstance(entry, dict) else None
-        if (not isinstance(digest, str) or len(digest) != 64
-                or any(c not in "0123456789abcdef" for c in digest)):
+        if (
+            not isinstance(digest, str)
+            or len(digest) != 64
+            or any(c not in "0123456789abcdef" for c in digest)
+        ):
             problems.append(f"manifest.json is malformed: no valid SHA-256 for {name!r}")
         elif name in (MANIFEST, SIGNATURE):
             problems.append(f"manifest.json is malformed: it lists {name!r}")
@@ -110,8 +116,9 @@ def _manifest_problems(manifest: Any) -> tuple[dict[str, dict[str, Any]], list[s
     return good, problems
 
 
-def verify_bundle(data: bytes | IO[bytes], public_key: VerifyKey,
-                  limits: Limits | None = None) -> list[str]:
+def verify_bundle(
+    data: bytes | IO[bytes], public_key: VerifyKey, limits: Limits | None = None
+) -> list[str]:
     """Every problem with the bundle, in plain words; [] when the signature and every hash
     hold. Raises BundleRefused when the upload is not a zip or is over the limits."""
     limits = limits or Limits()
@@ -139,8 +146,10 @@ def verify_bundle(data: bytes | IO[bytes], public_key: VerifyKey,
         except (binascii.Error, ValueError, zipfile.BadZipFile, zlib.error, EOFError):
             problems.append("manifest.sig is malformed (not a base64 Ed25519 signature)")
         except BadSignatureError:
-            problems.append("bad signature: manifest.sig does not match manifest.json under "
-                            "this key (the manifest was changed, or another key signed it)")
+            problems.append(
+                "bad signature: manifest.sig does not match manifest.json under "
+                "this key (the manifest was changed, or another key signed it)"
+            )
     try:
         manifest = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

@@ -37,9 +37,11 @@ MIN_TOWN_POPULATION = 20_000
 # no month is chosen for her (a default of January would be saved unnoticed); 0 is "I don't
 # remember", sealed as month null
 MONTH_UNKNOWN = 0
-MONTHS = [SelectChoice("", _l("Choose the month")),
-          *(SelectChoice(i, name) for i, name in enumerate(MONTH_NAMES, start=1)),
-          SelectChoice(MONTH_UNKNOWN, _l("I don't remember"))]
+MONTHS = [
+    SelectChoice("", _l("Choose the month")),
+    *(SelectChoice(i, name) for i, name in enumerate(MONTH_NAMES, start=1)),
+    SelectChoice(MONTH_UNKNOWN, _l("I don't remember")),
+]
 
 
 def _month(value: object) -> int | None:
@@ -59,9 +61,12 @@ class CheckboxList(SelectMultipleField):
 def town_choices() -> list[SelectChoice]:
     """Towns grouped by province, only the larger ones (page weight on 2G); others are typed."""
     # the group label is the province as the form shows it (report.js compares the two)
-    return [SelectChoice(t.id, t.name, optgroup=str(PROVINCE_LABELS[code]))
-            for code in PROVINCES for t in gazetteer.towns_in(code)
-            if t.population >= MIN_TOWN_POPULATION]
+    return [
+        SelectChoice(t.id, t.name, optgroup=str(PROVINCE_LABELS[code]))
+        for code in PROVINCES
+        for t in gazetteer.towns_in(code)
+        if t.population >= MIN_TOWN_POPULATION
+    ]
 
 
 def year_choices(today: dt.date) -> list[SelectChoice]:
@@ -99,19 +104,27 @@ class ReportForm(FlaskForm):
         invalid_value_message=_l("Tick only things from the list."),
     )
     # every message a reporter can see is ours (so it is in the catalogs), none is WTForms' own
-    year = SelectField(_l("Year"), coerce=int,  # type: ignore[call-arg]
-                       validators=[InputRequired(message=_l("Choose a year."))],
-                       invalid_choice_message=_l("Choose a year from the list."),
-                       invalid_value_message=_l("Choose a year from the list."))
-    month = SelectField(_l("Month"), coerce=_month, choices=MONTHS,  # type: ignore[call-arg]
-                        validators=[InputRequired(message=_l(
-                            "Choose the month, or “I don't remember”."))],
-                        invalid_choice_message=_l("Choose a month from the list."),
-                        invalid_value_message=_l("Choose a month from the list."))
+    year = SelectField(
+        _l("Year"),
+        coerce=int,  # type: ignore[call-arg]
+        validators=[InputRequired(message=_l("Choose a year."))],
+        invalid_choice_message=_l("Choose a year from the list."),
+        invalid_value_message=_l("Choose a year from the list."),
+    )
+    month = SelectField(
+        _l("Month"),
+        coerce=_month,
+        choices=MONTHS,  # type: ignore[call-arg]
+        validators=[InputRequired(message=_l("Choose the month, or “I don't remember”."))],
+        invalid_choice_message=_l("Choose a month from the list."),
+        invalid_value_message=_l("Choose a month from the list."),
+    )
     # not NumberRange: its math.isnan() raises OverflowError on a 30-digit "day"
-    day = IntegerField(_l("Day (if you know it)"),  # type: ignore[call-arg]
-                       validators=[Optional(), _day_of_month],
-        invalid_value_message=_l("A day is a number from 1 to 31."))
+    day = IntegerField(
+        _l("Day (if you know it)"),  # type: ignore[call-arg]
+        validators=[Optional(), _day_of_month],
+        invalid_value_message=_l("A day is a number from 1 to 31."),
+    )
     province = SelectField(  # type: ignore[call-arg]
         _l("Province"),
         choices=[SelectChoice("", _l("Choose a province"))]
@@ -119,23 +132,36 @@ class ReportForm(FlaskForm):
         validators=[DataRequired(message=_l("Choose the province where it happened."))],
         invalid_choice_message=_l("Choose the province where it happened."),
     )
-    town = SelectField(_l("Nearest town"), coerce=_town_id,  # type: ignore[call-arg]
-                       validators=[Optional()],
-                       invalid_choice_message=_l("Choose a town from the list, or type the "
-                                                 "place."))
-    place = StringField(_l("Or type the place"), validators=[
-        Optional(), Length(max=PLACE_MAX, message=_l("Please keep the place short."))])
-    narrative = TextAreaField(_l("What happened? Tell us in your own words."), validators=[
-        DataRequired(message=_l("Please tell us what happened, even in a few words.")),
-        Length(max=NARRATIVE_MAX, message=_l("This is too long. Please shorten it."))])
+    town = SelectField(
+        _l("Nearest town"),
+        coerce=_town_id,  # type: ignore[call-arg]
+        validators=[Optional()],
+        invalid_choice_message=_l("Choose a town from the list, or type the place."),
+    )
+    place = StringField(
+        _l("Or type the place"),
+        validators=[Optional(), Length(max=PLACE_MAX, message=_l("Please keep the place short."))],
+    )
+    narrative = TextAreaField(
+        _l("What happened? Tell us in your own words."),
+        validators=[
+            DataRequired(message=_l("Please tell us what happened, even in a few words.")),
+            Length(max=NARRATIVE_MAX, message=_l("This is too long. Please shorten it.")),
+        ],
+    )
     perpetrator_details = TextAreaField(
         _l("Anything about who did it (badge number, car registration, what they looked like)"),
-        validators=[Optional(), Length(max=DETAILS_MAX,
-                                       message=_l("This is too long. Please shorten it."))])
-    consent_contact = BooleanField(_l("Sisonke may send me messages in my receipt inbox."),
-                                   default=True)
+        validators=[
+            Optional(),
+            Length(max=DETAILS_MAX, message=_l("This is too long. Please shorten it.")),
+        ],
+    )
+    consent_contact = BooleanField(
+        _l("Sisonke may send me messages in my receipt inbox."), default=True
+    )
     consent_legal = BooleanField(
-        _l("The Women's Legal Centre may see this report to help with a case."))
+        _l("The Women's Legal Centre may see this report to help with a case.")
+    )
     attachments = MultipleFileField(_l("Photos, documents or voice notes (up to 3)"))
     # unticked: photos lose their hidden details (place, time, phone) before sealing
     keep_original = BooleanField(_l("Keep the original file"), default=False)
@@ -182,12 +208,20 @@ class ReportForm(FlaskForm):
 
 
 class ReceiptForm(FlaskForm):
-    receipt = StringField(_l("Your receipt number"), validators=[
-        DataRequired(message=_l("Type your 16-digit receipt number.")),
-        Length(max=40, message=_l("A receipt is 16 digits."))])
+    receipt = StringField(
+        _l("Your receipt number"),
+        validators=[
+            DataRequired(message=_l("Type your 16-digit receipt number.")),
+            Length(max=40, message=_l("A receipt is 16 digits.")),
+        ],
+    )
 
 
 class ReplyForm(FlaskForm):
-    message = TextAreaField(_l("Your answer"), validators=[
-        DataRequired(message=_l("Please write something before sending.")),
-        Length(max=NARRATIVE_MAX, message=_l("This is too long. Please shorten it."))])
+    message = TextAreaField(
+        _l("Your answer"),
+        validators=[
+            DataRequired(message=_l("Please write something before sending.")),
+            Length(max=NARRATIVE_MAX, message=_l("This is too long. Please shorten it.")),
+        ],
+    )

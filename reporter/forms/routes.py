@@ -68,18 +68,25 @@ def _wants_json() -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
-def _render_form(form: ReportForm, status: int = 200,
-                 error: str | None = None) -> tuple[str | Response, int]:
+def _render_form(
+    form: ReportForm, status: int = 200, error: str | None = None
+) -> tuple[str | Response, int]:
     """The form with a fresh single-use id; on a refusal, what she typed is kept (no JS)."""
     if error is not None and _wants_json():
         # with a fresh form id and CSRF token, as the HTML page would carry: report.js puts
         # them in the form, so her next tap on Send works without reloading (and retyping)
-        return jsonify(error=error, form_id=form_tokens().issue(),
-                       csrf_token=generate_csrf()), status
+        return jsonify(
+            error=error, form_id=form_tokens().issue(), csrf_token=generate_csrf()
+        ), status
     ensure_rate_token()
     keyring = _keyring_or_503()
-    return render_template("forms/report.html", form=form, keys=keyring.as_json(),
-                           form_id=form_tokens().issue(), error=error), status
+    return render_template(
+        "forms/report.html",
+        form=form,
+        keys=keyring.as_json(),
+        form_id=form_tokens().issue(),
+        error=error,
+    ), status
 
 
 @bp.get("/report")
@@ -108,19 +115,24 @@ def _show_receipt(shown: Shown | None) -> Response | tuple[str | Response, int]:
 
 @bp.post("/report")
 @limiter.limit(lambda: settings().report_limit)
-@limiter.limit(lambda: settings().report_global_limit,
-               key_func=global_key, scope="report-global")
+@limiter.limit(lambda: settings().report_global_limit, key_func=global_key, scope="report-global")
 def submit() -> Response | tuple[str | Response, int]:
     """Accept a report: sealed in the browser (JS) or sealed here on arrival (no JS)."""
     tokens = form_tokens()
     if request.is_json:  # our pages send a form; a JSON body is refused, never parsed as one
-        return _render_form(ReportForm(formdata=None), 400, _(
-            "This form was not sent as a form. Nothing was saved yet. Send it again."))
+        return _render_form(
+            ReportForm(formdata=None),
+            400,
+            _("This form was not sent as a form. Nothing was saved yet. Send it again."),
+        )
     try:
         token = tokens.check(request.form.get(FORM_NONCE, ""))
     except FormTokenInvalid:
-        return _render_form(ReportForm(), 400, _(
-            "This form is too old. Nothing was saved yet. Check your words and send again."))
+        return _render_form(
+            ReportForm(),
+            400,
+            _("This form is too old. Nothing was saved yet. Check your words and send again."),
+        )
     earlier = db.session().get(IntakeToken, tokens.lookup(token))
     if earlier is not None:  # a double tap, a resend after a dropped network, Back and Send
         return _show_receipt(tokens.open_row(token, earlier))
@@ -132,21 +144,32 @@ def submit() -> Response | tuple[str | Response, int]:
             return _render_form(ReportForm(), 400, _("Choose the province where it happened."))
         try:
             submission = intake.check_sealed(
-                keyring, province, request.form.get("envelope", ""),
+                keyring,
+                province,
+                request.form.get("envelope", ""),
                 request.form.get("attachment_headers", ""),
-                request.files.getlist("attachment"), cfg)
+                request.files.getlist("attachment"),
+                cfg,
+            )
         except intake.SubmissionRefused as exc:
             return _render_form(ReportForm(), 400, str(exc))
     else:
         form = ReportForm()
         if not form.validate():
-            problem = (form.website.errors[0] if form.website.errors
-                       else _("Please check the marked answers."))
+            problem = (
+                form.website.errors[0]
+                if form.website.errors
+                else _("Please check the marked answers.")
+            )
             return _render_form(form, 400, str(problem))
         recipients = keyring.recipients(form.province.data)
         try:
-            files, described = intake.seal_uploads(form.attachments.data or [], recipients, cfg,
-                                                   keep_original=bool(form.keep_original.data))
+            files, described = intake.seal_uploads(
+                form.attachments.data or [],
+                recipients,
+                cfg,
+                keep_original=bool(form.keep_original.data),
+            )
         except intake.SubmissionRefused as exc:
             return _render_form(form, 400, str(exc))
         payload = intake.build_payload(form, described, str(get_locale() or "en"))
@@ -167,16 +190,21 @@ def received() -> tuple[str, int]:
     """Her receipt, shown again on a reload for RECEIPT_SHOWN_MINUTES (or until she says so)."""
     shown = form_tokens().recall(session)
     if shown is None:
-        return render_template("forms/received_gone.html",
-                               already=request.args.get("already") == "1"), 200
-    return render_template("forms/receipt.html", receipt=receipts.grouped(shown.receipt),
-                           channel=shown.channel, files=shown.files,
-                           minutes=RECEIPT_SHOWN_MINUTES), 200
+        return render_template(
+            "forms/received_gone.html", already=request.args.get("already") == "1"
+        ), 200
+    return render_template(
+        "forms/receipt.html",
+        receipt=receipts.grouped(shown.receipt),
+        channel=shown.channel,
+        files=shown.files,
+        minutes=RECEIPT_SHOWN_MINUTES,
+    ), 200
 
 
 @bp.post("/report/received")
 def received_done() -> Response:
-    """"I have written it down": stop showing the receipt on this phone."""
+    """ "I have written it down": stop showing the receipt on this phone."""
     session.pop(SHOWN_KEY, None)
     return redirect(url_for("forms.followup"), code=303)
 
@@ -193,8 +221,13 @@ def _csrf_expired(exc: CSRFError) -> Response | tuple[str | Response, int]:
             db.discard_session()
             return render_error(503)
     if request.endpoint == "forms.followup_reply":
-        return _pending_login(_("Your inbox had closed, so your answer was not sent yet. "
-                                "Type your receipt number and it will be sent."), 400)
+        return _pending_login(
+            _(
+                "Your inbox had closed, so your answer was not sent yet. "
+                "Type your receipt number and it will be sent."
+            ),
+            400,
+        )
     if request.endpoint == "forms.followup_login":
         return render_template("forms/followup.html", form=ReceiptForm(), notice=message), 400
     return render_error(400, message)
@@ -219,8 +252,9 @@ def _pending() -> dict[str, str]:
 
 
 def _pending_login(notice: str, status: int) -> tuple[str, int]:
-    return render_template("forms/followup.html", form=ReceiptForm(), notice=notice,
-                           pending=_pending()), status
+    return render_template(
+        "forms/followup.html", form=ReceiptForm(), notice=notice, pending=_pending()
+    ), status
 
 
 @bp.get("/followup")
@@ -233,18 +267,23 @@ def followup() -> str:
     return _inbox_page(opened)
 
 
-def _inbox_page(opened: inbox.Opened, reply_form: ReplyForm | None = None,
-                error: str | None = None) -> str:
+def _inbox_page(
+    opened: inbox.Opened, reply_form: ReplyForm | None = None, error: str | None = None
+) -> str:
     recipients = [envelope.b64e(pk) for pk in inbox.reply_recipients(opened, _keyring_or_503())]
-    return render_template("forms/inbox.html", report=opened.report,
-                           messages=inbox.messages(opened), form=reply_form or ReplyForm(),
-                           inbox_keys={"v": 1, "recipients": recipients}, error=error)
+    return render_template(
+        "forms/inbox.html",
+        report=opened.report,
+        messages=inbox.messages(opened),
+        form=reply_form or ReplyForm(),
+        inbox_keys={"v": 1, "recipients": recipients},
+        error=error,
+    )
 
 
 @bp.post("/followup")
 @limiter.limit(lambda: settings().receipt_limit)
-@limiter.limit(lambda: settings().receipt_global_limit,
-               key_func=global_key, scope="receipt-global")
+@limiter.limit(lambda: settings().receipt_global_limit, key_func=global_key, scope="receipt-global")
 def followup_login() -> Response | tuple[str, int]:
     """Log in with the receipt (each try costs one Argon2id, so guessing is capped), then
     redirect to the inbox: the receipt stays out of the history and a reload re-sends nothing."""
@@ -258,8 +297,12 @@ def followup_login() -> Response | tuple[str, int]:
         form.receipt.errors = [_("A receipt is 16 digits.")]
         return render_template("forms/followup.html", form=form, pending=pending), 400
     except receipts.ReceiptUnknown:
-        form.receipt.errors = [_("We could not find this receipt. Check the digits. Receipts "
-                                 "stop working after a year.")]
+        form.receipt.errors = [
+            _(
+                "We could not find this receipt. Check the digits. Receipts "
+                "stop working after a year."
+            )
+        ]
         return render_template("forms/followup.html", form=form, pending=pending), 404
     inbox.forget(session, db.session(), settings().secret_key)
     session.clear()
@@ -279,8 +322,10 @@ def _store_answer(opened: inbox.Opened, text: str, sealed: str) -> str | None:
         try:
             env = inbox.check_sealed_reply(opened, keyring, sealed)
         except envelope.EnvelopeError:
-            return _("Your answer could not be locked on this phone, so it was not sent. "
-                     "Please try again.")
+            return _(
+                "Your answer could not be locked on this phone, so it was not sent. "
+                "Please try again."
+            )
         inbox.store_reply(db.session(), opened, env)
         return None
     if not text.strip():
@@ -297,8 +342,13 @@ def followup_reply() -> Response | tuple[str, int]:
     """Send an answer to the moderators (sealed in her browser, or here without JS)."""
     opened = inbox.resume(session, db.session(), settings().secret_key)
     if opened is None:  # her inbox closed while she wrote: keep the answer, ask for the receipt
-        return _pending_login(_("Your inbox had closed, so your answer was not sent yet. Type "
-                                "your receipt number and it will be sent."), 200)
+        return _pending_login(
+            _(
+                "Your inbox had closed, so your answer was not sent yet. Type "
+                "your receipt number and it will be sent."
+            ),
+            200,
+        )
     form = ReplyForm()
     if request.form.get("sealed") == "1":
         refused = _store_answer(opened, "", request.form.get("envelope", ""))
@@ -322,21 +372,29 @@ def followup_logout() -> Response:
 # A 429 gives her the page she was on, with what she typed (never a bare "too many" page).
 @on_rate_limited("forms.submit")
 def _submit_limited() -> tuple[str | Response, int]:
-    return _render_form(ReportForm(), 429, _(
-        "Too many reports were sent from this phone in a short time. Nothing was saved yet. "
-        "Wait a few minutes, then send again: your words are still here."))
+    return _render_form(
+        ReportForm(),
+        429,
+        _(
+            "Too many reports were sent from this phone in a short time. Nothing was saved yet. "
+            "Wait a few minutes, then send again: your words are still here."
+        ),
+    )
 
 
 @on_rate_limited("forms.followup_login")
 def _login_limited() -> tuple[str, int]:
-    return _pending_login(_("Too many tries. Wait a few minutes, then type your receipt number "
-                            "again."), 429)
+    return _pending_login(
+        _("Too many tries. Wait a few minutes, then type your receipt number again."), 429
+    )
 
 
 @on_rate_limited("forms.followup_reply")
 def _reply_limited() -> tuple[str, int]:
-    message = _("Too many answers in a short time. Your answer was not sent yet: wait a few "
-                "minutes, then send it again.")
+    message = _(
+        "Too many answers in a short time. Your answer was not sent yet: wait a few "
+        "minutes, then send it again."
+    )
     opened = inbox.resume(session, db.session(), settings().secret_key)
     if opened is None:
         return _pending_login(message, 429)
@@ -351,7 +409,11 @@ def towns() -> Response | tuple[Response, int]:
     province = request.args.get("province", "")
     if province not in PROVINCES:
         return jsonify(error="province must be one of " + ", ".join(PROVINCES)), 400
-    resp = jsonify([{"id": t.id, "name": t.name, "lat": t.lat, "lon": t.lon}
-                    for t in gazetteer.towns_in(province)])
+    resp = jsonify(
+        [
+            {"id": t.id, "name": t.name, "lat": t.lat, "lon": t.lon}
+            for t in gazetteer.towns_in(province)
+        ]
+    )
     resp.headers["Cache-Control"] = "public, max-age=86400"
     return resp

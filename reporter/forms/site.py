@@ -27,7 +27,6 @@ from reporter.web.i18n import without_prefix
 bp = Blueprint("site", __name__)
 
 
-
 @bp.get("/")
 def index() -> str:
     """Home: what this is, how to stay safe, where to go."""
@@ -39,8 +38,9 @@ def site_content() -> dict[str, str]:
     text saved for every language ("*"); the translated built-in text if none or DB down."""
     lang = str(get_locale() or "en")
     try:
-        rows = db.session().scalars(select(SiteContent).where(
-            SiteContent.lang.in_((lang, "*")))).all()
+        rows = (
+            db.session().scalars(select(SiteContent).where(SiteContent.lang.in_((lang, "*")))).all()
+        )
     except OperationalError:
         db.session().rollback()
         return {}
@@ -92,7 +92,11 @@ def local_path(target: str) -> str:
     """`target` if it is a path on this site, else the home page: the language switcher must
     not become an open redirect (`//host`, `/\\host`, and `/<tab>/host`, which browsers read
     as `//host`, all go home)."""
-    if (not target.startswith("/") or target.startswith("//") or "\\" in target
-            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+    ):
         return url_for("site.index")
     return target

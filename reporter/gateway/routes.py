@@ -61,37 +61,46 @@ def _store() -> Any:
 
 def _site() -> str:
     cfg = settings()
-    site = cfg.gateway.site_address or (f"http://{cfg.onion_address}" if cfg.onion_address
-                                        else request.host_url)
+    site = cfg.gateway.site_address or (
+        f"http://{cfg.onion_address}" if cfg.onion_address else request.host_url
+    )
     return site.rstrip("/")
 
 
-def seal_and_accept(data: dict[str, Any], channel: str, language: str,
-                    phone: str | None) -> str:
+def seal_and_accept(data: dict[str, Any], channel: str, language: str, phone: str | None) -> str:
     """One report sealed on arrival with public keys only, stored by the web's own accept()."""
     cfg = settings()
     province = data.get("province") or cfg.gateway.callback_province
     today = dt.date.today()
     payload = make_payload(
-        categories=data.get("categories", []), perpetrators=data.get("perpetrators", []),
-        year=data.get("year") or today.year, month=data.get("month"),
-        province=province, town_id=data.get("town_id"), town=data.get("town"),
-        place_text=data.get("place"), narrative=data.get("narrative", ""),
-        consent_contact=bool(data.get("contact")), consent_legal=bool(data.get("legal")),
-        language=language, channel=channel, callback_phone=phone)
+        categories=data.get("categories", []),
+        perpetrators=data.get("perpetrators", []),
+        year=data.get("year") or today.year,
+        month=data.get("month"),
+        province=province,
+        town_id=data.get("town_id"),
+        town=data.get("town"),
+        place_text=data.get("place"),
+        narrative=data.get("narrative", ""),
+        consent_contact=bool(data.get("contact")),
+        consent_legal=bool(data.get("legal")),
+        language=language,
+        channel=channel,
+        callback_phone=phone,
+    )
     recipients = load_keyring(db.session()).recipients(province)
     sealed = envelope.seal(payload, recipients)
     del payload
-    return intake.accept(db.session(), intake.Submission(province, channel, sealed), cfg,
-                         drawn=receipt_pool().take)
+    return intake.accept(
+        db.session(), intake.Submission(province, channel, sealed), cfg, drawn=receipt_pool().take
+    )
 
 
 def receipt_pool() -> ReceiptPool:
     ext = current_app.extensions
     if "reporter.gateway.pool" not in ext:
         cfg = settings()
-        ext["reporter.gateway.pool"] = ReceiptPool(
-            intake.hashing(cfg), cfg.ussd_receipt_pool)
+        ext["reporter.gateway.pool"] = ReceiptPool(intake.hashing(cfg), cfg.ussd_receipt_pool)
     return ext["reporter.gateway.pool"]
 
 
@@ -102,18 +111,19 @@ def _ussd_limited() -> tuple[Response, int]:
 
 @bp.post("/ussd")
 @gateway_view
-@limiter.limit(lambda: settings().ussd_session_limit,
-               key_func=_ussd_session_key, scope="ussd-session")
-@limiter.limit(lambda: settings().ussd_global_limit,
-               key_func=_global_key, scope="ussd-global")
+@limiter.limit(
+    lambda: settings().ussd_session_limit, key_func=_ussd_session_key, scope="ussd-session"
+)
+@limiter.limit(lambda: settings().ussd_global_limit, key_func=_global_key, scope="ussd-global")
 def ussd() -> Response:
     cfg = settings()
     req = ADAPTER.ussd_request(request.form)
     if req is None:
         return _plain(ADAPTER.ussd_body(Screen(_("Please dial again."), final=True)))
     if req.too_long:
-        return _plain(ADAPTER.ussd_body(Screen(
-            _("That answer was too long. Please dial again."), final=True)))
+        return _plain(
+            ADAPTER.ussd_body(Screen(_("That answer was too long. Please dial again."), final=True))
+        )
     phone = req.phone
     state_box = SessionState(_store(), cfg.secret_key, req.session_id)
 
@@ -122,8 +132,12 @@ def ussd() -> Response:
         number = callback_number(phone) if wants_call else None
         if kind == "callback":
             data = {**data, "contact": True}
-        return seal_and_accept(data, Channel.HELPLINE if kind == "callback" else Channel.USSD,
-                               str(data.get("language") or "en"), number)
+        return seal_and_accept(
+            data,
+            Channel.HELPLINE if kind == "callback" else Channel.USSD,
+            str(data.get("language") or "en"),
+            number,
+        )
 
     def open_receipt(text: str) -> tuple[str, str | None] | None:
         try:
@@ -133,8 +147,14 @@ def ussd() -> Response:
         to_her = [m for m in inbox.messages(opened) if m.author == "staff"]
         return opened.report.status, (to_her[-1].text if to_her else None)
 
-    ctx = Context(languages=cfg.languages, ussd_code=cfg.gateway.ussd_code, site=_site(),
-                  submit=submit, open_receipt=open_receipt, today=dt.date.today())
+    ctx = Context(
+        languages=cfg.languages,
+        ussd_code=cfg.gateway.ussd_code,
+        site=_site(),
+        submit=submit,
+        open_receipt=open_receipt,
+        today=dt.date.today(),
+    )
     state: dict[str, Any] | None = None
     if not req.answers:
         receipt_pool().warm()  # her receipt is drawn while she answers
@@ -147,11 +167,12 @@ def ussd() -> Response:
         log.warning("ussd request failed: %s", type(exc).__name__)
         db.discard_session()
         with force_locale((state or {}).get("lang") or "en"):
-            screen = Screen(_("Sorry, the service is not available now. Please try later."),
-                            final=True)
+            screen = Screen(
+                _("Sorry, the service is not available now. Please try later."), final=True
+            )
     body = ADAPTER.ussd_body(screen)
     if len(body) > SCREEN_MAX:  # a guard; tests hold every screen below it
-        body = body[:SCREEN_MAX - 1] + "…"
+        body = body[: SCREEN_MAX - 1] + "…"
     return _plain(body)
 
 
@@ -162,8 +183,7 @@ def sender() -> AfricasTalkingSender:
 
 @bp.post("/sms")
 @gateway_view
-@limiter.limit(lambda: settings().sms_global_limit,
-               key_func=_global_key, scope="sms-global")
+@limiter.limit(lambda: settings().sms_global_limit, key_func=_global_key, scope="sms-global")
 def sms_inbound() -> Response:
     msg = ADAPTER.inbound_sms(request.form)
     if msg is None:

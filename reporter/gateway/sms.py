@@ -52,8 +52,13 @@ def _province(rest: str) -> tuple[str | None, str]:
     return None, rest
 
 
-def handle(msg: InboundSms, cfg: Settings, sender: AfricasTalkingSender,
-           accept: Callable[[dict[str, Any], str, str, str | None], str], site: str) -> str:
+def handle(
+    msg: InboundSms,
+    cfg: Settings,
+    sender: AfricasTalkingSender,
+    accept: Callable[[dict[str, Any], str, str, str | None], str],
+    site: str,
+) -> str:
     """Handle one inbound SMS, send the reply; return what kind it was."""
     g = cfg.gateway
     languages = set(cfg.languages)
@@ -66,22 +71,38 @@ def handle(msg: InboundSms, cfg: Settings, sender: AfricasTalkingSender,
         if called:
             province, _rest = _province(called[1])
             number = callback_number(msg.phone)
-            accept({"province": province, "contact": True, "narrative": ""}, Channel.HELPLINE,
-                   language, number)
+            accept(
+                {"province": province, "contact": True, "narrative": ""},
+                Channel.HELPLINE,
+                language,
+                number,
+            )
             reply = _("We got your call-me request. A paralegal will call you back.")
         elif report:
             province, rest = _province(report[1])
-            receipt = accept({"province": province, "narrative": rest[:SMS_NARRATIVE_MAX],
-                              "contact": True}, Channel.SMS, language, None)
-            grouped = " ".join(receipt[i:i + 4] for i in range(0, 16, 4))
-            reply = _("Received. Your receipt: %(receipt)s. Keep it safe and delete this SMS. "
-                      "To follow up, dial %(code)s (My receipt) or visit %(site)s/followup",
-                      receipt=grouped, code=g.ussd_code, site=site)
+            receipt = accept(
+                {"province": province, "narrative": rest[:SMS_NARRATIVE_MAX], "contact": True},
+                Channel.SMS,
+                language,
+                None,
+            )
+            grouped = " ".join(receipt[i : i + 4] for i in range(0, 16, 4))
+            reply = _(
+                "Received. Your receipt: %(receipt)s. Keep it safe and delete this SMS. "
+                "To follow up, dial %(code)s (My receipt) or visit %(site)s/followup",
+                receipt=grouped,
+                code=g.ussd_code,
+                site=site,
+            )
         else:
             keyword = next((k for k, v in g.report_keywords.items() if v == "en"), "REPORT")
-            reply = _("To report safely, dial %(code)s (free) or visit %(site)s. Or send "
-                      "%(keyword)s, your province and what happened.",
-                      code=g.ussd_code, site=site, keyword=keyword)
+            reply = _(
+                "To report safely, dial %(code)s (free) or visit %(site)s. Or send "
+                "%(keyword)s, your province and what happened.",
+                code=g.ussd_code,
+                site=site,
+                keyword=keyword,
+            )
     try:
         sender.send(msg.phone, reply)
     except SmsSendFailed as exc:

@@ -31,8 +31,7 @@ PURGE_EVERY = 10
 
 
 def _derive(secret: str, label: bytes, session_id: str) -> bytes:
-    return hmac.new(secret.encode(), label + b"\x00" + session_id.encode(),
-                    hashlib.sha256).digest()
+    return hmac.new(secret.encode(), label + b"\x00" + session_id.encode(), hashlib.sha256).digest()
 
 
 def session_key(secret: str, session_id: str) -> str:
@@ -93,11 +92,13 @@ class DatabaseStore:
         # again), so this commit does not wait for the disk
         self.session.execute(text("SET LOCAL synchronous_commit = off"))
         stmt = insert(GatewaySession).values(key=key, box=box, expires_at=until)
-        self.session.execute(stmt.on_conflict_do_update(
-            index_elements=["key"], set_={"box": box, "expires_at": until}))
+        self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["key"], set_={"box": box, "expires_at": until}
+            )
+        )
         if secrets.randbelow(PURGE_EVERY) == 0:  # expired sessions go as new ones come
-            self.session.execute(delete(GatewaySession).where(
-                GatewaySession.expires_at < utcnow()))
+            self.session.execute(delete(GatewaySession).where(GatewaySession.expires_at < utcnow()))
         self.session.commit()
 
 

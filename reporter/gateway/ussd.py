@@ -41,14 +41,19 @@ WHAT_AND_WHERE = {"lang", "home", "cat", "perp", "prov", "cbprov", "town", "town
 
 def status_labels() -> dict[str, str]:
     # the same words as the web inbox (forms/inbox.html), so the catalogs already have them
-    return {"new": _("Received, not yet read"), "in_review": _("A paralegal is looking at it"),
-            "needs_info": _("We have a question for you"), "verified": _("Checked and counted"),
-            "rejected": _("Closed"), "duplicate": _("Joined with another report")}
+    return {
+        "new": _("Received, not yet read"),
+        "in_review": _("A paralegal is looking at it"),
+        "needs_info": _("We have a question for you"),
+        "verified": _("Checked and counted"),
+        "rejected": _("Closed"),
+        "duplicate": _("Joined with another report"),
+    }
 
 
 def cut(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:max(0, limit - 1)].rstrip() + "…"
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
 
 
 def not_listed() -> str:
@@ -104,10 +109,12 @@ class Menu:
         if step in ("prov", "cbprov"):
             return _("Which province?"), [(c, str(n)) for c, n in PROVINCE_LABELS.items()]
         if step == "townlist":
-            towns = sorted(gazetteer.towns_in(self.data["province"]),
-                           key=lambda t: -t.population)[:TOWN_LIST]
-            return _("Which town?"), [(str(t.id), t.name) for t in sorted(
-                towns, key=lambda t: t.name)]
+            towns = sorted(gazetteer.towns_in(self.data["province"]), key=lambda t: -t.population)[
+                :TOWN_LIST
+            ]
+            return _("Which town?"), [
+                (str(t.id), t.name) for t in sorted(towns, key=lambda t: t.name)
+            ]
         if step == "month":
             return _("Which month?"), [*self._months(), ("earlier", _("Earlier / not sure"))]
         if step == "year":
@@ -138,25 +145,34 @@ class Menu:
             if error:
                 lines.insert(0, "?")
         elif step == "home":
-            lines += [_("Report abuse safely."), "1 " + _("Report what happened"),
-                      "2 " + _("My receipt"), "3 " + _("Please call me")]
+            lines += [
+                _("Report abuse safely."),
+                "1 " + _("Report what happened"),
+                "2 " + _("My receipt"),
+                "3 " + _("Please call me"),
+            ]
         elif step in ("cat", "perp", "prov", "cbprov", "townlist", "month", "year"):
             header, page = self._page(step)
             lines += [header, *(f"{i} {label}" for i, (_v, label) in enumerate(page.items, 1))]
             if page.more:
                 lines.append("0 " + _("More"))
         elif step == "town":
-            lines += [_("Town or area? Type its name."), "1 " + _("Choose from a list"),
-                      "2 " + _("Skip")]
+            lines += [
+                _("Town or area? Type its name."),
+                "1 " + _("Choose from a list"),
+                "2 " + _("Skip"),
+            ]
         elif step == "text":
-            lines += [_("In a few words, what happened? Do not write names."),
-                      "0 " + _("Skip")]
+            lines += [_("In a few words, what happened? Do not write names."), "0 " + _("Skip")]
         elif step == "contact":
-            lines += [_("May we contact you?"), "1 " + _("Call me back on this phone"),
-                      "2 " + _("Only through My receipt"), "3 " + _("No")]
+            lines += [
+                _("May we contact you?"),
+                "1 " + _("Call me back on this phone"),
+                "2 " + _("Only through My receipt"),
+                "3 " + _("No"),
+            ]
         elif step == "legal":
-            lines += [_("May our legal partner see your report?"), "1 " + _("Yes"),
-                      "2 " + _("No")]
+            lines += [_("May our legal partner see your report?"), "1 " + _("Yes"), "2 " + _("No")]
         elif step == "receipt":
             lines += [_("Type your 16-digit receipt number.")]
         elif step == "more":
@@ -227,8 +243,9 @@ class Menu:
             value = self._choose(step, a)
             if value is not None:
                 town = gazetteer.lookup(int(value))
-                self.data["town_id"], self.data["town"] = (town.id, town.name) if town else (
-                    None, None)
+                self.data["town_id"], self.data["town"] = (
+                    (town.id, town.name) if town else (None, None)
+                )
                 self._go("month")
         return None
 
@@ -270,8 +287,10 @@ class Menu:
 
     def _typed_town(self, text: str) -> None:
         folded = text.casefold()
-        match = next((t for t in gazetteer.towns_in(self.data["province"])
-                      if t.name.casefold() == folded), None)
+        match = next(
+            (t for t in gazetteer.towns_in(self.data["province"]) if t.name.casefold() == folded),
+            None,
+        )
         if match is not None:
             self.data["town_id"], self.data["town"] = match.id, match.name
         else:
@@ -279,10 +298,13 @@ class Menu:
 
     def _finish(self, kind: str) -> Screen:
         receipt = self.ctx.submit({**self.data, "language": self.s.get("lang") or "en"}, kind)
-        grouped = " ".join(receipt[i:i + 4] for i in range(0, 16, 4))
+        grouped = " ".join(receipt[i : i + 4] for i in range(0, 16, 4))
         if kind == "callback":
-            lines = [_("Thank you. A paralegal will call you on this phone."),
-                     _("Your receipt:"), grouped]
+            lines = [
+                _("Thank you. A paralegal will call you on this phone."),
+                _("Your receipt:"),
+                grouped,
+            ]
         else:
             lines = [_("Received. Your receipt:"), grouped, _("Write it down.")]
         follow = _("To follow up, dial %(code)s and choose My receipt.", code=self.ctx.ussd_code)
@@ -296,8 +318,9 @@ class Menu:
     def _receipt(self, text: str) -> Screen:
         opened = self.ctx.open_receipt(text)
         if opened is None:
-            return Screen(_("We could not find this receipt. Check the digits and dial again."),
-                          final=True)
+            return Screen(
+                _("We could not find this receipt. Check the digits and dial again."), final=True
+            )
         status, latest = opened
         head = _("Status:") + " " + status_labels().get(status, status)
         if not latest:
@@ -307,18 +330,19 @@ class Menu:
         if len(latest) <= room:
             return Screen(intro + latest, final=True)
         more = "\n1 " + _("More")
-        first = latest[:room - len(more)]
-        self.s["rest"] = cut(latest[len(first):], BODY_MAX)
+        first = latest[: room - len(more)]
+        self.s["rest"] = cut(latest[len(first) :], BODY_MAX)
         self._go("more")
         return Screen(intro + first + more)
 
 
 def cut_lines(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def run(ctx: Context, state: dict[str, Any] | None, answers: list[str]) -> tuple[
-        Screen, dict[str, Any] | None]:
+def run(
+    ctx: Context, state: dict[str, Any] | None, answers: list[str]
+) -> tuple[Screen, dict[str, Any] | None]:
     """The screen for this request and the state to keep (None: nothing to keep)."""
     if state is None:
         if answers:  # an old or unknown session resent by the gateway: never a fresh start
@@ -352,8 +376,7 @@ def run(ctx: Context, state: dict[str, Any] | None, answers: list[str]) -> tuple
                 state["seen"] = len(answers)
                 return menu.screen(str(exc)), state
             if final is not None and final.final:
-                state.update({"done": True, "end": final.text, "seen": len(answers),
-                              "data": {}})
+                state.update({"done": True, "end": final.text, "seen": len(answers), "data": {}})
                 state.pop("rest", None)
                 return final, state
             if final is not None:

@@ -49,7 +49,7 @@ def lambert_w_minus1(x: float) -> float:
     # starting points: the series around the branch point, or the asymptote near 0
     if x < -0.25:
         q = -math.sqrt(max(0.0, 2 * (1 + math.e * x)))
-        w = -1 + q - q * q / 3 + 11 / 72 * q ** 3
+        w = -1 + q - q * q / 3 + 11 / 72 * q**3
     else:
         lx = math.log(-x)
         w = lx - math.log(-lx)
@@ -84,8 +84,9 @@ def _offset(lat: float, lon: float, distance_m: float, angle: float) -> tuple[fl
     return new_lat, new_lon
 
 
-def displace(lat: float, lon: float, privacy_radius_m: float,
-             rng: Random | None = None) -> tuple[float, float]:
+def displace(
+    lat: float, lon: float, privacy_radius_m: float, rng: Random | None = None
+) -> tuple[float, float]:
     """The one published point for a true point: planar Laplace noise, mean distance = radius.
 
     A draw that falls outside South Africa's bounding box is discarded and drawn again, before

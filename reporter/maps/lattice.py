@@ -209,7 +209,7 @@ def relations(values: dict[Node, int], periods: dict[str, Period]) -> list[tuple
         if parent is not None:
             groups[("geo", (period, parent, a), "")].append(node)
         if a != ANY:
-            base = a[len(NOT):] if a.startswith(NOT) else a
+            base = a[len(NOT) :] if a.startswith(NOT) else a
             groups[("attr", (period, g, ANY), base)].append(node)
         up = ups.get(period, "")
         if up in periods:
@@ -280,21 +280,26 @@ class _Suppression:
     def __init__(self, graph: _Graph, new: set[str], k: int, frozen_shown: set[Node]) -> None:
         self.graph, self.k = graph, k
         n = len(graph.nodes)
-        self.mutable = [graph.nodes[i][0] in new and not is_virtual(graph.nodes[i])
-                        for i in range(n)]
-        self.shown = {i for i in range(n) if (self.mutable[i] and graph.value[i] >= k)
-                      or graph.nodes[i] in frozen_shown}
+        self.mutable = [
+            graph.nodes[i][0] in new and not is_virtual(graph.nodes[i]) for i in range(n)
+        ]
+        self.shown = {
+            i
+            for i in range(n)
+            if (self.mutable[i] and graph.value[i] >= k) or graph.nodes[i] in frozen_shown
+        }
         self.is_new = [graph.nodes[i][0] in new for i in range(n)]
         self.baseline = graph.known({i for i in range(n) if graph.nodes[i] in frozen_shown})
-        self.frozen_hidden = {i for i in range(n) if graph.nodes[i][0] not in new
-                              and i not in self.baseline}
+        self.frozen_hidden = {
+            i for i in range(n) if graph.nodes[i][0] not in new and i not in self.baseline
+        }
 
     def hideable(self, i: int) -> int | None:
         if i in self.shown and self.mutable[i]:
             return i
         node = self.graph.nodes[i]
         if is_virtual(node):
-            partner = self.graph.index.get((node[0], node[1], node[2][len(NOT):]))
+            partner = self.graph.index.get((node[0], node[1], node[2][len(NOT) :]))
             if partner is not None and partner in self.shown and self.mutable[partner]:
                 return partner
         return None
@@ -302,9 +307,14 @@ class _Suppression:
     def problems(self, known: set[int]) -> tuple[list[int], list[int], list[int]]:
         """The broken relations, the leaked released bins and the small known bins."""
         graph, k = self.graph, self.k
-        broken = [r for r in graph.violations(known, k)
-                  if not all(not self.is_new[m] and (m in self.baseline or m not in known)
-                             for m in (graph.rels[r][0], *graph.rels[r][1]))]
+        broken = [
+            r
+            for r in graph.violations(known, k)
+            if not all(
+                not self.is_new[m] and (m in self.baseline or m not in known)
+                for m in (graph.rels[r][0], *graph.rels[r][1])
+            )
+        ]
         # a released period's hidden bin must stay hidden: a new period may not reveal it
         leaked = [i for i in self.frozen_hidden if i in known]
         # a bin below k that follows from its relations (e.g. "all" minus "with c")
@@ -337,8 +347,9 @@ class _Suppression:
             picks = [h]
         return {self._smallest(picks)} if picks else self._around([p, *cs])
 
-    def to_hide(self, known: set[int], broken: list[int], leaked: list[int],
-                small: list[int]) -> set[int]:
+    def to_hide(
+        self, known: set[int], broken: list[int], leaked: list[int], small: list[int]
+    ) -> set[int]:
         hide: set[int] = set()
         for i in small:
             hide |= self.hide_for_small(i, known)
@@ -353,8 +364,13 @@ class _Suppression:
         return hide
 
 
-def choose_shown(values: dict[Node, int], periods: dict[str, Period], new: set[str], k: int,
-                 frozen_shown: set[Node]) -> set[Node]:
+def choose_shown(
+    values: dict[Node, int],
+    periods: dict[str, Period],
+    new: set[str],
+    k: int,
+    frozen_shown: set[Node],
+) -> set[Node]:
     """The bins of the periods in `new` to show. `values` holds the non-empty bins of the new
     periods and of the released periods they are sums of (whose shown bins are
     `frozen_shown`); those released bins never change."""

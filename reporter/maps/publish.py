@@ -82,8 +82,9 @@ def aggregate_keys(incident: Incident) -> list[tuple[int, str, dt.date, str, str
         (res, cell, incident.month, incident.province, category, perpetrator)
         for res in AGGREGATE_RESOLUTIONS
         if (cell := cells[res]) is not None
-        for category, perpetrator in product([ANY, *incident.categories],
-                                             [ANY, *incident.perpetrators])
+        for category, perpetrator in product(
+            [ANY, *incident.categories], [ANY, *incident.perpetrators]
+        )
     ]
     return sorted(set(keys))
 
@@ -91,18 +92,33 @@ def aggregate_keys(incident: Incident) -> list[tuple[int, str, dt.date, str, str
 def mark_changed(session: Session) -> None:
     """Give the aggregates a new random token, so that every process's cache misses."""
     stmt = insert(AggregateState).values(id=1, token=secrets.token_hex(16), changes=1)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[AggregateState.id],
-        set_={"token": stmt.excluded.token, "changes": AggregateState.changes + 1}))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[AggregateState.id],
+            set_={"token": stmt.excluded.token, "changes": AggregateState.changes + 1},
+        )
+    )
 
 
 def _add(session: Session, incident: Incident) -> None:
-    rows = [dict(zip(("resolution", "cell", "month", "province", "category", "perpetrator"),
-                     key, strict=True), count=1) for key in aggregate_keys(incident)]
+    rows = [
+        dict(
+            zip(
+                ("resolution", "cell", "month", "province", "category", "perpetrator"),
+                key,
+                strict=True,
+            ),
+            count=1,
+        )
+        for key in aggregate_keys(incident)
+    ]
     stmt = insert(IncidentCount).values(rows)
-    session.execute(stmt.on_conflict_do_update(
-        constraint="pk_incident_count",
-        set_={"count": IncidentCount.count + stmt.excluded.count}))
+    session.execute(
+        stmt.on_conflict_do_update(
+            constraint="pk_incident_count",
+            set_={"count": IncidentCount.count + stmt.excluded.count},
+        )
+    )
 
 
 def _subtract(session: Session, incident: Incident) -> None:
@@ -143,8 +159,11 @@ def publish_incident(
         raise PublishInvalid(f"verification_level: not one of {', '.join(VERIFICATION_LEVELS)}")
     if source_type not in SOURCE_TYPES:
         raise PublishInvalid(f"source_type: not one of {', '.join(SOURCE_TYPES)}")
-    if isinstance(people_affected, bool) or not isinstance(people_affected, int) or not (
-            1 <= people_affected <= MAX_PEOPLE):
+    if (
+        isinstance(people_affected, bool)
+        or not isinstance(people_affected, int)
+        or not (1 <= people_affected <= MAX_PEOPLE)
+    ):
         raise PublishInvalid(f"people_affected: a whole number from 1 to {MAX_PEOPLE}")
     try:
         lat, lon = float(lat), float(lon)
@@ -159,11 +178,18 @@ def publish_incident(
     shown_lat, shown_lon = fuzz.displace(lat, lon, privacy_radius_m)
     cells = cells_of(shown_lat, shown_lon)
     incident = Incident(
-        categories=cats, perpetrators=perps, month=first, province=province,
+        categories=cats,
+        perpetrators=perps,
+        month=first,
+        province=province,
         geom=WKTElement(f"POINT({shown_lon!r} {shown_lat!r})", srid=4326),
-        cell_r5=cells[5], cell_r6=cells[6], cell_r7=cells[7],
-        verification_level=verification_level, source_type=source_type,
-        people_affected=people_affected, withdrawn=False,
+        cell_r5=cells[5],
+        cell_r6=cells[6],
+        cell_r7=cells[7],
+        verification_level=verification_level,
+        source_type=source_type,
+        people_affected=people_affected,
+        withdrawn=False,
     )
     session.add(incident)
     session.flush()
@@ -178,7 +204,8 @@ def withdraw_incident(session: Session, incident_id: int) -> Incident:
     Raises IncidentUnknown. The caller commits.
     """
     incident = session.scalars(
-        select(Incident).where(Incident.id == incident_id).with_for_update()).first()
+        select(Incident).where(Incident.id == incident_id).with_for_update()
+    ).first()
     if incident is None:
         raise IncidentUnknown("no incident with that id")
     if incident.withdrawn:
@@ -219,8 +246,14 @@ def refresh_aggregates(session: Session) -> None:
 
 def count_rows(session: Session) -> Sequence[Row[Any]]:
     """Every aggregate row, sorted (for checks that incremental and refreshed counts agree)."""
-    return session.execute(select(
-        IncidentCount.resolution, IncidentCount.cell, IncidentCount.month,
-        IncidentCount.province, IncidentCount.category, IncidentCount.perpetrator,
-        IncidentCount.count).order_by(
-            *cast(Table, IncidentCount.__table__).primary_key.columns)).all()
+    return session.execute(
+        select(
+            IncidentCount.resolution,
+            IncidentCount.cell,
+            IncidentCount.month,
+            IncidentCount.province,
+            IncidentCount.category,
+            IncidentCount.perpetrator,
+            IncidentCount.count,
+        ).order_by(*cast(Table, IncidentCount.__table__).primary_key.columns)
+    ).all()

@@ -34,8 +34,10 @@ class FilterInvalid(ValueError):
     """A query parameter of the public map or API is not valid (the message says which)."""
 
 
-PERIOD_HELP = ("period must be a released month (YYYY-MM), quarter (YYYY-Q1 to YYYY-Q4) or "
-               "year (YYYY) from the list in /api/v1/periods")
+PERIOD_HELP = (
+    "period must be a released month (YYYY-MM), quarter (YYYY-Q1 to YYYY-Q4) or "
+    "year (YYYY) from the list in /api/v1/periods"
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,13 @@ class Filters:
 
     def public(self) -> dict[str, Any]:
         """The filters as echoed in API responses."""
-        return {"period": self.period.label if self.period else None,
-                "category": self.category, "perpetrator": self.perpetrator,
-                "province": self.province, "res": self.res}
+        return {
+            "period": self.period.label if self.period else None,
+            "category": self.category,
+            "perpetrator": self.perpetrator,
+            "province": self.province,
+            "res": self.res,
+        }
 
     def args(self, with_res: bool = True) -> dict[str, str]:
         """Query-string arguments that reproduce these filters (only those that are set)."""
@@ -75,15 +81,19 @@ def parse_filters(args: Mapping[str, Any]) -> Filters:
     """
     values: dict[str, str] = {}
     for name in ("period", "from", "to", "category", "perpetrator", "province", "res"):
-        got = args.getlist(name) if hasattr(args, "getlist") else (
-            [args[name]] if name in args and args[name] is not None else [])
+        got = (
+            args.getlist(name)
+            if hasattr(args, "getlist")
+            else ([args[name]] if name in args and args[name] is not None else [])
+        )
         if len(got) > 1:
             raise FilterInvalid(f"give {name} at most once")
         if got and str(got[0]).strip():
             values[name] = str(got[0]).strip()
     if "from" in values or "to" in values:
-        raise FilterInvalid("from and to are not accepted: choose one period (a whole month, "
-                            "quarter or year)")
+        raise FilterInvalid(
+            "from and to are not accepted: choose one period (a whole month, quarter or year)"
+        )
     period = None
     if "period" in values:
         period = lattice.parse_period(values["period"])
@@ -94,8 +104,7 @@ def parse_filters(args: Mapping[str, Any]) -> Filters:
         raise FilterInvalid("category must be one of: " + ", ".join(sorted(CATEGORY_VALUES)))
     perpetrator = values.get("perpetrator")
     if perpetrator is not None and perpetrator not in PERPETRATOR_VALUES:
-        raise FilterInvalid(
-            "perpetrator must be one of: " + ", ".join(sorted(PERPETRATOR_VALUES)))
+        raise FilterInvalid("perpetrator must be one of: " + ", ".join(sorted(PERPETRATOR_VALUES)))
     if category and perpetrator:
         raise FilterInvalid("choose a category or a perpetrator, not both")
     province = values.get("province")
@@ -136,8 +145,10 @@ def released(session: Session) -> Released:
     kinds: dict[str, list[str]] = defaultdict(list)
     if rel is not None:
         for label, kind in session.execute(
-                select(ReleasePeriod.period, ReleasePeriod.kind)
-                .order_by(ReleasePeriod.first_month.desc(), ReleasePeriod.period.desc())):
+            select(ReleasePeriod.period, ReleasePeriod.kind).order_by(
+                ReleasePeriod.first_month.desc(), ReleasePeriod.period.desc()
+            )
+        ):
             kinds[kind].append(label)
     return Released(rel, kinds["month"], kinds["quarter"], kinds["year"])
 
@@ -193,28 +204,42 @@ def cached(cache: ResponseCache | None, rel: Released, key: Hashable, compute: A
     return hit
 
 
-def _bins(session: Session, period: str, attribute: str, resolution: int,
-          province: str | None) -> list[tuple[str, str, int]]:
-    conds = [ReleaseBin.period == period, ReleaseBin.attribute == attribute,
-             ReleaseBin.resolution == resolution]
+def _bins(
+    session: Session, period: str, attribute: str, resolution: int, province: str | None
+) -> list[tuple[str, str, int]]:
+    conds = [
+        ReleaseBin.period == period,
+        ReleaseBin.attribute == attribute,
+        ReleaseBin.resolution == resolution,
+    ]
     if province is not None:
         conds.append(ReleaseBin.province == province)
-    return [tuple(r) for r in session.execute(
-        select(ReleaseBin.province, ReleaseBin.cell, ReleaseBin.count).where(*conds))]
+    return [
+        tuple(r)
+        for r in session.execute(
+            select(ReleaseBin.province, ReleaseBin.cell, ReleaseBin.count).where(*conds)
+        )
+    ]
 
 
-def cell_counts(session: Session, f: Filters, settings: Settings, rel: Released,
-                cache: ResponseCache | None = None) -> list[tuple[str, int]]:
+def cell_counts(
+    session: Session,
+    f: Filters,
+    settings: Settings,
+    rel: Released,
+    cache: ResponseCache | None = None,
+) -> list[tuple[str, int]]:
     """(h3 cell, count) at f.res, largest first: the shown bins of the province, or without
     a province the shown bins of every province, a hexagon on a border adding its shown parts."""
+
     def compute() -> list[tuple[str, int]]:
         if f.period is None:
             return []
         total: dict[str, int] = defaultdict(int)
-        for _province, cell, n in _bins(session, f.period.label, f.attribute, f.res,
-                                        f.province):
+        for _province, cell, n in _bins(session, f.period.label, f.attribute, f.res, f.province):
             total[cell] += n
         return sorted(total.items(), key=lambda r: (-r[1], r[0]))
+
     return cached(cache, rel, ("cells", f), compute)
 
 
@@ -227,35 +252,58 @@ class Summary:
     by_province_category: list[tuple[tuple[str, str], int]]
 
 
-def summary(session: Session, f: Filters, settings: Settings, rel: Released,
-            cache: ResponseCache | None = None) -> Summary:
+def summary(
+    session: Session,
+    f: Filters,
+    settings: Settings,
+    rel: Released,
+    cache: ResponseCache | None = None,
+) -> Summary:
     """Counts of the period by province, category, perpetrator, month (of a quarter or year)
     and province x category; only shown bins, no total (a total beside hidden parts would give
     their sum away). A category filter has no perpetrator list and the other way round: the
     lattice has no bin for both at once."""
+
     def compute() -> Summary:
         empty = Summary([], [], [], [], [])
         if f.period is None:
             return empty
         label, attr, where = f.period.label, f.attribute, f.province or ANY
         rows = session.execute(
-            select(ReleaseBin.period, ReleaseBin.attribute, ReleaseBin.province,
-                   ReleaseBin.count)
-            .where(ReleaseBin.resolution == 0, ReleaseBin.cell == ANY,
-                   ReleaseBin.period.in_([label, *[lattice.month_label(m)
-                                                   for m in f.period.months]]))).all()
+            select(
+                ReleaseBin.period, ReleaseBin.attribute, ReleaseBin.province, ReleaseBin.count
+            ).where(
+                ReleaseBin.resolution == 0,
+                ReleaseBin.cell == ANY,
+                ReleaseBin.period.in_([label, *[lattice.month_label(m) for m in f.period.months]]),
+            )
+        ).all()
         own = [(a, p, n) for per, a, p, n in rows if per == label]
-        by_province = sorted((p, n) for a, p, n in own if a == attr and p != ANY
-                             and (f.province is None or p == f.province))
-        cats = [(a[2:], p, n) for a, p, n in own if a.startswith("c:")
-                and (f.category is None or a == attr) and f.perpetrator is None]
-        perps = [(a[2:], p, n) for a, p, n in own if a.startswith("p:")
-                 and (f.perpetrator is None or a == attr) and f.category is None]
+        by_province = sorted(
+            (p, n)
+            for a, p, n in own
+            if a == attr and p != ANY and (f.province is None or p == f.province)
+        )
+        cats = [
+            (a[2:], p, n)
+            for a, p, n in own
+            if a.startswith("c:") and (f.category is None or a == attr) and f.perpetrator is None
+        ]
+        perps = [
+            (a[2:], p, n)
+            for a, p, n in own
+            if a.startswith("p:") and (f.perpetrator is None or a == attr) and f.category is None
+        ]
         months = []
         if f.period.kind != "month":
-            months = sorted((month.first, n) for per, a, p, n in rows
-                            if per != label and a == attr and p == where
-                            and (month := lattice.parse_period(per)) is not None)
+            months = sorted(
+                (month.first, n)
+                for per, a, p, n in rows
+                if per != label
+                and a == attr
+                and p == where
+                and (month := lattice.parse_period(per)) is not None
+            )
         else:
             first = f.period.first
             months = [(first, n) for a, p, n in own if a == attr and p == where]
@@ -264,8 +312,11 @@ def summary(session: Session, f: Filters, settings: Settings, rel: Released,
             by_category=sorted((c, n) for c, p, n in cats if p == where),
             by_perpetrator=sorted((c, n) for c, p, n in perps if p == where),
             by_month=months,
-            by_province_category=sorted(((p, c), n) for c, p, n in cats if p != ANY
-                                        and (f.province is None or p == f.province)),
+            by_province_category=sorted(
+                ((p, c), n)
+                for c, p, n in cats
+                if p != ANY and (f.province is None or p == f.province)
+            ),
         )
-    return cached(cache, rel, ("summary", f.period, f.category, f.perpetrator, f.province),
-                  compute)
+
+    return cached(cache, rel, ("summary", f.period, f.category, f.perpetrator, f.province), compute)

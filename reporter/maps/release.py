@@ -88,19 +88,37 @@ def _month_values(session: Session, months: list[dt.date]) -> dict[str, dict[tup
     """Non-empty bins of each month, from the incidents that releases counted."""
     rows: dict[dt.date, list[lattice.CountRow]] = defaultdict(list)
     if months:
-        stmt = (select(Incident.month, Incident.province, Incident.cell_r6, Incident.categories,
-                       Incident.perpetrators, func.count())
-                .where(Incident.release_id.is_not(None), Incident.month.in_(months))
-                .group_by(Incident.month, Incident.province, Incident.cell_r6,
-                          Incident.categories, Incident.perpetrators))
+        stmt = (
+            select(
+                Incident.month,
+                Incident.province,
+                Incident.cell_r6,
+                Incident.categories,
+                Incident.perpetrators,
+                func.count(),
+            )
+            .where(Incident.release_id.is_not(None), Incident.month.in_(months))
+            .group_by(
+                Incident.month,
+                Incident.province,
+                Incident.cell_r6,
+                Incident.categories,
+                Incident.perpetrators,
+            )
+        )
         for month, province, cell, cats, perps, n in session.execute(stmt):
             rows[month].append((province, cell, cats, perps, n))
     return {lattice.month_label(m): lattice.month_counts(rows.get(m, [])) for m in months}
 
 
 def _shown(session: Session, labels: list[str]) -> set[Node]:
-    stmt = select(ReleaseBin.period, ReleaseBin.resolution, ReleaseBin.province,
-                  ReleaseBin.cell, ReleaseBin.attribute).where(ReleaseBin.period.in_(labels))
+    stmt = select(
+        ReleaseBin.period,
+        ReleaseBin.resolution,
+        ReleaseBin.province,
+        ReleaseBin.cell,
+        ReleaseBin.attribute,
+    ).where(ReleaseBin.period.in_(labels))
     return {(p, (res, prov, cell), a) for p, res, prov, cell, a in session.execute(stmt)}
 
 
@@ -119,16 +137,23 @@ def _new_sums(released: set[str], through: dt.date) -> tuple[list[Period], list[
             new_quarters[q.label] = q
         if y.label not in released and set(y.months) <= released_months:
             new_years[y.label] = y
-    return (sorted(new_quarters.values(), key=lambda p: p.first),
-            sorted(new_years.values(), key=lambda p: p.first))
+    return (
+        sorted(new_quarters.values(), key=lambda p: p.first),
+        sorted(new_years.values(), key=lambda p: p.first),
+    )
 
 
 class _Cutting:
     """The periods one release adds: each period's shown bins, chosen against the released
     periods it is a sum of, stored as the release's bins."""
 
-    def __init__(self, session: Session, release: Release, k: int,
-                 month_values: dict[str, dict[tuple[Geo, str], int]]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        release: Release,
+        k: int,
+        month_values: dict[str, dict[tuple[Geo, str], int]],
+    ) -> None:
         self.session, self.release, self.k = session, release, k
         self.month_values = month_values
         self.quarter_values: dict[str, dict[tuple[Geo, str], int]] = {}
@@ -136,13 +161,28 @@ class _Cutting:
         self.total_bins = 0
 
     def store(self, period: Period, shown: set[Node], values: dict[Node, int]) -> None:
-        self.session.add(ReleasePeriod(period=period.label, kind=period.kind,
-                                       first_month=period.first, release_id=self.release.id))
-        rows = [{"period": n[0], "resolution": n[1][0], "province": n[1][1], "cell": n[1][2],
-                 "attribute": n[2], "count": values[n], "release_id": self.release.id}
-                for n in shown]
+        self.session.add(
+            ReleasePeriod(
+                period=period.label,
+                kind=period.kind,
+                first_month=period.first,
+                release_id=self.release.id,
+            )
+        )
+        rows = [
+            {
+                "period": n[0],
+                "resolution": n[1][0],
+                "province": n[1][1],
+                "cell": n[1][2],
+                "attribute": n[2],
+                "count": values[n],
+                "release_id": self.release.id,
+            }
+            for n in shown
+        ]
         for start in range(0, len(rows), 5000):
-            self.session.execute(insert(ReleaseBin), rows[start:start + 5000])
+            self.session.execute(insert(ReleaseBin), rows[start : start + 5000])
         self.session.flush()
         self.new_labels.append(period.label)
         self.total_bins += len(rows)
@@ -150,14 +190,14 @@ class _Cutting:
     def quarter_counts(self, q: Period) -> dict[tuple[Geo, str], int]:
         if q.label not in self.quarter_values:
             self.quarter_values[q.label] = lattice.add_counts(
-                self.month_values[lattice.month_label(m)] for m in q.months)
+                self.month_values[lattice.month_label(m)] for m in q.months
+            )
         return self.quarter_values[q.label]
 
     def month(self, m: dt.date) -> None:
         p = lattice.month_period(m)
         values = _flatten(p.label, self.month_values[p.label])
-        self.store(p, lattice.choose_shown(values, {p.label: p}, {p.label}, self.k, set()),
-                   values)
+        self.store(p, lattice.choose_shown(values, {p.label: p}, {p.label}, self.k, set()), values)
 
     def quarter(self, q: Period) -> None:
         periods = {q.label: q, **{c.label: c for c in q.children()}}
@@ -176,8 +216,9 @@ class _Cutting:
             for c in q.children():
                 periods[c.label] = c
                 values.update(_flatten(c.label, self.month_values[c.label]))
-        values.update(_flatten(y.label, lattice.add_counts(self.quarter_counts(q)
-                                                           for q in y.children())))
+        values.update(
+            _flatten(y.label, lattice.add_counts(self.quarter_counts(q) for q in y.children()))
+        )
         frozen = _shown(self.session, [p for p in periods if p != y.label])
         self.store(y, lattice.choose_shown(values, periods, {y.label}, self.k, frozen), values)
 
@@ -186,15 +227,26 @@ def _count_in(session: Session, release: Release, new_months: list[dt.date]) -> 
     """Mark the new months' incidents as first counted by the release; how many."""
     if not new_months:
         return 0
-    return cast(CursorResult[Any], session.execute(
-        update(Incident).where(Incident.release_id.is_(None),
-                               Incident.withdrawn.is_(False),
-                               Incident.month.in_(new_months))
-        .values(release_id=release.id))).rowcount or 0
+    return (
+        cast(
+            CursorResult[Any],
+            session.execute(
+                update(Incident)
+                .where(
+                    Incident.release_id.is_(None),
+                    Incident.withdrawn.is_(False),
+                    Incident.month.in_(new_months),
+                )
+                .values(release_id=release.id)
+            ),
+        ).rowcount
+        or 0
+    )
 
 
-def cut_release(session: Session, settings: Settings, now: dt.datetime | None = None,
-                *, force: bool = False) -> Cut:
+def cut_release(
+    session: Session, settings: Settings, now: dt.datetime | None = None, *, force: bool = False
+) -> Cut:
     """Make the release due at `now` (nothing new if the latest release already covers its
     months, unless there is no release yet or force). The caller commits."""
     now = _utc(now)
@@ -202,18 +254,24 @@ def cut_release(session: Session, settings: Settings, now: dt.datetime | None = 
     prev = latest(session)
     through = through_month(settings, now)
     released = set(session.scalars(select(ReleasePeriod.period)))
-    new_months = [m for m in _months(FIRST_MONTH, through)
-                  if lattice.month_label(m) not in released]
+    new_months = [
+        m for m in _months(FIRST_MONTH, through) if lattice.month_label(m) not in released
+    ]
     if prev is not None and not new_months and not force:
         return Cut(prev, [], 0, 0)
-    release = Release(cut_at=now, through_month=through, next_at=next_due(settings, now),
-                      k=settings.k_anonymity, periods=0, bins=0)
+    release = Release(
+        cut_at=now,
+        through_month=through,
+        next_at=next_due(settings, now),
+        k=settings.k_anonymity,
+        periods=0,
+        bins=0,
+    )
     session.add(release)
     session.flush()
     counted = _count_in(session, release, new_months)
     new_quarters, new_years = _new_sums(released, through)
-    needed = sorted({m for p in [*new_quarters, *new_years] for m in p.months}
-                    | set(new_months))
+    needed = sorted({m for p in [*new_quarters, *new_years] for m in p.months} | set(new_months))
     cutting = _Cutting(session, release, settings.k_anonymity, _month_values(session, needed))
     for m in new_months:
         cutting.month(m)
@@ -227,16 +285,18 @@ def cut_release(session: Session, settings: Settings, now: dt.datetime | None = 
     return Cut(release, cutting.new_labels, cutting.total_bins, counted)
 
 
-def ensure_release(session: Session, settings: Settings,
-                   now: dt.datetime | None = None) -> Release | None:
+def ensure_release(
+    session: Session, settings: Settings, now: dt.datetime | None = None
+) -> Release | None:
     """The current release, cutting the due one first when its time has come (the automatic
     cut: on the first public request after the scheduled time). Commits only what it cuts."""
     now = _utc(now)
     current = latest(session)
     if current is not None and current.next_at > now:
         return current
-    got = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
-                          {"key": LOCK_KEY}).scalar()
+    got = session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
+    ).scalar()
     if not got:  # another process is cutting it; serve the previous release meanwhile
         session.rollback()
         return latest(session)
@@ -263,17 +323,25 @@ def create_command(force: bool) -> None:
     cut = cut_release(session, settings, force=force)
     if cut.new_periods or force:
         through = lattice.month_label(cut.release.through_month)
-        audit.record(session, None, "release",
-                     f"release={cut.release.id} periods={len(cut.new_periods)} "
-                     f"bins={cut.new_bins} through={through}")
+        audit.record(
+            session,
+            None,
+            "release",
+            f"release={cut.release.id} periods={len(cut.new_periods)} "
+            f"bins={cut.new_bins} through={through}",
+        )
     session.commit()
     if cut.new_periods:
-        click.echo(f"release {cut.release.id}: {len(cut.new_periods)} new periods "
-                   f"(through {lattice.month_label(cut.release.through_month)}), "
-                   f"{cut.new_bins:,} bins shown, {cut.incidents:,} incidents counted")
+        click.echo(
+            f"release {cut.release.id}: {len(cut.new_periods)} new periods "
+            f"(through {lattice.month_label(cut.release.through_month)}), "
+            f"{cut.new_bins:,} bins shown, {cut.incidents:,} incidents counted"
+        )
     else:
-        click.echo(f"nothing new is due; release {cut.release.id} stands "
-                   f"(through {lattice.month_label(cut.release.through_month)})")
+        click.echo(
+            f"nothing new is due; release {cut.release.id} stands "
+            f"(through {lattice.month_label(cut.release.through_month)})"
+        )
     click.echo(f"next release: {next_due(settings).strftime('%Y-%m-%d %H:%M UTC')}")
 
 
@@ -287,6 +355,8 @@ def show_command() -> None:
     if current is None:
         click.echo("no release yet")
     else:
-        click.echo(f"release {current.id}, cut {current.cut_at:%Y-%m-%d %H:%M} UTC, "
-                   f"through {lattice.month_label(current.through_month)}")
+        click.echo(
+            f"release {current.id}, cut {current.cut_at:%Y-%m-%d %H:%M} UTC, "
+            f"through {lattice.month_label(current.through_month)}"
+        )
     click.echo(f"next release: {next_due(settings).strftime('%Y-%m-%d %H:%M UTC')}")

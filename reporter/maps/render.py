@@ -74,8 +74,9 @@ class CellFilters(Protocol):
     def public(self) -> dict[str, Any]: ...
 
 
-def cells_geojson(cells: list[tuple[str, int]], f: CellFilters,
-                  settings: Settings) -> dict[str, Any]:
+def cells_geojson(
+    cells: list[tuple[str, int]], f: CellFilters, settings: Settings
+) -> dict[str, Any]:
     """Hexagon polygons only (never a point), with k and the filters: the /api/v1/cells body
     and an export's cells.geojson."""
     return {
@@ -125,8 +126,13 @@ class LocalMap(folium.Map):
         {% endmacro %}
     """)
 
-    def __init__(self, *, aria_label: str = "",
-                 zoom_titles: tuple[str, str] = ("Zoom in", "Zoom out"), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        aria_label: str = "",
+        zoom_titles: tuple[str, str] = ("Zoom in", "Zoom out"),
+        **kwargs: Any,
+    ) -> None:
         # Leaflet's own zoom buttons are titled in English; ours carry the page's language
         super().__init__(zoom_control=False, **kwargs)
         self.aria_label = aria_label
@@ -134,7 +140,8 @@ class LocalMap(folium.Map):
         # instance lists: folium's class-level defaults (CDN links) are never used or mutated
         self.default_js = [("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js"))]
         self.default_css = [
-            ("leaflet_css", url_for("static", filename="vendor/leaflet/leaflet.css"))]
+            ("leaflet_css", url_for("static", filename="vendor/leaflet/leaflet.css"))
+        ]
 
 
 class LocalHeatMap(HeatMap):
@@ -142,8 +149,9 @@ class LocalHeatMap(HeatMap):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.default_js = [("leaflet-heat.js",
-                            url_for("static", filename="vendor/folium/leaflet_heat.min.js"))]
+        self.default_js = [
+            ("leaflet-heat.js", url_for("static", filename="vendor/folium/leaflet_heat.min.js"))
+        ]
 
 
 @dataclass(frozen=True)
@@ -171,11 +179,18 @@ def town_layer(name: str, class_name: str = "") -> folium.FeatureGroup:
     for town in gazetteer.major_towns():
         extra: dict[str, Any] = {"className": class_name} if class_name else {}
         folium.CircleMarker(
-            [town.lat, town.lon], radius=3, color=TOWN_COLOUR, weight=1, fill=True,
+            [town.lat, town.lon],
+            radius=3,
+            color=TOWN_COLOUR,
+            weight=1,
+            fill=True,
             fill_opacity=1,
-            tooltip=folium.Tooltip(tooltip_text(town.name),
-                                   permanent=biggest[town.province] is town,
-                                   direction="right", **extra),
+            tooltip=folium.Tooltip(
+                tooltip_text(town.name),
+                permanent=biggest[town.province] is town,
+                direction="right",
+                **extra,
+            ),
         ).add_to(towns)
     return towns
 
@@ -188,31 +203,48 @@ def tooltip_text(text: str) -> str:
 def leaflet_words(map_name: str, labels: dict[str, str]) -> str:
     """Leaflet's own English words in the page's language: the layers button's title (also its
     accessible name) and the title of Leaflet's credit (shown with a tile layer)."""
+
     def js(text: str) -> str:  # a JS string literal that cannot end the <script>
         return json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
 
     layers = js(labels.get("layers", "Layers"))
     # the credit names Leaflet without a link: no page of ours points to another host
     credit = js(f'<span title="{escape(labels.get("leaflet", "Leaflet"))}">Leaflet</span>')
-    return ("document.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (a) {"
-            f" a.title = {layers}; a.setAttribute('aria-label', {layers}); }});\n"
-            f"if ({map_name}.attributionControl) {{ {map_name}.attributionControl.setPrefix("
-            f"{credit}); }}")
+    return (
+        "document.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (a) {"
+        f" a.title = {layers}; a.setAttribute('aria-label', {layers}); }});\n"
+        f"if ({map_name}.attributionControl) {{ {map_name}.attributionControl.setPrefix("
+        f"{credit}); }}"
+    )
 
 
-def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
-              labels: dict[str, str]) -> MapParts:
+def build_map(
+    cells_fc: dict[str, Any], settings: Settings, nonce: str, labels: dict[str, str]
+) -> MapParts:
     """The interactive map: heat layer, hexagon layer with counts, towns, layer switcher."""
     min_lon, min_lat, max_lon, max_lat = SA_BBOX
     # Leaflet's own credit is a link to its website; it is shown only with a tile layer, whose
     # attribution is required anyway
-    m = LocalMap(location=[-29.0, 25.0], zoom_start=5, tiles=None, min_zoom=4, max_zoom=11,
-                 aria_label=labels["aria"], control_scale=True, zoom_snap=0.5,
-                 zoom_titles=(labels.get("zoom_in", "Zoom in"), labels.get("zoom_out", "Zoom out")),
-                 attribution_control=bool(settings.tile_url))
+    m = LocalMap(
+        location=[-29.0, 25.0],
+        zoom_start=5,
+        tiles=None,
+        min_zoom=4,
+        max_zoom=11,
+        aria_label=labels["aria"],
+        control_scale=True,
+        zoom_snap=0.5,
+        zoom_titles=(labels.get("zoom_in", "Zoom in"), labels.get("zoom_out", "Zoom out")),
+        attribution_control=bool(settings.tile_url),
+    )
     if settings.tile_url:
-        folium.TileLayer(tiles=settings.tile_url, attr=settings.tile_attribution or "",
-                         name=labels["tiles"], min_zoom=4, max_zoom=11).add_to(m)
+        folium.TileLayer(
+            tiles=settings.tile_url,
+            attr=settings.tile_attribution or "",
+            name=labels["tiles"],
+            min_zoom=4,
+            max_zoom=11,
+        ).add_to(m)
     m.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])
 
     features = cells_fc["features"]
@@ -223,15 +255,23 @@ def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
         for feat in features:
             lat, lng = h3.cell_to_latlng(feat["properties"]["cell"])
             heat.append([round(lat, 4), round(lng, 4), feat["properties"]["count"]])
-        LocalHeatMap(heat, name=labels["heat"], radius=22, blur=18, min_opacity=0.3,
-                     max=float(top), max_zoom=9).add_to(m)
+        LocalHeatMap(
+            heat,
+            name=labels["heat"],
+            radius=22,
+            blur=18,
+            min_opacity=0.3,
+            max=float(top),
+            max_zoom=9,
+        ).add_to(m)
 
         def style(feature: dict[str, Any]) -> dict[str, Any]:
             c = class_of(feature["properties"]["count"], classes)
             return {"color": "#4d4d4d", "weight": 1, "fillColor": c.colour, "fillOpacity": 0.7}
 
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": features}, name=labels["cells"],
+            {"type": "FeatureCollection", "features": features},
+            name=labels["cells"],
             style_function=style,
             tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=[labels["count"]]),
         ).add_to(m)
@@ -245,6 +285,8 @@ def build_map(cells_fc: dict[str, Any], settings: Settings, nonce: str,
     fig.render()
     head = with_nonce(fig.header.render(), nonce)
     body = fig.html.render()
-    script = (f'<script nonce="{nonce}">{fig.script.render()}\n'
-              f'{leaflet_words(m.get_name(), labels)}</script>')
+    script = (
+        f'<script nonce="{nonce}">{fig.script.render()}\n'
+        f"{leaflet_words(m.get_name(), labels)}</script>"
+    )
     return MapParts(Markup(head), Markup(body), Markup(script))  # noqa: S704 - built above from escaped parts

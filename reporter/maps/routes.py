@@ -107,38 +107,65 @@ def api_cells() -> Response:
         fc["release"] = _release_json(rel)
         return _dumps(fc)
 
-    return _public(_json_body(query.cached(_cache(), rel, ("cells.json", f), body),
-                              mimetype="application/geo+json"))
+    return _public(
+        _json_body(
+            query.cached(_cache(), rel, ("cells.json", f), body), mimetype="application/geo+json"
+        )
+    )
 
 
 @bp.get("/api/v1/periods")
 def api_periods() -> Response:
     """The released periods that the other endpoints accept, and when the next release is."""
     rel = _release()
-    return _public(_json({"release": _release_json(rel), "months": rel.months,
-                          "quarters": rel.quarters, "years": rel.years,
-                          "resolutions": list(query.RESOLUTIONS), "k": _settings().k_anonymity}))
+    return _public(
+        _json(
+            {
+                "release": _release_json(rel),
+                "months": rel.months,
+                "quarters": rel.quarters,
+                "years": rel.years,
+                "resolutions": list(query.RESOLUTIONS),
+                "k": _settings().k_anonymity,
+            }
+        )
+    )
 
 
-def _summary_json(f: Filters, summary: query.Summary, settings: Settings,
-                  rel: query.Released) -> dict[str, Any]:
+def _summary_json(
+    f: Filters, summary: query.Summary, settings: Settings, rel: query.Released
+) -> dict[str, Any]:
     return {
         "k": settings.k_anonymity,
         "privacy_radius_m": settings.privacy_radius_m,
         "count_noise": False,
         "release": _release_json(rel),
         "filters": {key: value for key, value in f.public().items() if key != "res"},
-        "by_province": [{"province": p, "name": PROVINCES[p], "count": n}
-                        for p, n in summary.by_province],
-        "by_category": [{"category": c, "label": str(category(c).label),
-                         "huridocs": category(c).huridocs, "count": n}
-                        for c, n in summary.by_category],
-        "by_perpetrator": [{"perpetrator": p, "label": str(perpetrator(p).label),
-                            "huridocs": perpetrator(p).huridocs, "count": n}
-                           for p, n in summary.by_perpetrator],
+        "by_province": [
+            {"province": p, "name": PROVINCES[p], "count": n} for p, n in summary.by_province
+        ],
+        "by_category": [
+            {
+                "category": c,
+                "label": str(category(c).label),
+                "huridocs": category(c).huridocs,
+                "count": n,
+            }
+            for c, n in summary.by_category
+        ],
+        "by_perpetrator": [
+            {
+                "perpetrator": p,
+                "label": str(perpetrator(p).label),
+                "huridocs": perpetrator(p).huridocs,
+                "count": n,
+            }
+            for p, n in summary.by_perpetrator
+        ],
         "by_month": [{"month": m.strftime("%Y-%m"), "count": n} for m, n in summary.by_month],
-        "by_province_category": [{"province": p, "category": c, "count": n}
-                                 for (p, c), n in summary.by_province_category],
+        "by_province_category": [
+            {"province": p, "category": c, "count": n} for (p, c), n in summary.by_province_category
+        ],
     }
 
 
@@ -153,10 +180,13 @@ def api_summary() -> Response:
     settings = _settings()
     session = db.session()
     body = query.cached(
-        _cache(), rel, ("summary.json", f.period, f.category, f.perpetrator, f.province,
-                        str(get_locale())),
-        lambda: _dumps(_summary_json(f, query.summary(session, f, settings, rel, _cache()),
-                                     settings, rel)))
+        _cache(),
+        rel,
+        ("summary.json", f.period, f.category, f.perpetrator, f.province, str(get_locale())),
+        lambda: _dumps(
+            _summary_json(f, query.summary(session, f, settings, rel, _cache()), settings, rel)
+        ),
+    )
     return _public(_json_body(body))
 
 
@@ -165,14 +195,24 @@ def _svg_text(settings: Settings) -> dict[str, str]:
     km = round(settings.privacy_radius_m / 1000, 1)
     return {
         "title": _("Map of checked reports of abuse in South Africa"),
-        "desc": _("Coloured hexagons are areas with at least %(k)s reports for the chosen "
-                  "filters. Dots are major towns.", k=k),
+        "desc": _(
+            "Coloured hexagons are areas with at least %(k)s reports for the chosen "
+            "filters. Dots are major towns.",
+            k=k,
+        ),
         "legend": _("Reports per area"),
         "towns": _("Major towns"),
-        "note": "\n".join([
-            _("Areas with fewer than %(k)s reports are not shown. Every place was moved by "
-              "about %(km)s km.", k=k, km=km),
-            _("Small areas are drawn larger than they are, so that they can be seen.")]),
+        "note": "\n".join(
+            [
+                _(
+                    "Areas with fewer than %(k)s reports are not shown. Every place was moved by "
+                    "about %(km)s km.",
+                    k=k,
+                    km=km,
+                ),
+                _("Small areas are drawn larger than they are, so that they can be seen."),
+            ]
+        ),
     }
 
 
@@ -194,7 +234,8 @@ def _table(summary: query.Summary, f: Filters) -> dict[str, Any]:
     cross = dict(summary.by_province_category)
     rows = [
         {"label": term.label, "counts": [cross.get((p, term.value)) for p in PROVINCES]}
-        for term in CATEGORIES if f.category in (None, term.value)
+        for term in CATEGORIES
+        if f.category in (None, term.value)
     ]
     by_province = dict(summary.by_province)
     return {
@@ -214,8 +255,11 @@ def public_map() -> tuple[str, int]:
         f = _filters(rel)
     except FilterInvalid as exc:
         # the detail names the API's parameter, so it stays as the API says it
-        error = _("Some of these choices cannot be used, so all reports of the latest "
-                  "period are shown (%(detail)s).", detail=str(exc))
+        error = _(
+            "Some of these choices cannot be used, so all reports of the latest "
+            "period are shown (%(detail)s).",
+            detail=str(exc),
+        )
         f = query.current_filters(Filters(), rel)
     session = db.session()
     cells = _cells(f, rel)
@@ -223,22 +267,36 @@ def public_map() -> tuple[str, int]:
     fc = render.cells_geojson(cells, f, settings)
     labels = {
         "aria": _("Interactive map of reports per area"),
-        "heat": _("Heat"), "cells": _("Areas (hexagons)"), "towns": _("Major towns"),
-        "count": _("Reports"), "tiles": _("Base map"),
-        "zoom_in": _("Zoom in"), "zoom_out": _("Zoom out"),
-        "layers": _("Layers"), "leaflet": _("Leaflet, the program that draws this map"),
+        "heat": _("Heat"),
+        "cells": _("Areas (hexagons)"),
+        "towns": _("Major towns"),
+        "count": _("Reports"),
+        "tiles": _("Base map"),
+        "zoom_in": _("Zoom in"),
+        "zoom_out": _("Zoom out"),
+        "layers": _("Layers"),
+        "leaflet": _("Leaflet, the program that draws this map"),
     }
     parts = render.build_map(fc, settings, csp_nonce(), labels)
     current = rel.release
     return render_template(
         "maps/map.html",
-        parts=parts, f=f, error=error, cells=cells,
+        parts=parts,
+        f=f,
+        error=error,
+        cells=cells,
         classes=render.count_classes(settings.k_anonymity),
-        table=_table(summary, f), provinces=PROVINCE_LABELS, categories=CATEGORIES,
-        perpetrators=PERPETRATORS, periods=_period_choices(rel),
-        svg_args=f.args(), api_args=f.args(),
-        km=round(settings.privacy_radius_m / 1000, 1), svg_size=svg.size(),
-        release=current, next_release=release.next_due(settings).strftime("%Y-%m-%d"),
+        table=_table(summary, f),
+        provinces=PROVINCE_LABELS,
+        categories=CATEGORIES,
+        perpetrators=PERPETRATORS,
+        periods=_period_choices(rel),
+        svg_args=f.args(),
+        api_args=f.args(),
+        km=round(settings.privacy_radius_m / 1000, 1),
+        svg_size=svg.size(),
+        release=current,
+        next_release=release.next_due(settings).strftime("%Y-%m-%d"),
         through=current.through_month.strftime("%Y-%m") if current else None,
     ), 400 if error else 200
 
@@ -246,5 +304,8 @@ def public_map() -> tuple[str, int]:
 def _period_choices(rel: query.Released) -> list[tuple[str, list[str]]]:
     """The periods offered in the form: released ones only (a fixed schedule, never derived
     from the data), the most recent first."""
-    return [(_("Years"), rel.years[:MAX_YEARS]), (_("Quarters"), rel.quarters[:MAX_QUARTERS]),
-            (_("Months"), rel.months[:MAX_MONTHS])]
+    return [
+        (_("Years"), rel.years[:MAX_YEARS]),
+        (_("Quarters"), rel.quarters[:MAX_QUARTERS]),
+        (_("Months"), rel.months[:MAX_MONTHS]),
+    ]

@@ -34,17 +34,35 @@ CITIES = (
 
 # Police abuse dominates what Sisonke documents; weights are relative.
 POLICE_CATEGORIES = {
-    "unlawful_arrest": 8, "extortion": 7, "confiscation": 6, "harassment": 6,
-    "physical_assault": 5, "sexual_assault": 3, "complaint_refused": 4, "threats": 3,
+    "unlawful_arrest": 8,
+    "extortion": 7,
+    "confiscation": 6,
+    "harassment": 6,
+    "physical_assault": 5,
+    "sexual_assault": 3,
+    "complaint_refused": 4,
+    "threats": 3,
 }
 OTHER_CATEGORIES = {
-    "physical_assault": 6, "robbery_nonpayment": 6, "threats": 4, "sexual_assault": 4,
-    "stalking": 2, "denied_health_care": 3, "service_refused": 2, "eviction_mob": 2,
+    "physical_assault": 6,
+    "robbery_nonpayment": 6,
+    "threats": 4,
+    "sexual_assault": 4,
+    "stalking": 2,
+    "denied_health_care": 3,
+    "service_refused": 2,
+    "eviction_mob": 2,
     "murder_attempt": 1,
 }
 OTHER_PERPETRATORS = {
-    "client": 8, "manager": 3, "partner": 3, "community": 4, "health_worker": 2,
-    "business": 1, "official": 1, "unknown": 2,
+    "client": 8,
+    "manager": 3,
+    "partner": 3,
+    "community": 4,
+    "health_worker": 2,
+    "business": 1,
+    "official": 1,
+    "unknown": 2,
 }
 
 
@@ -76,7 +94,8 @@ def seed_incidents(session: Session, n: int = 1000, rng_seed: int = 20261128) ->
     cities = list(CITIES)
     for _i in range(n):
         _name, lat, lon, province, _share, spread_km = rng.choices(
-            cities, weights=[c[4] for c in cities])[0]
+            cities, weights=[c[4] for c in cities]
+        )[0]
         while True:
             # a true point near the city's hotspot (normal, spread_km standard deviation)
             dlat = rng.gauss(0, spread_km) / 111.2

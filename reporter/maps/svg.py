@@ -74,8 +74,10 @@ def map_svg(cells: list[tuple[str, int]], k: int, text: dict[str, str]) -> str:
     out.append('<g id="cells" stroke="#4d4d4d" stroke-width="0.5" fill-opacity="0.85">')
     for cell, count in sorted(cells, key=lambda c: c[1]):
         colour = class_of(count, classes).colour
-        out.append(f'<polygon points="{_hexagon(cell, project)}" fill="{colour}" '
-                   f'data-count="{count}"><title>{count}</title></polygon>')
+        out.append(
+            f'<polygon points="{_hexagon(cell, project)}" fill="{colour}" '
+            f'data-count="{count}"><title>{count}</title></polygon>'
+        )
     out.append("</g>")
 
     out += _towns(project)
@@ -92,15 +94,18 @@ def _graticule(project: Projection, map_height: int) -> list[str]:
     out.append('<g stroke="#d3dce4" stroke-width="0.5" fill="#6b7785">')
     for lon in range(18, 33, 2):
         x, _ = project(min_lat, lon)
-        out.append(f'<line x1="{x:.1f}" y1="{MARGIN}" x2="{x:.1f}" '
-                   f'y2="{map_height - MARGIN}"/>')
-        out.append(f'<text x="{x:.1f}" y="{map_height - MARGIN + 14}" text-anchor="middle" '
-                   f'stroke="none">{lon}°E</text>')
+        out.append(f'<line x1="{x:.1f}" y1="{MARGIN}" x2="{x:.1f}" y2="{map_height - MARGIN}"/>')
+        out.append(
+            f'<text x="{x:.1f}" y="{map_height - MARGIN + 14}" text-anchor="middle" '
+            f'stroke="none">{lon}°E</text>'
+        )
     for lat in range(-34, -22, 2):
         _, y = project(lat, min_lon)
         out.append(f'<line x1="{MARGIN}" y1="{y:.1f}" x2="{WIDTH - MARGIN}" y2="{y:.1f}"/>')
-        out.append(f'<text x="{MARGIN - 3}" y="{y + 4:.1f}" text-anchor="end" '
-                   f'stroke="none">{-lat}°S</text>')
+        out.append(
+            f'<text x="{MARGIN - 3}" y="{y + 4:.1f}" text-anchor="end" '
+            f'stroke="none">{-lat}°S</text>'
+        )
     out.append("</g>")
     return out
 
@@ -119,8 +124,10 @@ def _towns(project: Projection) -> list[str]:
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.8"/>')
     for town in biggest.values():
         x, y = project(town.lat, town.lon)
-        out.append(f'<text x="{x + 4:.1f}" y="{y - 3:.1f}" stroke="#ffffff" stroke-width="3" '
-                   f'paint-order="stroke">{escape(town.name)}</text>')
+        out.append(
+            f'<text x="{x + 4:.1f}" y="{y - 3:.1f}" stroke="#ffffff" stroke-width="3" '
+            f'paint-order="stroke">{escape(town.name)}</text>'
+        )
     out.append("</g>")
     return out
 
@@ -132,8 +139,10 @@ def _legend(classes: list[CountClass], text: dict[str, str], legend_y: int) -> l
     out.append(f'<text x="0" y="12" font-weight="bold">{escape(text["legend"])}</text>')
     for i, c in enumerate(classes):
         x = i * 110
-        out.append(f'<rect x="{x}" y="20" width="14" height="14" fill="{c.colour}" '
-                   f'stroke="#4d4d4d" stroke-width="0.5"/>')
+        out.append(
+            f'<rect x="{x}" y="20" width="14" height="14" fill="{c.colour}" '
+            f'stroke="#4d4d4d" stroke-width="0.5"/>'
+        )
         out.append(f'<text x="{x + 20}" y="32" data-min="{c.low}">{escape(c.label)}</text>')
     out.append(f'<circle cx="{4 * 110 + 7}" cy="27" r="3" fill="{TOWN_COLOUR}"/>')
     out.append(f'<text x="{4 * 110 + 16}" y="32">{escape(text["towns"])}</text>')

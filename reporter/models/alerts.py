@@ -145,7 +145,8 @@ class AlertSmsSubscription(Base):
     __tablename__ = "alert_sms_subscription"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_code_id: Mapped[int] = mapped_column(ForeignKey("member_code.id", ondelete="CASCADE"),
-                                                unique=True)
+    member_code_id: Mapped[int] = mapped_column(
+        ForeignKey("member_code.id", ondelete="CASCADE"), unique=True
+    )
     sealed: Mapped[dict] = mapped_column(JSONB)
     created_on: Mapped[dt.date] = mapped_column(Date, default=lambda: utcnow().date())

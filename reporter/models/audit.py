@@ -23,21 +23,54 @@ GENESIS = "0" * 64
 # one writer at a time, so two events never claim the same predecessor
 _LOCK = 0x5EC0A0D1
 
-ACTIONS = frozenset({
-    "login", "login_failed", "logout", "enrol_totp", "key_setup", "unlock", "open",
-    "assign", "status", "message", "publish", "withdraw", "duplicate", "export", "grant",
-    "revoke", "rotate", "staff_create", "staff_update", "content_update", "purge",
-    "open_attachment", "release",
-    # a report taken by staff for someone else (reporter/verify/intake.py): no content
-    "intake",
-    # safety alerts (reporter/alerts)
-    "alert_draft", "alert_approve", "alert_reject", "alert_withdraw", "alert_correct",
-    "alert_corroborate", "alert_challenge_review", "alert_sheet", "member_codes",
-    "member_revoke", "alerts_authorise",
-    # partners, referral, outcomes, notifications (issue 17)
-    "refer", "unrefer", "partner_create", "outcome", "notify_settings", "notify_digest",
-})
-
+ACTIONS = frozenset(
+    {
+        "login",
+        "login_failed",
+        "logout",
+        "enrol_totp",
+        "key_setup",
+        "unlock",
+        "open",
+        "assign",
+        "status",
+        "message",
+        "publish",
+        "withdraw",
+        "duplicate",
+        "export",
+        "grant",
+        "revoke",
+        "rotate",
+        "staff_create",
+        "staff_update",
+        "content_update",
+        "purge",
+        "open_attachment",
+        "release",
+        # a report taken by staff for someone else (reporter/verify/intake.py): no content
+        "intake",
+        # safety alerts (reporter/alerts)
+        "alert_draft",
+        "alert_approve",
+        "alert_reject",
+        "alert_withdraw",
+        "alert_correct",
+        "alert_corroborate",
+        "alert_challenge_review",
+        "alert_sheet",
+        "member_codes",
+        "member_revoke",
+        "alerts_authorise",
+        # partners, referral, outcomes, notifications (issue 17)
+        "refer",
+        "unrefer",
+        "partner_create",
+        "outcome",
+        "notify_settings",
+        "notify_digest",
+    }
+)
 
 
 class AuditEvent(Base):
@@ -52,10 +85,12 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-def event_hash(event_id: int, at: str, staff_id: int | None, action: str, obj: str | None,
-               prev: str) -> str:
-    body = json.dumps([event_id, at, staff_id, action, obj, prev], separators=(",", ":"),
-                      ensure_ascii=False)
+def event_hash(
+    event_id: int, at: str, staff_id: int | None, action: str, obj: str | None, prev: str
+) -> str:
+    body = json.dumps(
+        [event_id, at, staff_id, action, obj, prev], separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -68,9 +103,17 @@ def record(session: Session, staff_id: int | None, action: str, obj: str | None 
     prev = last.hash if last else GENESIS
     event_id = int(session.execute(text("SELECT nextval('audit_event_id_seq')")).scalar_one())
     at = utcnow().replace(microsecond=0)
-    session.add(AuditEvent(id=event_id, at=at, staff_id=staff_id, action=action, object=obj,
-                           prev_hash=prev,
-                           hash=event_hash(event_id, at.isoformat(), staff_id, action, obj, prev)))
+    session.add(
+        AuditEvent(
+            id=event_id,
+            at=at,
+            staff_id=staff_id,
+            action=action,
+            object=obj,
+            prev_hash=prev,
+            hash=event_hash(event_id, at.isoformat(), staff_id, action, obj, prev),
+        )
+    )
     session.flush()
 
 
@@ -82,8 +125,10 @@ def head(session: Session) -> dict[str, object]:
 
 
 def contains(session: Session, event_hash_hex: str) -> bool:
-    return session.scalars(select(AuditEvent.id).where(
-        AuditEvent.hash == event_hash_hex)).first() is not None
+    return (
+        session.scalars(select(AuditEvent.id).where(AuditEvent.hash == event_hash_hex)).first()
+        is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -101,10 +146,21 @@ def verify(session: Session) -> Verdict:
     for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
         count += 1
         if ev.prev_hash != prev:
-            return Verdict(False, count, f"event {ev.id} does not follow the event before it "
-                           "(an event was removed, inserted or reordered)", ev.id)
-        expected = event_hash(ev.id, ev.at.astimezone(utcnow().tzinfo).isoformat(),
-                              ev.staff_id, ev.action, ev.object, ev.prev_hash)
+            return Verdict(
+                False,
+                count,
+                f"event {ev.id} does not follow the event before it "
+                "(an event was removed, inserted or reordered)",
+                ev.id,
+            )
+        expected = event_hash(
+            ev.id,
+            ev.at.astimezone(utcnow().tzinfo).isoformat(),
+            ev.staff_id,
+            ev.action,
+            ev.object,
+            ev.prev_hash,
+        )
         if ev.hash != expected:
             return Verdict(False, count, f"event {ev.id} was altered", ev.id)
         prev = ev.hash

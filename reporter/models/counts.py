@@ -36,8 +36,14 @@ class IncidentCount(Base):
     __table_args__ = (
         # every public query fixes resolution, category and perpetrator and ranges over month;
         # the included columns let PostgreSQL answer from the index alone
-        Index("ix_incident_count_lookup", "resolution", "category", "perpetrator", "month",
-              postgresql_include=["province", "cell", "count"]),
+        Index(
+            "ix_incident_count_lookup",
+            "resolution",
+            "category",
+            "perpetrator",
+            "month",
+            postgresql_include=["province", "cell", "count"],
+        ),
     )
 
 

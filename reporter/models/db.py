@@ -18,8 +18,14 @@ class Database:
 
 def make_engine(url: str) -> Engine:
     # pre_ping: after a database restart, stale pooled connections are replaced, not reused.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
-                         connect_args={"connect_timeout": 5})
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 5},
+    )
 
 
 def init_app(app: Flask, url: str) -> None:

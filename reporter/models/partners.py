@@ -58,8 +58,7 @@ class PartnerOrg(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     # the organisation's key: a case_key row with scope partner:<id>
-    case_key_id: Mapped[int | None] = mapped_column(ForeignKey("case_key.id",
-                                                               ondelete="SET NULL"))
+    case_key_id: Mapped[int | None] = mapped_column(ForeignKey("case_key.id", ondelete="SET NULL"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -69,10 +68,12 @@ class PartnerStaff(Base):
 
     __tablename__ = "partner_staff"
 
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"),
-                                          primary_key=True)
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partner_org.id", ondelete="CASCADE"),
-                                            index=True)
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner_org.id", ondelete="CASCADE"), index=True
+    )
 
 
 class Referral(Base):
@@ -83,10 +84,10 @@ class Referral(Base):
     __table_args__ = (UniqueConstraint("report_id", "partner_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"),
-                                           index=True)
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partner_org.id", ondelete="CASCADE"),
-                                            index=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner_org.id", ondelete="CASCADE"), index=True
+    )
     kid: Mapped[str] = mapped_column(String(16))
     public_key: Mapped[str] = mapped_column(String(64))
     sealed_key: Mapped[dict[str, Any]] = mapped_column()
@@ -101,8 +102,7 @@ class CaseOutcome(Base):
     __tablename__ = "case_outcome"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"),
-                                           index=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
     outcome: Mapped[str] = mapped_column(String(24))
     month: Mapped[dt.date] = mapped_column(Date)
     sealed_details: Mapped[dict[str, Any] | None] = mapped_column()
@@ -115,8 +115,9 @@ class StaffNotify(Base):
 
     __tablename__ = "staff_notify"
 
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"),
-                                          primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
     email: Mapped[str | None] = mapped_column(SealedText())
     digest: Mapped[str] = mapped_column(String(10), default="off")  # DIGEST_CHOICES
     notices: Mapped[bool] = mapped_column(Boolean, default=True)

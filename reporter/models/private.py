@@ -40,8 +40,10 @@ CHANNELS = tuple(Channel)
 class Report(Base):
     __tablename__ = "report"
     # the database refuses any other status or channel (migration 0015)
-    __table_args__ = (CheckConstraint(sql_in("status", ReportStatus), name="status"),
-                      CheckConstraint(sql_in("channel", Channel), name="channel"))
+    __table_args__ = (
+        CheckConstraint(sql_in("status", ReportStatus), name="status"),
+        CheckConstraint(sql_in("channel", Channel), name="channel"),
+    )
 
     id: Mapped[str] = mapped_column(String(20), primary_key=True, default=random_id)
     # a date only: the time of day would help match a report to a phone on a cell tower
@@ -57,10 +59,14 @@ class Report(Base):
     purged: Mapped[bool] = mapped_column(Boolean, default=False)
 
     attachments: Mapped[list[Attachment]] = relationship(
-        back_populates="report", cascade="all, delete-orphan", passive_deletes=True)
+        back_populates="report", cascade="all, delete-orphan", passive_deletes=True
+    )
     messages: Mapped[list[Message]] = relationship(
-        back_populates="report", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="Message.id")
+        back_populates="report",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Message.id",
+    )
 
 
 class Attachment(Base):
@@ -102,11 +108,14 @@ class Message(Base):
 class CaseKey(Base):
     __tablename__ = "case_key"
     # one active key per scope, even when two coordinators rotate at once (migration 0008)
-    __table_args__ = (Index("uq_case_key_active_scope", "scope", unique=True,
-                            postgresql_where=text("active")),
-                      # national, recovery, a province or partner:<id> (migration 0015)
-                      CheckConstraint(f"{sql_in('scope', (*KeyScope, *PROVINCES))} OR "
-                                      f"scope ~ '{PARTNER_SCOPE_PATTERN}'", name="scope"))
+    __table_args__ = (
+        Index("uq_case_key_active_scope", "scope", unique=True, postgresql_where=text("active")),
+        # national, recovery, a province or partner:<id> (migration 0015)
+        CheckConstraint(
+            f"{sql_in('scope', (*KeyScope, *PROVINCES))} OR scope ~ '{PARTNER_SCOPE_PATTERN}'",
+            name="scope",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scope: Mapped[str] = mapped_column(String(16), index=True)  # KeyScope, EC ... WC, partner:<id>
@@ -138,10 +147,12 @@ class ReportPublication(Base):
 
     __tablename__ = "report_publication"
 
-    report_id: Mapped[str] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"),
-                                           primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"),
-                                             unique=True)
+    report_id: Mapped[str] = mapped_column(
+        ForeignKey("report.id", ondelete="CASCADE"), primary_key=True
+    )
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), unique=True
+    )
     published_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
 
 
@@ -165,8 +176,9 @@ class InboxSession(Base):
     __tablename__ = "inbox_session"
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipt.id", ondelete="CASCADE"),
-                                            index=True)
+    receipt_id: Mapped[int] = mapped_column(
+        ForeignKey("receipt.id", ondelete="CASCADE"), index=True
+    )
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 

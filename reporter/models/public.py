@@ -24,8 +24,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from reporter.models.base import Base, random_id, utcnow
 from reporter.models.counts import AggregateState, IncidentCount, Release, ReleaseBin, ReleasePeriod
 
-__all__ = ["Incident", "SiteContent", "IncidentCount", "AggregateState", "Release",
-           "ReleaseBin", "ReleasePeriod"]
+__all__ = [
+    "Incident",
+    "SiteContent",
+    "IncidentCount",
+    "AggregateState",
+    "Release",
+    "ReleaseBin",
+    "ReleasePeriod",
+]
 
 
 class Incident(Base):
@@ -60,8 +67,10 @@ class SiteContent(Base):
 
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     # the language this text is for ("*": every language without its own; migration 0014)
-    lang: Mapped[str] = mapped_column(String(8), primary_key=True, default="en",
-                                      server_default="en")
+    lang: Mapped[str] = mapped_column(
+        String(8), primary_key=True, default="en", server_default="en"
+    )
     html: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=func.now())
+        DateTime(timezone=True), default=utcnow, onupdate=func.now()
+    )

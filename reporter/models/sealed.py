@@ -67,7 +67,7 @@ def open_sealed(value: str, key: bytes) -> str:
     if not is_sealed(value):
         return value  # from before sealing (migration 0006 seals these)
     try:
-        raw = base64.b64decode(value[len(PREFIX):], validate=True)
+        raw = base64.b64decode(value[len(PREFIX) :], validate=True)
         return nacl.secret.SecretBox(key).decrypt(raw).decode()
     except (binascii.Error, nacl.exceptions.CryptoError, UnicodeDecodeError) as exc:
         raise TotpSealError("the TOTP secret cannot be opened with this server's key") from exc
@@ -105,8 +105,9 @@ def _mail_key() -> bytes:
     from flask import current_app
 
     settings = current_app.extensions["reporter.settings"]
-    return derive_key(pepper(settings.instance_path, settings.receipt_pepper),
-                      b"staff-email", _MAIL_PERSON)
+    return derive_key(
+        pepper(settings.instance_path, settings.receipt_pepper), b"staff-email", _MAIL_PERSON
+    )
 
 
 def seal_text(value: str) -> bytes:

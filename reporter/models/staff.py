@@ -41,6 +41,7 @@ class Staff(Base):
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # set for an account an admin made: she chooses her own password at her first log-in
     # (migration 0012; reporter/verify/password.py)
-    password_change_required: Mapped[bool] = mapped_column(Boolean, default=False,
-                                                           server_default=text("false"))
+    password_change_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

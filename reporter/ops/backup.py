@@ -180,8 +180,7 @@ class _SegmentWriter:
             self._close()
 
 
-def create(url: str, instance_path: Path, out: Path, *,
-           segment_bytes: int = SEGMENT_BYTES) -> Path:
+def create(url: str, instance_path: Path, out: Path, *, segment_bytes: int = SEGMENT_BYTES) -> Path:
     """Write a new sealed backup folder under `out`; return it."""
     try:
         pk = keys.backup_public_key(instance_path)
@@ -197,7 +196,10 @@ def create(url: str, instance_path: Path, out: Path, *,
         # noqa below: a fixed PostgreSQL tool and arguments built here, never a shell
         proc = subprocess.Popen(  # noqa: S603
             [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", *conn],
-            stdout=subprocess.PIPE, stderr=errors, env={**os.environ, **env})
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env={**os.environ, **env},
+        )
         assert proc.stdout is not None
         for block in iter(lambda: proc.stdout.read(1 << 20), b""):  # type: ignore[union-attr]
             writer.write(block)
@@ -206,18 +208,24 @@ def create(url: str, instance_path: Path, out: Path, *,
             shutil.rmtree(folder)
             raise _failed("pg_dump", errors)
     writer.finish()
-    index = {"format": FORMAT, "created": when.isoformat(timespec="seconds"),
-             "keys": {name: envelope.b64e(data)
-                      for name, data in _instance_keys(instance_path).items()},
-             "segments": writer.segments, "dump_sha256": writer.digest.hexdigest()}
+    index = {
+        "format": FORMAT,
+        "created": when.isoformat(timespec="seconds"),
+        "keys": {name: envelope.b64e(data) for name, data in _instance_keys(instance_path).items()},
+        "segments": writer.segments,
+        "dump_sha256": writer.digest.hexdigest(),
+    }
     with _private_file(folder / INDEX) as fh:
         fh.write(json.dumps(envelope.seal(index, [pk])).encode())
     with _private_file(folder / "README.txt") as fh:
         fh.write(NOTE.format(when=f"{when:%Y-%m-%d %H:%M} UTC", kid=envelope.kid(pk)).encode())
     files = sorted(p for p in folder.iterdir() if p.is_file())
-    manifest = {"created": when.isoformat(timespec="seconds"), "format": FORMAT,
-                "backup_kid": envelope.kid(pk),
-                "files": {p.name: _sha256(p) for p in files}}
+    manifest = {
+        "created": when.isoformat(timespec="seconds"),
+        "format": FORMAT,
+        "backup_kid": envelope.kid(pk),
+        "files": {p.name: _sha256(p) for p in files},
+    }
     with _private_file(folder / "MANIFEST.json") as fh:
         fh.write(json.dumps(manifest, indent=1, sort_keys=True).encode())
     return folder
@@ -231,8 +239,10 @@ def check(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise BackupError(f"{folder} has no readable MANIFEST.json") from exc
     if manifest.get("format") != FORMAT:
-        raise BackupError(f"{folder} is not a sealed backup of format {FORMAT}; an older "
-                          "backup folder is plain pg_dump output (pg_restore it by hand)")
+        raise BackupError(
+            f"{folder} is not a sealed backup of format {FORMAT}; an older "
+            "backup folder is plain pg_dump output (pg_restore it by hand)"
+        )
     for name, digest in manifest.get("files", {}).items():
         path = folder / name
         if not path.is_file() or _sha256(path) != digest:
@@ -294,8 +304,9 @@ def _empty(url: str) -> bool:
     return not names
 
 
-def restore(folder: Path, url: str, instance_path: Path, *, secret: bytes,
-            replace_keys: bool = False) -> None:
+def restore(
+    folder: Path, url: str, instance_path: Path, *, secret: bytes, replace_keys: bool = False
+) -> None:
     """Restore into an EMPTY database (created, with PostGIS available) and instance/keys.
     Every segment is opened and checked before pg_restore starts."""
     index = verify(folder, secret)
@@ -304,17 +315,28 @@ def restore(folder: Path, url: str, instance_path: Path, *, secret: bytes,
     for name, data in saved.items():
         target = keys_dir / Path(name).name
         if target.exists() and target.read_bytes() != data and not replace_keys:
-            raise BackupError(f"{target} exists and differs; move it away first "
-                              "(or pass --replace-keys)")
+            raise BackupError(
+                f"{target} exists and differs; move it away first (or pass --replace-keys)"
+            )
     if not _empty(url):
         raise BackupError("the target database is not empty; restore into a fresh one")
     conn, env = libpq_args(url)
     with tempfile.TemporaryFile() as errors:
         # noqa below: a fixed PostgreSQL tool and arguments built here, never a shell
         proc = subprocess.Popen(  # noqa: S603
-            [_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
-             "--exit-on-error", *conn], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=errors, env={**os.environ, **env})
+            [
+                _tool("pg_restore"),
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                *conn,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env={**os.environ, **env},
+        )
         assert proc.stdin is not None
         try:
             for plain in _segments(folder, index, secret):
@@ -350,8 +372,9 @@ def configured_database(instance: Path) -> str:
 def read_secret(secret_file: Path | None) -> bytes:
     """The backup secret: --secret-file, BACKUP_SECRET_FILE, BACKUP_SECRET, or a hidden
     prompt when a terminal is attached."""
-    path = secret_file or (Path(os.environ["BACKUP_SECRET_FILE"])
-                           if os.environ.get("BACKUP_SECRET_FILE") else None)
+    path = secret_file or (
+        Path(os.environ["BACKUP_SECRET_FILE"]) if os.environ.get("BACKUP_SECRET_FILE") else None
+    )
     if path is not None:
         try:
             text = path.read_text()
@@ -362,8 +385,9 @@ def read_secret(secret_file: Path | None) -> bytes:
     elif sys.stdin.isatty():
         text = getpass.getpass("Backup secret (printed by `keys init` / `keys backup-init`): ")
     else:
-        raise BackupError("no backup secret: type it at the prompt, or set BACKUP_SECRET_FILE "
-                          "or BACKUP_SECRET")
+        raise BackupError(
+            "no backup secret: type it at the prompt, or set BACKUP_SECRET_FILE or BACKUP_SECRET"
+        )
     try:
         return envelope.b64d(text.strip(), 32)
     except envelope.EnvelopeError as exc:
@@ -371,8 +395,10 @@ def read_secret(secret_file: Path | None) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reporter.ops.backup",
-                                     description="Back up or restore the database and keys.")
+    parser = argparse.ArgumentParser(
+        prog="python -m reporter.ops.backup",
+        description="Back up or restore the database and keys.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("create", help="write a new sealed backup folder")
     make.add_argument("--out", type=Path, help="folder for backups (default instance/backups)")
@@ -394,13 +420,16 @@ def main(argv: list[str] | None = None) -> int:
             print("It is sealed to the offline backup key; restoring needs that key's secret.")
         elif args.command == "verify":
             index = verify(args.folder.resolve(), read_secret(args.secret_file))
-            print(f"backup {args.folder} opens: {len(index['segments'])} segment(s), "
-                  f"keys {', '.join(sorted(index['keys']))}")
+            print(
+                f"backup {args.folder} opens: {len(index['segments'])} segment(s), "
+                f"keys {', '.join(sorted(index['keys']))}"
+            )
         else:
             secret = read_secret(args.secret_file)
             url = configured_database(instance)
-            restore(args.folder.resolve(), url, instance, secret=secret,
-                    replace_keys=args.replace_keys)
+            restore(
+                args.folder.resolve(), url, instance, secret=secret, replace_keys=args.replace_keys
+            )
             print(f"restored {args.folder} into the configured database and {instance}/keys")
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,8 +12,10 @@ from flask.cli import AppGroup
 from reporter.config import AVAILABLE_LANGUAGES
 from reporter.domain import catalogs
 
-translations_cli = AppGroup("translations", help="Catalogs: review state, spreadsheet export "
-                                                 "and import (docs/translations.md).")
+translations_cli = AppGroup(
+    "translations",
+    help="Catalogs: review state, spreadsheet export and import (docs/translations.md).",
+)
 LANG = click.Choice([code for code in AVAILABLE_LANGUAGES if code != "en"])
 
 
@@ -42,8 +44,12 @@ def export(lang: str, out: Path) -> None:
 @translations_cli.command("import")
 @click.argument("lang", type=LANG)
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--reviewed-by", "reviewer", default=None,
-              help="Mark the catalog reviewed today by this person (her full name).")
+@click.option(
+    "--reviewed-by",
+    "reviewer",
+    default=None,
+    help="Mark the catalog reviewed today by this person (her full name).",
+)
 def import_(lang: str, source: Path, reviewer: str | None) -> None:
     """Read translations back from a CSV made by `export`; compile with `make translations`."""
     cat = catalogs.load(lang)
@@ -59,9 +65,12 @@ def import_(lang: str, source: Path, reviewer: str | None) -> None:
         if left or result.refused:
             raise click.ClickException(
                 f"not marked reviewed: {len(left)} messages are missing or to check, "
-                f"{len(result.refused or [])} rows refused")
+                f"{len(result.refused or [])} rows refused"
+            )
         catalogs.mark_reviewed(cat, reviewer, dt.date.today())
     catalogs.save(cat, lang)
-    click.echo(f"{lang}: {result.changed} changed, {result.unchanged} unchanged, "
-               f"{result.unknown} not in the catalog, {len(result.refused or [])} refused; "
-               f"now {catalogs.review_state(lang)}. Run `make translations` to compile.")
+    click.echo(
+        f"{lang}: {result.changed} changed, {result.unchanged} unchanged, "
+        f"{result.unknown} not in the catalog, {len(result.refused or [])} refused; "
+        f"now {catalogs.review_state(lang)}. Run `make translations` to compile."
+    )

@@ -61,12 +61,13 @@ def keys_init() -> None:
 
     settings = current_app.extensions["reporter.settings"]
     try:
-        result = keys.init_keys(db.session(), settings.instance_path,
-                                demo=settings.mode == "demo")
+        result = keys.init_keys(db.session(), settings.instance_path, demo=settings.mode == "demo")
     except keys.KeyMissing as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo("Case keys created for: national, " + ", ".join(sorted(
-        s for s in result.case_secrets if s != keys.NATIONAL)))
+    click.echo(
+        "Case keys created for: national, "
+        + ", ".join(sorted(s for s in result.case_secrets if s != keys.NATIONAL))
+    )
     click.echo("")
     click.echo("OFFLINE RECOVERY KEY: write this down on paper now. It is shown only once.")
     click.echo("Whoever holds it can open every report; keep it in a safe, offline.")
@@ -88,8 +89,11 @@ def _echo_backup_secret(secret: bytes) -> None:
 
 
 @keys_cli.command("backup-init")
-@click.option("--replace", is_flag=True,
-              help="Make a new backup key although one exists (older backups keep the old one).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Make a new backup key although one exists (older backups keep the old one).",
+)
 def keys_backup_init(replace: bool) -> None:
     """Create the offline backup key (for a deployment made before backups were sealed)."""
     from reporter.services import keys
@@ -117,11 +121,13 @@ def purge() -> None:
 
     settings = current_app.extensions["reporter.settings"]
     sess = db.session()
-    gone = cast(CursorResult[Any], sess.execute(
-        delete(Receipt).where(Receipt.expires_on < dt.date.today()))).rowcount
+    gone = cast(
+        CursorResult[Any], sess.execute(delete(Receipt).where(Receipt.expires_on < dt.date.today()))
+    ).rowcount
     cutoff = dt.date.today() - dt.timedelta(days=settings.retention_days)
-    old = select(Report.id).where(Report.status.in_(FINAL_STATUSES), Report.final_on <= cutoff,
-                                  Report.purged.is_(False))
+    old = select(Report.id).where(
+        Report.status.in_(FINAL_STATUSES), Report.final_on <= cutoff, Report.purged.is_(False)
+    )
     ids = list(sess.scalars(old))
     if ids:
         sess.execute(delete(Attachment).where(Attachment.report_id.in_(ids)))

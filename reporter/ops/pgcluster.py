@@ -32,8 +32,10 @@ def bin_dir() -> Path:
     """The newest installed PostgreSQL server's binaries (Debian layout), or PATH's."""
     root = Path("/usr/lib/postgresql")
     if root.is_dir():
-        versions = sorted((p for p in root.iterdir() if (p / "bin" / "initdb").exists()),
-                          key=lambda p: int(p.name) if p.name.isdigit() else 0)
+        versions = sorted(
+            (p for p in root.iterdir() if (p / "bin" / "initdb").exists()),
+            key=lambda p: int(p.name) if p.name.isdigit() else 0,
+        )
         if versions:
             return versions[-1] / "bin"
     found = shutil.which("initdb")
@@ -55,7 +57,8 @@ def _run_as_owner(args: list[str], **kw: Any) -> subprocess.CompletedProcess[str
 def _postgres_can_reach(path: Path) -> bool:
     probe = subprocess.run(  # noqa: S603
         ["/usr/sbin/runuser", "-u", "postgres", "--", "/usr/bin/test", "-x", str(path)],
-        check=False, capture_output=True,
+        check=False,
+        capture_output=True,
     )
     return probe.returncode == 0
 
@@ -99,10 +102,20 @@ def _init(pgdata: Path) -> None:
         pw = pwd.getpwnam("postgres")
         os.chown(pgdata, pw.pw_uid, pw.pw_gid)
     os.chmod(pgdata, 0o700)
-    res = _run_as_owner([
-        str(bin_dir() / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "-E", "UTF8",
-        "--locale=C", "--auth-local=trust", "--auth-host=reject",
-    ])
+    res = _run_as_owner(
+        [
+            str(bin_dir() / "initdb"),
+            "-D",
+            str(pgdata),
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--auth-local=trust",
+            "--auth-host=reject",
+        ]
+    )
     if res.returncode != 0:
         raise ClusterError(f"initdb failed: {res.stderr.strip()[-500:]}")
     conf = pgdata / "postgresql.conf"
@@ -133,10 +146,19 @@ def start(instance_path: Path) -> Path:
         if not (pgdata / "PG_VERSION").exists():
             _init(pgdata)
         if not is_running(pgdata):
-            res = _run_as_owner([
-                str(bin_dir() / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "server.log"),
-                "-w", "-t", "60", "start",
-            ])
+            res = _run_as_owner(
+                [
+                    str(bin_dir() / "pg_ctl"),
+                    "-D",
+                    str(pgdata),
+                    "-l",
+                    str(pgdata / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            )
             if res.returncode != 0:
                 raise ClusterError(f"pg_ctl start failed: {res.stderr.strip()[-500:]}")
         return pgdata
@@ -146,22 +168,49 @@ def stop(instance_path: Path) -> None:
     with _lock(instance_path):
         pgdata = data_dir(instance_path)
         if is_running(pgdata):
-            _run_as_owner([str(bin_dir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w",
-                           "stop"])
+            _run_as_owner(
+                [str(bin_dir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"]
+            )
 
 
 def restart(instance_path: Path) -> None:
     """Used by the load benchmark to restart the database in the middle of a run."""
     pgdata = data_dir(instance_path)
-    _run_as_owner([str(bin_dir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "-t",
-                   "60", "restart", "-l", str(pgdata / "server.log")])
+    _run_as_owner(
+        [
+            str(bin_dir() / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+            "-l",
+            str(pgdata / "server.log"),
+        ]
+    )
 
 
 def psql(instance_path: Path, sql: str, dbname: str = "postgres") -> str:
     res = subprocess.run(  # noqa: S603
-        [str(bin_dir() / "psql"), "-h", str(socket_dir(instance_path)), "-U", SUPERUSER,
-         "-d", dbname, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-        check=False, capture_output=True, text=True,
+        [
+            str(bin_dir() / "psql"),
+            "-h",
+            str(socket_dir(instance_path)),
+            "-U",
+            SUPERUSER,
+            "-d",
+            dbname,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qAtc",
+            sql,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
     )
     if res.returncode != 0:
         raise ClusterError(f"psql failed: {res.stderr.strip()[-500:]}")
@@ -176,8 +225,7 @@ def ensure_database(instance_path: Path, dbname: str = DEMO_DB) -> str:
     for _ in range(50):
         try:
             # dbname was checked above to be [A-Za-z0-9_] only
-            exists = psql(instance_path,
-                          f"SELECT 1 FROM pg_database WHERE datname='{dbname}'")  # noqa: S608
+            exists = psql(instance_path, f"SELECT 1 FROM pg_database WHERE datname='{dbname}'")  # noqa: S608
             break
         except ClusterError:
             time.sleep(0.1)

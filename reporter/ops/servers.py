@@ -99,9 +99,24 @@ class Redis:
         if not binary:
             raise RuntimeError("redis-server is not installed: apt-get install redis-server")
         self.proc = subprocess.Popen(  # noqa: S603 - the system's redis-server, fixed args
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.port, 10)
 
     def kill(self) -> None:
@@ -185,19 +200,39 @@ def warm(base: str, workers: int, path: str = "/report", timeout: float = 120.0)
 
 
 @contextmanager
-def gunicorn(database_url: str, instance: Path, *, workers: int = 2,
-             storage: str = "memory://", secret_key: str | None = None,
-             extra_env: dict[str, str] | None = None) -> Iterator[Gunicorn]:
+def gunicorn(
+    database_url: str,
+    instance: Path,
+    *,
+    workers: int = 2,
+    storage: str = "memory://",
+    secret_key: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Gunicorn]:
     """`gunicorn -c gunicorn.conf.py wsgi:app` on a free loopback port, stopped on exit."""
-    with gunicorns(1, database_url, instance, workers=workers, storage=storage,
-                   secret_key=secret_key, extra_env=extra_env) as (server,):
+    with gunicorns(
+        1,
+        database_url,
+        instance,
+        workers=workers,
+        storage=storage,
+        secret_key=secret_key,
+        extra_env=extra_env,
+    ) as (server,):
         yield server
 
 
 @contextmanager
-def gunicorns(count: int, database_url: str, instance: Path, *, workers: int = 2,
-              storage: str = "memory://", secret_key: str | None = None,
-              extra_env: dict[str, str] | None = None) -> Iterator[tuple[Gunicorn, ...]]:
+def gunicorns(
+    count: int,
+    database_url: str,
+    instance: Path,
+    *,
+    workers: int = 2,
+    storage: str = "memory://",
+    secret_key: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[tuple[Gunicorn, ...]]:
     """`count` separate gunicorn instances (as on separate hosts), booted and stopped in
     parallel; they share the database, the storage and, when given, the secret key."""
     import secrets
@@ -206,20 +241,33 @@ def gunicorns(count: int, database_url: str, instance: Path, *, workers: int = 2
     try:
         for _ in range(count):
             port = free_port()
-            env = {key: value for key, value in os.environ.items()
-                   if key not in ("DATABASE_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI",
-                                  "RECEIPT_PEPPER")}
-            env.update({
-                "PORT": str(port), "REPORTER_MODE": "test", "DATABASE_URL": database_url,
-                "SECRET_KEY": secret_key or secrets.token_urlsafe(40),
-                "RATELIMIT_STORAGE_URI": storage, "WEB_CONCURRENCY": str(workers),
-                "INSTANCE_PATH": str(instance), **(extra_env or {}),
-            })
+            env = {
+                key: value
+                for key, value in os.environ.items()
+                if key
+                not in ("DATABASE_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI", "RECEIPT_PEPPER")
+            }
+            env.update(
+                {
+                    "PORT": str(port),
+                    "REPORTER_MODE": "test",
+                    "DATABASE_URL": database_url,
+                    "SECRET_KEY": secret_key or secrets.token_urlsafe(40),
+                    "RATELIMIT_STORAGE_URI": storage,
+                    "WEB_CONCURRENCY": str(workers),
+                    "INSTANCE_PATH": str(instance),
+                    **(extra_env or {}),
+                }
+            )
             log_path = instance / f"gunicorn-{port}.log"
             log = open(log_path, "w+")  # closed below, after gunicorn stopped
             proc = subprocess.Popen(  # noqa: S603 - this venv's gunicorn, fixed args
                 [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             servers.append(Gunicorn(f"http://127.0.0.1:{port}", proc, log_path, log))
         for server in servers:
             _wait_http(server.base, server.proc, 90)

@@ -57,7 +57,8 @@ class Answer:
 
 def _hidden(html: str, name: str) -> str | None:
     m = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
-        rf'value="([^"]*)"[^>]*name="{name}"', html)
+        rf'value="([^"]*)"[^>]*name="{name}"', html
+    )
     return m.group(1) if m else None
 
 
@@ -71,8 +72,9 @@ class Visitor:
         self.cookie: str | None = None
         self.headers = headers or {}
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                content_type: str | None = None) -> Answer:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
+    ) -> Answer:
         headers = {"User-Agent": "reporter-bench", **self.headers}
         if self.cookie:
             headers["Cookie"] = self.cookie
@@ -88,8 +90,12 @@ class Visitor:
             for name, value in resp.getheaders():
                 if name.lower() == "set-cookie" and value.startswith("s="):
                     self.cookie = value.split(";", 1)[0]
-            return Answer(resp.status, data.decode("utf-8", "replace"), seconds,
-                          location=resp.getheader("Location"))
+            return Answer(
+                resp.status,
+                data.decode("utf-8", "replace"),
+                seconds,
+                location=resp.getheader("Location"),
+            )
         except (OSError, http.client.HTTPException) as exc:
             return Answer(0, "", time.perf_counter() - started, type(exc).__name__)
         finally:
@@ -103,8 +109,12 @@ class Visitor:
             return answer, None
         return answer, {"csrf_token": csrf, "form_id": form_id}
 
-    def post(self, path: str, fields: dict[str, Any],
-             files: list[tuple[str, bytes, str, str]] | None = None) -> Answer:
+    def post(
+        self,
+        path: str,
+        fields: dict[str, Any],
+        files: list[tuple[str, bytes, str, str]] | None = None,
+    ) -> Answer:
         """POST urlencoded, or multipart when there are files (field, data, name, type)."""
         content_type, body = encode_form(fields, files)
         answer = self.request("POST", path, body, content_type)
@@ -114,8 +124,9 @@ class Visitor:
         return answer
 
 
-def encode_form(fields: dict[str, Any], files: list[tuple[str, bytes, str, str]] | None = None
-                ) -> tuple[str, bytes]:
+def encode_form(
+    fields: dict[str, Any], files: list[tuple[str, bytes, str, str]] | None = None
+) -> tuple[str, bytes]:
     """(Content-Type, body): urlencoded, or multipart when there are files."""
     if not files:
         pairs = [(k, v) for k, vs in fields.items() for v in (vs if isinstance(vs, list) else [vs])]
@@ -130,41 +141,68 @@ def encode_form(fields: dict[str, Any], files: list[tuple[str, bytes, str, str]]
     return f"multipart/form-data; boundary={boundary}", body
 
 
-def plain_fields(narrative: str, province: str = "GP", year: int | None = None,
-                 month: int = 1) -> dict[str, Any]:
+def plain_fields(
+    narrative: str, province: str = "GP", year: int | None = None, month: int = 1
+) -> dict[str, Any]:
     """The no-JS form's fields (January of this year: always offered, never in the future)."""
     year = year or dt.date.today().year
     return {
-        "categories": ["extortion", "confiscation"], "perpetrators": ["saps"],
-        "year": str(year), "month": str(month), "day": "", "province": province,
-        "town": "", "place": "", "narrative": narrative, "perpetrator_details": "",
-        "consent_contact": "y", "website": "",
+        "categories": ["extortion", "confiscation"],
+        "perpetrators": ["saps"],
+        "year": str(year),
+        "month": str(month),
+        "day": "",
+        "province": province,
+        "town": "",
+        "place": "",
+        "narrative": narrative,
+        "perpetrator_details": "",
+        "consent_contact": "y",
+        "website": "",
     }
 
 
-def browser_payload(narrative: str, province: str = "GP", year: int | None = None,
-                    month: int = 1, attachments: list[dict[str, Any]] | None = None
-                    ) -> dict[str, Any]:
+def browser_payload(
+    narrative: str,
+    province: str = "GP",
+    year: int | None = None,
+    month: int = 1,
+    attachments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The payload report.js builds, padded to the same floor."""
     year = year or dt.date.today().year
-    return with_floor({
-        "v": 1, "categories": ["extortion"], "perpetrators": ["saps"],
-        "when": {"year": year, "month": month, "day": None}, "province": province,
-        "place": {"town_id": None, "town": None, "text": None}, "pin": None,
-        "narrative": narrative, "perpetrator_details": "",
-        "consent": {"contact": True, "legal": False}, "attachments": attachments or [],
-        "language": "en",
-    })
+    return with_floor(
+        {
+            "v": 1,
+            "categories": ["extortion"],
+            "perpetrators": ["saps"],
+            "when": {"year": year, "month": month, "day": None},
+            "province": province,
+            "place": {"town_id": None, "town": None, "text": None},
+            "pin": None,
+            "narrative": narrative,
+            "perpetrator_details": "",
+            "consent": {"contact": True, "legal": False},
+            "attachments": attachments or [],
+            "language": "en",
+        }
+    )
 
 
 def recipients(keys: dict[str, Any], province: str) -> list[bytes]:
-    return [envelope.b64d(keys["national"]["pk"]), envelope.b64d(keys["provinces"][province]["pk"]),
-            envelope.b64d(keys["recovery"]["pk"])]
+    return [
+        envelope.b64d(keys["national"]["pk"]),
+        envelope.b64d(keys["provinces"][province]["pk"]),
+        envelope.b64d(keys["recovery"]["pk"]),
+    ]
 
 
-def sealed_submission(keys: dict[str, Any], hidden: dict[str, str], payload: dict[str, Any],
-                      files: list[bytes] | None = None
-                      ) -> tuple[dict[str, Any], list[tuple[str, bytes, str, str]]]:
+def sealed_submission(
+    keys: dict[str, Any],
+    hidden: dict[str, str],
+    payload: dict[str, Any],
+    files: list[bytes] | None = None,
+) -> tuple[dict[str, Any], list[tuple[str, bytes, str, str]]]:
     """Fields and files of a sealed=1 POST: the report and its files sealed as the browser does."""
     province = payload["province"]
     to = recipients(keys, province)
@@ -172,15 +210,28 @@ def sealed_submission(keys: dict[str, Any], hidden: dict[str, str], payload: dic
     for index, data in enumerate(files or []):
         header, body = envelope.seal_attachment(data, to)
         sealed_files.append((header, body))
-        described.append({"index": index, "name": f"photo-{index}.jpg", "type": "image/jpeg",
-                          "size": len(data), "kc": header["kc"]})
+        described.append(
+            {
+                "index": index,
+                "name": f"photo-{index}.jpg",
+                "type": "image/jpeg",
+                "size": len(data),
+                "kc": header["kc"],
+            }
+        )
     if described:
         payload = with_floor({**payload, "attachments": described})
-    fields = {**hidden, "sealed": "1", "province": province,
-              "envelope": json.dumps(envelope.seal(payload, to))}
+    fields = {
+        **hidden,
+        "sealed": "1",
+        "province": province,
+        "envelope": json.dumps(envelope.seal(payload, to)),
+    }
     uploads = []
     if sealed_files:
         fields["attachment_headers"] = json.dumps([h for h, _ in sealed_files])
-        uploads = [("attachment", body, f"sealed-{i}.bin", "application/octet-stream")
-                   for i, (_, body) in enumerate(sealed_files)]
+        uploads = [
+            ("attachment", body, f"sealed-{i}.bin", "application/octet-stream")
+            for i, (_, body) in enumerate(sealed_files)
+        ]
     return fields, uploads

@@ -59,10 +59,16 @@ class AfricasTalking:
             return None
         text = form.get("text", "") or ""
         too_long = len(text) > FIELD_MAX or any(
-            len(form.get(k, "") or "") > 200 for k in ("serviceCode", "phoneNumber"))
+            len(form.get(k, "") or "") > 200 for k in ("serviceCode", "phoneNumber")
+        )
         answers = [] if too_long or text == "" else text.split("*")
-        return UssdRequest(session_id, (form.get("serviceCode") or "")[:200],
-                           (form.get("phoneNumber") or "")[:200], answers, too_long)
+        return UssdRequest(
+            session_id,
+            (form.get("serviceCode") or "")[:200],
+            (form.get("phoneNumber") or "")[:200],
+            answers,
+            too_long,
+        )
 
     @staticmethod
     def ussd_body(screen: Screen) -> str:
@@ -100,9 +106,14 @@ class AfricasTalkingSender:
             raise SmsSendFailed("SMS_API_URL must be an http(s) address")
         req = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
             self.base_url.rstrip("/") + "/version1/messaging",
-            data=urllib.parse.urlencode(fields).encode(), method="POST",
-            headers={"apiKey": self.api_key, "Accept": "application/json",
-                     "Content-Type": "application/x-www-form-urlencoded"})
+            data=urllib.parse.urlencode(fields).encode(),
+            method="POST",
+            headers={
+                "apiKey": self.api_key,
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 answer = json.loads(resp.read() or b"{}")

@@ -29,8 +29,10 @@ from reporter.services.keys import Keyring
 SESSION_KEY = "inbox"
 INBOX_MINUTES = 15
 # what her inbox lists: messages addressed to her, and her own answers; never a staff note
-SHOWN_DIRECTIONS: dict[str, str] = {Direction.TO_REPORTER: "staff",
-                                    Direction.FROM_REPORTER: "reporter"}
+SHOWN_DIRECTIONS: dict[str, str] = {
+    Direction.TO_REPORTER: "staff",
+    Direction.FROM_REPORTER: "reporter",
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,11 @@ def login(session: Session, text: str, hashing: receipts.Hashing) -> Opened:
     """Raise ReceiptMalformed or ReceiptUnknown; wrong and expired take the same path."""
     receipt_text = receipts.normalise(text)
     derived = receipts.derive(receipt_text, hashing)
-    row = session.scalars(select(Receipt).where(
-        Receipt.lookup_hash == derived.lookup, Receipt.expires_on >= dt.date.today())).first()
+    row = session.scalars(
+        select(Receipt).where(
+            Receipt.lookup_hash == derived.lookup, Receipt.expires_on >= dt.date.today()
+        )
+    ).first()
     if row is None:
         raise receipts.ReceiptUnknown()
     report = session.get(Report, row.report_id)
@@ -62,8 +67,9 @@ def login(session: Session, text: str, hashing: receipts.Hashing) -> Opened:
 
 
 def _session_box(secret_key: str) -> SecretBox:
-    key = blake2b(secret_key.encode(), person=b"inbox-session", digest_size=32,
-                  encoder=receipts._raw)
+    key = blake2b(
+        secret_key.encode(), person=b"inbox-session", digest_size=32, encoder=receipts._raw
+    )
     return SecretBox(key)
 
 
@@ -80,29 +86,41 @@ def remember(flask_session: Any, session: Session, opened: Opened, secret_key: s
     """Open her inbox: the key in her cookie, only the session's existence in the database."""
     inbox_id = secrets.token_urlsafe(18)
     session.execute(delete(InboxSession).where(InboxSession.expires_at < dt.datetime.now(dt.UTC)))
-    session.add(InboxSession(id_hash=_id_hash(inbox_id, secret_key),
-                             receipt_id=opened.receipt.id, expires_at=_until()))
+    session.add(
+        InboxSession(
+            id_hash=_id_hash(inbox_id, secret_key),
+            receipt_id=opened.receipt.id,
+            expires_at=_until(),
+        )
+    )
     session.commit()
     sealed = _session_box(secret_key).encrypt(opened.wrap_key)
-    flask_session[SESSION_KEY] = {"i": inbox_id, "r": opened.receipt.id,
-                                  "k": envelope.b64e(bytes(sealed)),
-                                  "exp": int(time.time()) + INBOX_MINUTES * 60}
+    flask_session[SESSION_KEY] = {
+        "i": inbox_id,
+        "r": opened.receipt.id,
+        "k": envelope.b64e(bytes(sealed)),
+        "exp": int(time.time()) + INBOX_MINUTES * 60,
+    }
 
 
 def forget(flask_session: Any, session: Session | None = None, secret_key: str = "") -> None:
     """Close her inbox: the cookie's part, and (given the database) the server's part."""
     ref = flask_session.pop(SESSION_KEY, None)
     if session is not None and isinstance(ref, dict) and isinstance(ref.get("i"), str):
-        session.execute(delete(InboxSession).where(
-            InboxSession.id_hash == _id_hash(ref["i"], secret_key)))
+        session.execute(
+            delete(InboxSession).where(InboxSession.id_hash == _id_hash(ref["i"], secret_key))
+        )
         session.commit()
 
 
 def resume(flask_session: Any, session: Session, secret_key: str) -> Opened | None:
     """Her open inbox, kept open for INBOX_MINUTES more; None if closed or expired."""
     ref = flask_session.get(SESSION_KEY)
-    if not isinstance(ref, dict) or int(ref.get("exp", 0)) < time.time() \
-            or not isinstance(ref.get("i"), str):
+    if (
+        not isinstance(ref, dict)
+        or int(ref.get("exp", 0)) < time.time()
+        or not isinstance(ref.get("i"), str)
+    ):
         forget(flask_session)
         return None
     live = session.get(InboxSession, _id_hash(ref["i"], secret_key))
@@ -145,14 +163,17 @@ def messages(opened: Opened) -> list[ShownMessage]:
 
 def reply_recipients(opened: Opened, keyring: Keyring) -> list[bytes]:
     """Who her answer is sealed to: the case keys of her report, and her own reply key."""
-    return [*keyring.recipients(opened.report.province),
-            envelope.b64d(opened.receipt.reply_public_key, 32)]
+    return [
+        *keyring.recipients(opened.report.province),
+        envelope.b64d(opened.receipt.reply_public_key, 32),
+    ]
 
 
 def reply(session: Session, opened: Opened, keyring: Keyring, text: str) -> None:
     """Seal her answer here (no-JavaScript path) to the case keys and to her own reply key."""
-    env = envelope.seal({"v": 1, "from": "reporter", "text": text},
-                        reply_recipients(opened, keyring))
+    env = envelope.seal(
+        {"v": 1, "from": "reporter", "text": text}, reply_recipients(opened, keyring)
+    )
     store_reply(session, opened, env)
 
 
@@ -166,13 +187,16 @@ def check_sealed_reply(opened: Opened, keyring: Keyring, raw: str) -> dict[str, 
         env = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise envelope.EnvelopeInvalid("not JSON") from exc
-    required = [*keyring.required_kids(opened.report.province),
-                envelope.kid(envelope.b64d(opened.receipt.reply_public_key, 32))]
+    required = [
+        *keyring.required_kids(opened.report.province),
+        envelope.kid(envelope.b64d(opened.receipt.reply_public_key, 32)),
+    ]
     envelope.validate(env, required)
     return env
 
 
 def store_reply(session: Session, opened: Opened, env: dict[str, Any]) -> None:
-    session.add(Message(report_id=opened.report.id, direction=Direction.FROM_REPORTER,
-                        envelope=env))
+    session.add(
+        Message(report_id=opened.report.id, direction=Direction.FROM_REPORTER, envelope=env)
+    )
     session.commit()

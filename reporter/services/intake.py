@@ -45,13 +45,19 @@ class Submission:
 
 
 def hashing(settings: Settings) -> receipts.Hashing:
-    return receipts.Hashing(pepper(settings.instance_path, settings.receipt_pepper),
-                            settings.receipt_argon2_time_cost,
-                            settings.receipt_argon2_memory_kib)
+    return receipts.Hashing(
+        pepper(settings.instance_path, settings.receipt_pepper),
+        settings.receipt_argon2_time_cost,
+        settings.receipt_argon2_memory_kib,
+    )
 
 
-def seal_uploads(files: list[FileStorage], recipients: list[bytes], settings: Settings,
-                 keep_original: bool = False) -> tuple[list[SealedFile], list[dict[str, Any]]]:
+def seal_uploads(
+    files: list[FileStorage],
+    recipients: list[bytes],
+    settings: Settings,
+    keep_original: bool = False,
+) -> tuple[list[SealedFile], list[dict[str, Any]]]:
     """Re-seal each upload (held in a SealedSpool) to the report's recipients.
 
     Photos lose their hidden details (EXIF, XMP, GPS) in memory first, unless she asked to
@@ -59,15 +65,17 @@ def seal_uploads(files: list[FileStorage], recipients: list[bytes], settings: Se
     """
     files = [f for f in files if f and f.filename]
     if len(files) > settings.max_attachments:
-        raise SubmissionRefused(_("You can attach at most %(n)s files.",
-                                  n=settings.max_attachments))
+        raise SubmissionRefused(
+            _("You can attach at most %(n)s files.", n=settings.max_attachments)
+        )
     sealed: list[SealedFile] = []
     described: list[dict[str, Any]] = []
     for index, upload in enumerate(files):
         kind = attachment_type(upload.mimetype)
         if not kind.startswith(ALLOWED_TYPES):
             raise SubmissionRefused(
-                _("Only photos, PDF documents and voice notes can be attached."))
+                _("Only photos, PDF documents and voice notes can be attached.")
+            )
         spool = upload.stream
         if not isinstance(spool, SealedSpool):
             raise SubmissionRefused(_("A file could not be read. Please attach it again."))
@@ -91,9 +99,16 @@ def seal_uploads(files: list[FileStorage], recipients: list[bytes], settings: Se
         header = sealer.header()
         sealed.append(SealedFile(header, bytes(body)))
         # the header's key commitment binds each file to this report's sealed payload
-        described.append({"index": index, "name": attachment_name(upload.filename), "type": kind,
-                          "size": size, "kc": header["kc"],
-                          "metadata_removed": not keep_original and kind.startswith("image/")})
+        described.append(
+            {
+                "index": index,
+                "name": attachment_name(upload.filename),
+                "type": kind,
+                "size": size,
+                "kc": header["kc"],
+                "metadata_removed": not keep_original and kind.startswith("image/"),
+            }
+        )
     return sealed, described
 
 
@@ -116,18 +131,33 @@ def build_payload(form: Any, described: list[dict[str, Any]], language: str) -> 
 
     town = gazetteer.lookup(form.town.data) if form.town.data else None
     return make_payload(
-        categories=form.categories.data, perpetrators=form.perpetrators.data,
-        year=form.year.data, month=form.month.data or None, day=form.day.data,
-        province=form.province.data, town_id=town.id if town else None,
-        town=town.name if town else None, place_text=form.place.data,
-        narrative=form.narrative.data, perpetrator_details=form.perpetrator_details.data or "",
+        categories=form.categories.data,
+        perpetrators=form.perpetrators.data,
+        year=form.year.data,
+        month=form.month.data or None,
+        day=form.day.data,
+        province=form.province.data,
+        town_id=town.id if town else None,
+        town=town.name if town else None,
+        place_text=form.place.data,
+        narrative=form.narrative.data,
+        perpetrator_details=form.perpetrator_details.data or "",
         consent_contact=bool(form.consent_contact.data),
-        consent_legal=bool(form.consent_legal.data), attachments=described,
-        language=language, channel=Channel.WEB_NOJS)
+        consent_legal=bool(form.consent_legal.data),
+        attachments=described,
+        language=language,
+        channel=Channel.WEB_NOJS,
+    )
 
 
-def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
-                 raw_headers: str, bodies: list[FileStorage], settings: Settings) -> Submission:
+def check_sealed(
+    keyring: Keyring,
+    province: str,
+    raw_envelope: str,
+    raw_headers: str,
+    bodies: list[FileStorage],
+    settings: Settings,
+) -> Submission:
     """The JavaScript path: accept envelopes only, well formed and addressed as required."""
     if len(raw_envelope) > MAX_ENVELOPE_CHARS:
         raise SubmissionRefused(_("The report is too large."))
@@ -140,14 +170,16 @@ def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
     try:
         envelope.validate(env, required)
     except envelope.EnvelopeError as exc:
-        raise SubmissionRefused(_("The locked report was refused (%(reason)s). Please try again.",
-                                   reason=str(exc))) from exc
+        raise SubmissionRefused(
+            _("The locked report was refused (%(reason)s). Please try again.", reason=str(exc))
+        ) from exc
     bodies = [b for b in bodies if b and b.filename]
     if not isinstance(headers, list) or len(headers) != len(bodies):
         raise SubmissionRefused(_("The attached files do not match. Please attach them again."))
     if len(bodies) > settings.max_attachments:
-        raise SubmissionRefused(_("You can attach at most %(n)s files.",
-                                  n=settings.max_attachments))
+        raise SubmissionRefused(
+            _("You can attach at most %(n)s files.", n=settings.max_attachments)
+        )
     files: list[SealedFile] = []
     for header, upload in zip(headers, bodies, strict=True):
         spool = upload.stream
@@ -157,16 +189,20 @@ def check_sealed(keyring: Keyring, province: str, raw_envelope: str,
         try:
             envelope.validate_attachment_header(header, required, body_length=len(body))
         except envelope.EnvelopeError as exc:
-            raise SubmissionRefused(_("A locked file was refused (%(reason)s). Please try again.",
-                                   reason=str(exc))) from exc
+            raise SubmissionRefused(
+                _("A locked file was refused (%(reason)s). Please try again.", reason=str(exc))
+            ) from exc
         files.append(SealedFile(header, body))
     return Submission(province, Channel.WEB_JS, env, files)
 
 
-def accept(session: Session, submission: Submission, settings: Settings,
-           once: tuple[FormTokens, str] | None = None,
-           drawn: Callable[[], tuple[str, receipts.Derived, receipts.ReplyKey] | None]
-           | None = None) -> str:
+def accept(
+    session: Session,
+    submission: Submission,
+    settings: Settings,
+    once: tuple[FormTokens, str] | None = None,
+    drawn: Callable[[], tuple[str, receipts.Derived, receipts.ReplyKey] | None] | None = None,
+) -> str:
     """Store the report, its files and its receipt in one transaction; return the receipt.
 
     The receipt exists only after the commit: a reporter is never told that a report was
@@ -186,19 +222,32 @@ def accept(session: Session, submission: Submission, settings: Settings,
             derived = receipts.derive(receipt, h)
             reply = receipts.new_reply_key(derived.wrap_key)
         ct_len = len(envelope.b64d(submission.envelope["ct"]))
-        report = Report(province=submission.province, channel=submission.channel,
-                        size_bucket=ct_len, envelope=submission.envelope)
-        report.attachments = [Attachment(header=f.header, body=f.body, size_bucket=len(f.body))
-                              for f in submission.files]
+        report = Report(
+            province=submission.province,
+            channel=submission.channel,
+            size_bucket=ct_len,
+            envelope=submission.envelope,
+        )
+        report.attachments = [
+            Attachment(header=f.header, body=f.body, size_bucket=len(f.body))
+            for f in submission.files
+        ]
         session.add(report)
         session.flush()
-        session.add(Receipt(lookup_hash=derived.lookup, report_id=report.id,
-                            reply_public_key=reply.public_key, wrapped_reply_key=reply.wrapped,
-                            expires_on=receipts.expiry(settings.receipt_days)))
+        session.add(
+            Receipt(
+                lookup_hash=derived.lookup,
+                report_id=report.id,
+                reply_public_key=reply.public_key,
+                wrapped_reply_key=reply.wrapped,
+                expires_on=receipts.expiry(settings.receipt_days),
+            )
+        )
         if once is not None:
             forms_tokens, token = once
-            session.add(forms_tokens.row(token, Shown(receipt, submission.channel,
-                                                      len(submission.files))))
+            session.add(
+                forms_tokens.row(token, Shown(receipt, submission.channel, len(submission.files)))
+            )
         try:
             session.commit()
         except IntegrityError:

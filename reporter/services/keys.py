@@ -29,8 +29,17 @@ from reporter.models.private import CaseKey
 
 # KeyMissing lives in reporter/crypto/signing.py so that reporter/export can load the signing key
 # without importing the report models; it is re-exported here for everything else.
-__all__ = ["KeyMissing", "Keyring", "PublicKey", "backup_public_key", "init_backup_key",
-           "init_keys", "keys_dir", "load_keyring", "pepper"]
+__all__ = [
+    "KeyMissing",
+    "Keyring",
+    "PublicKey",
+    "backup_public_key",
+    "init_backup_key",
+    "init_keys",
+    "keys_dir",
+    "load_keyring",
+    "pepper",
+]
 
 NATIONAL = KeyScope.NATIONAL
 RECOVERY = KeyScope.RECOVERY
@@ -80,12 +89,16 @@ class Keyring:
 
 def load_keyring(session: Session) -> Keyring:
     rows = session.scalars(select(CaseKey).where(CaseKey.active.is_(True))).all()
-    by_scope = {row.scope: PublicKey(row.scope, row.kid, envelope.b64d(row.public_key, 32))
-                for row in rows}
+    by_scope = {
+        row.scope: PublicKey(row.scope, row.kid, envelope.b64d(row.public_key, 32)) for row in rows
+    }
     if NATIONAL not in by_scope or RECOVERY not in by_scope:
         raise KeyMissing("no national or recovery key: run `flask --app wsgi keys init`")
-    return Keyring(by_scope[NATIONAL], by_scope[RECOVERY],
-                   {code: by_scope[code] for code in PROVINCES if code in by_scope})
+    return Keyring(
+        by_scope[NATIONAL],
+        by_scope[RECOVERY],
+        {code: by_scope[code] for code in PROVINCES if code in by_scope},
+    )
 
 
 BACKUP_PUBLIC = "backup.pub"
@@ -96,8 +109,10 @@ def backup_public_key(instance_path: Path) -> bytes:
     is sealed to it (reporter/ops/backup.py). Its secret is printed once and kept offline."""
     path = keys_dir(instance_path) / BACKUP_PUBLIC
     if not path.exists():
-        raise KeyMissing("no backup key: run `flask --app wsgi keys backup-init` and keep the "
-                         "secret it prints offline")
+        raise KeyMissing(
+            "no backup key: run `flask --app wsgi keys backup-init` and keep the "
+            "secret it prints offline"
+        )
     try:
         return envelope.b64d(path.read_text().strip(), 32)
     except envelope.EnvelopeError as exc:
@@ -109,8 +124,10 @@ def init_backup_key(instance_path: Path, *, replace: bool = False) -> bytes:
     printed once, never stored). Refuses to replace an existing key unless `replace`."""
     path = keys_dir(instance_path) / BACKUP_PUBLIC
     if path.exists() and not replace:
-        raise KeyMissing(f"a backup key exists already ({path}); pass --replace to make a new "
-                         "one (older backups still need the old secret)")
+        raise KeyMissing(
+            f"a backup key exists already ({path}); pass --replace to make a new "
+            "one (older backups still need the old secret)"
+        )
     sk = PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
@@ -134,16 +151,25 @@ def init_keys(session: Session, instance_path: Path, *, demo: bool = False) -> I
         raise KeyMissing("keys already exist; refusing to replace them")
     recovery = PrivateKey.generate()
     recovery_pk = bytes(recovery.public_key)
-    session.add(CaseKey(scope=RECOVERY, kid=envelope.kid(recovery_pk),
-                        public_key=envelope.b64e(recovery_pk)))
+    session.add(
+        CaseKey(
+            scope=RECOVERY, kid=envelope.kid(recovery_pk), public_key=envelope.b64e(recovery_pk)
+        )
+    )
     case_secrets: dict[str, bytes] = {}
     for scope in (NATIONAL, *PROVINCES):
         sk = PrivateKey.generate()
         pk = bytes(sk.public_key)
         case_secrets[scope] = bytes(sk)
         sealed = envelope.seal({"scope": scope, "sk": envelope.b64e(bytes(sk))}, [recovery_pk])
-        session.add(CaseKey(scope=scope, kid=envelope.kid(pk), public_key=envelope.b64e(pk),
-                            sealed_secret=sealed))
+        session.add(
+            CaseKey(
+                scope=scope,
+                kid=envelope.kid(pk),
+                public_key=envelope.b64e(pk),
+                sealed_secret=sealed,
+            )
+        )
     session.commit()
 
     folder = keys_dir(instance_path)

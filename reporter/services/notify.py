@@ -47,15 +47,20 @@ BODY_LENGTH = 480
 DIGEST_ALWAYS = (
     "This is your daily message from the Sisonke reports staff site. It is sent every day at "
     "the same time, whether or not there is anything new for you, so it says nothing about "
-    "your work. Log in to see your queue.")
+    "your work. Log in to see your queue."
+)
 DIGEST_ACTIVITY = (
     "There is new activity for you on the Sisonke reports staff site. Log in to see it. You "
-    "chose to get this message only on days when there is something new for you.")
+    "chose to get this message only on days when there is something new for you."
+)
 NOTICE = (
     "Something on the Sisonke reports staff site needs you: a report was assigned to you, a "
-    "reporter answered, or a case was referred to your organisation. Log in to see it.")
-FOOTER = ("\n\nThis message never says what the work is. To change what you get, open "
-          "Notifications on the staff site.\n")
+    "reporter answered, or a case was referred to your organisation. Log in to see it."
+)
+FOOTER = (
+    "\n\nThis message never says what the work is. To change what you get, open "
+    "Notifications on the staff site.\n"
+)
 
 _THREADS: list[threading.Thread] = []
 
@@ -90,11 +95,13 @@ def _connect(url: str) -> smtplib.SMTP:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port
     if parts.scheme == "smtps":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=20,
-                                              context=ssl.create_default_context())
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port or 465, timeout=20, context=ssl.create_default_context()
+        )
     elif parts.scheme in ("smtp", "smtp+starttls"):
-        smtp = smtplib.SMTP(host, port or (587 if parts.scheme == "smtp+starttls" else 25),
-                            timeout=20)
+        smtp = smtplib.SMTP(
+            host, port or (587 if parts.scheme == "smtp+starttls" else 25), timeout=20
+        )
         if parts.scheme == "smtp+starttls":
             smtp.starttls(context=ssl.create_default_context())
     else:
@@ -132,8 +139,11 @@ def _addresses(sess: Session, staff_ids: Iterable[int], *, notices: bool) -> lis
     ids = sorted(set(staff_ids))
     if not ids:
         return []
-    q = select(StaffNotify).join(Staff, Staff.id == StaffNotify.staff_id).where(
-        StaffNotify.staff_id.in_(ids), Staff.disabled.is_(False))
+    q = (
+        select(StaffNotify)
+        .join(Staff, Staff.id == StaffNotify.staff_id)
+        .where(StaffNotify.staff_id.in_(ids), Staff.disabled.is_(False))
+    )
     if notices:
         q = q.where(StaffNotify.notices.is_(True))
     return [row.email for row in sess.scalars(q) if row.email]
@@ -187,10 +197,12 @@ def _collect(session: Session, _ctx: Any) -> None:
         if isinstance(obj, Report):
             added = attributes.get_history(obj, "assigned_to").added
             pending.update(i for i in added if i is not None and i != actor)
-        elif (isinstance(obj, Message) and obj in session.new
-              and obj.direction == Direction.FROM_REPORTER):
-            assignee = session.scalar(select(Report.assigned_to).where(
-                Report.id == obj.report_id))
+        elif (
+            isinstance(obj, Message)
+            and obj in session.new
+            and obj.direction == Direction.FROM_REPORTER
+        ):
+            assignee = session.scalar(select(Report.assigned_to).where(Report.id == obj.report_id))
             if assignee is not None:
                 pending.add(assignee)
 
@@ -220,20 +232,32 @@ def has_activity(sess: Session, staff: Any, since: dt.date) -> bool:
     roles = set(staff.roles)
     if Role.PARTNER in roles:
         org = sess.get(PartnerStaff, staff.id)
-        return org is not None and sess.scalar(select(Referral.id).where(
-            Referral.partner_id == org.partner_id, Referral.referred_on >= since).limit(1)) \
+        return (
+            org is not None
+            and sess.scalar(
+                select(Referral.id)
+                .where(Referral.partner_id == org.partner_id, Referral.referred_on >= since)
+                .limit(1)
+            )
             is not None
+        )
     checks: list[Select[tuple[Any]]] = []
     visible = policy.visible_provinces(roles, staff.provinces)
     if visible is None:
         checks.append(select(Report.id).where(Report.received_on >= since))
     elif visible:
-        checks.append(select(Report.id).where(Report.received_on >= since,
-                                              Report.province.in_(visible)))
-    checks.append(select(Message.id).join(Report, Report.id == Message.report_id).where(
-        Report.assigned_to == staff.id,
-        Message.direction == Direction.FROM_REPORTER,
-        Message.sent_on >= since))
+        checks.append(
+            select(Report.id).where(Report.received_on >= since, Report.province.in_(visible))
+        )
+    checks.append(
+        select(Message.id)
+        .join(Report, Report.id == Message.report_id)
+        .where(
+            Report.assigned_to == staff.id,
+            Message.direction == Direction.FROM_REPORTER,
+            Message.sent_on >= since,
+        )
+    )
     return any(sess.scalar(q.limit(1)) is not None for q in checks)
 
 
@@ -244,9 +268,12 @@ def digest(sess: Session, settings: Any, today: dt.date | None = None) -> int:
 
     today = today or dt.datetime.now(dt.UTC).date()
     out: list[EmailMessage] = []
-    rows = sess.execute(select(StaffNotify, Staff).join(Staff, Staff.id == StaffNotify.staff_id)
-                        .where(Staff.disabled.is_(False), StaffNotify.digest != "off")
-                        .with_for_update(of=StaffNotify)).all()
+    rows = sess.execute(
+        select(StaffNotify, Staff)
+        .join(Staff, Staff.id == StaffNotify.staff_id)
+        .where(Staff.disabled.is_(False), StaffNotify.digest != "off")
+        .with_for_update(of=StaffNotify)
+    ).all()
     for choice, staff in rows:
         if choice.last_digest_on is not None and choice.last_digest_on >= today:
             continue
@@ -266,8 +293,11 @@ notify_cli = AppGroup("notify", help="Staff notifications (off unless SMTP_URL i
 
 
 @notify_cli.command("digest")
-@click.option("--any-hour", is_flag=True,
-              help="Send now even if this is not DIGEST_HOUR (tests, a first try).")
+@click.option(
+    "--any-hour",
+    is_flag=True,
+    help="Send now even if this is not DIGEST_HOUR (tests, a first try).",
+)
 def digest_command(any_hour: bool) -> None:
     """Send the daily digest, at DIGEST_HOUR UTC only and once a day; other hours do nothing,
     so that the send time is fixed however often the timer fires."""

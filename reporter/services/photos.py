@@ -36,9 +36,13 @@ class PhotoUnreadable(ValueError):
 
 
 def _refuse() -> PhotoUnreadable:
-    return PhotoUnreadable(_("A photo could not be read to remove its hidden details (where and "
-                             "when it was taken, which phone). Attach it again as a JPEG or PNG "
-                             "photo, or tick “Keep the original file” to send it as it is."))
+    return PhotoUnreadable(
+        _(
+            "A photo could not be read to remove its hidden details (where and "
+            "when it was taken, which phone). Attach it again as a JPEG or PNG "
+            "photo, or tick “Keep the original file” to send it as it is."
+        )
+    )
 
 
 def strip_metadata(data: bytes, content_type: str | None) -> bytes:
@@ -80,6 +84,13 @@ def strip_metadata(data: bytes, content_type: str | None) -> bytes:
         return out.getvalue()
     except PhotoUnreadable:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise _refuse() from exc

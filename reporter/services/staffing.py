@@ -61,8 +61,9 @@ def check_login(sess: Session, login: str) -> None:
 
 def check_password_rule(password: str) -> None:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise StaffRefused(f"The password needs at least {PASSWORD_MIN} characters "
-                           f"(at most {PASSWORD_MAX}).")
+        raise StaffRefused(
+            f"The password needs at least {PASSWORD_MIN} characters (at most {PASSWORD_MAX})."
+        )
 
 
 def check_roles(roles: Iterable[str], provinces: Iterable[str], *, partner: bool = False) -> None:
@@ -74,9 +75,17 @@ def check_roles(roles: Iterable[str], provinces: Iterable[str], *, partner: bool
 # --- creating and updating accounts ------------------------------------------------------------
 
 
-def create_staff(sess: Session, *, login: str, roles: Iterable[str], provinces: Iterable[str],
-                 password: str, actor_id: int | None, change_password: bool = True,
-                 **extra: Any) -> Staff:
+def create_staff(
+    sess: Session,
+    *,
+    login: str,
+    roles: Iterable[str],
+    provinces: Iterable[str],
+    password: str,
+    actor_id: int | None,
+    change_password: bool = True,
+    **extra: Any,
+) -> Staff:
     """A new account (not a partner's: create_partner_staff). With `change_password` (an
     account an admin made) she chooses her own password at her first log-in
     (reporter/verify/password.py). `extra` sets further columns (the demo's TOTP and key)."""
@@ -89,8 +98,9 @@ def create_staff(sess: Session, *, login: str, roles: Iterable[str], provinces: 
     return staff
 
 
-def create_partner_staff(sess: Session, org: PartnerOrg, *, login: str, password: str,
-                         actor_id: int | None) -> Staff:
+def create_partner_staff(
+    sess: Session, org: PartnerOrg, *, login: str, password: str, actor_id: int | None
+) -> Staff:
     """A staff account of a partner organisation: role `partner` only, no province; she
     chooses her own password at her first log-in."""
     check_login(sess, login)
@@ -102,10 +112,23 @@ def create_partner_staff(sess: Session, org: PartnerOrg, *, login: str, password
     return staff
 
 
-def _add(sess: Session, login: str, password: str, roles: list[str], provinces: list[str],
-         change_password: bool, extra: dict[str, Any]) -> Staff:
-    staff = Staff(login=login, password_hash=hash_password(password), roles=roles,
-                  provinces=provinces, password_change_required=change_password, **extra)
+def _add(
+    sess: Session,
+    login: str,
+    password: str,
+    roles: list[str],
+    provinces: list[str],
+    change_password: bool,
+    extra: dict[str, Any],
+) -> Staff:
+    staff = Staff(
+        login=login,
+        password_hash=hash_password(password),
+        roles=roles,
+        provinces=provinces,
+        password_change_required=change_password,
+        **extra,
+    )
     sess.add(staff)
     sess.flush()
     return staff
@@ -118,8 +141,12 @@ def toggle_disabled(sess: Session, staff: Staff, actor_id: int) -> None:
         raise StaffRefused("You cannot disable your own account.")
     staff.disabled = not staff.disabled
     revoke_sessions(sess, staff.id)
-    audit.record(sess, actor_id, "staff_update",
-                 f"{staff.login}:{'disabled' if staff.disabled else 'enabled'}")
+    audit.record(
+        sess,
+        actor_id,
+        "staff_update",
+        f"{staff.login}:{'disabled' if staff.disabled else 'enabled'}",
+    )
 
 
 def reset_key(sess: Session, staff: Staff, actor_id: int) -> None:
@@ -167,8 +194,9 @@ def scopes_allowed(sess: Session, staff: Staff) -> set[str]:
     if Role.PARTNER in staff.roles:
         return partner_scopes_allowed(sess, staff)
     every = policy.sees_every_province(staff.roles)
-    return policy.scopes_allowed(staff.roles, staff.provinces,
-                                 partner_scopes=all_partner_scopes(sess) if every else ())
+    return policy.scopes_allowed(
+        staff.roles, staff.provinces, partner_scopes=all_partner_scopes(sess) if every else ()
+    )
 
 
 def check_grant(sess: Session, target: Staff, key: CaseKey) -> None:
@@ -179,8 +207,9 @@ def check_grant(sess: Session, target: Staff, key: CaseKey) -> None:
         raise StaffRefused(*refusal)
 
 
-def grant(sess: Session, key: CaseKey, target: Staff, sealed: object,
-          granter_id: int | None) -> None:
+def grant(
+    sess: Session, key: CaseKey, target: Staff, sealed: object, granter_id: int | None
+) -> None:
     """Store the case key sealed (in the granter's browser, or by the demo) to her key, after
     the rules; a second grant of one key to one person replaces the first."""
     check_grant(sess, target, key)
@@ -190,9 +219,13 @@ def grant(sess: Session, key: CaseKey, target: Staff, sealed: object,
     except envelope.EnvelopeError as exc:
         raise StaffRefused(f"The sealed key was refused: {exc}") from exc
     # one statement: concurrent grants of one key to one person leave one grant
-    stmt = pg_insert(KeyGrant).values(case_key_id=key.id, staff_id=target.id,
-                                      sealed_key=checked, granted_by=granter_id)
-    sess.execute(stmt.on_conflict_do_update(
-        index_elements=[KeyGrant.case_key_id, KeyGrant.staff_id],
-        set_={"sealed_key": stmt.excluded.sealed_key, "granted_by": stmt.excluded.granted_by}))
+    stmt = pg_insert(KeyGrant).values(
+        case_key_id=key.id, staff_id=target.id, sealed_key=checked, granted_by=granter_id
+    )
+    sess.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[KeyGrant.case_key_id, KeyGrant.staff_id],
+            set_={"sealed_key": stmt.excluded.sealed_key, "granted_by": stmt.excluded.granted_by},
+        )
+    )
     audit.record(sess, granter_id, "grant", f"{key.scope}:{key.kid}->{target.login}")

@@ -109,15 +109,18 @@ class FormTokens:
         return blake2b(token.encode(), key=self._hash_key, digest_size=32).decode()
 
     def _box(self, token: str) -> SecretBox:
-            return SecretBox(blake2b(token.encode(), key=self._seal_key, digest_size=32,
-                                 encoder=RawEncoder))
+        return SecretBox(
+            blake2b(token.encode(), key=self._seal_key, digest_size=32, encoder=RawEncoder)
+        )
 
     def row(self, token: str, shown: Shown) -> IntakeToken:
         blob = json.dumps({"r": shown.receipt, "ch": shown.channel, "n": shown.files}).encode()
         return IntakeToken(
-            token_hash=self.lookup(token), sealed_receipt=bytes(self._box(token).encrypt(blob)),
+            token_hash=self.lookup(token),
+            sealed_receipt=bytes(self._box(token).encrypt(blob)),
             receipt_until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=RECEIPT_SHOWN_MINUTES),
-            expires_at=self.expires_at(token))
+            expires_at=self.expires_at(token),
+        )
 
     def open_row(self, token: str, row: IntakeToken) -> Shown | None:
         if row.sealed_receipt is None or row.receipt_until < dt.datetime.now(dt.UTC):
@@ -130,8 +133,14 @@ class FormTokens:
 
     # the receipt kept in her session for a reload
     def remember(self, flask_session: Any, shown: Shown) -> None:
-        blob = json.dumps({"r": shown.receipt, "ch": shown.channel, "n": shown.files,
-                           "exp": int(time.time()) + RECEIPT_SHOWN_MINUTES * 60}).encode()
+        blob = json.dumps(
+            {
+                "r": shown.receipt,
+                "ch": shown.channel,
+                "n": shown.files,
+                "exp": int(time.time()) + RECEIPT_SHOWN_MINUTES * 60,
+            }
+        ).encode()
         flask_session[SHOWN_KEY] = envelope.b64e(bytes(self._shown.encrypt(blob)))
 
     def recall(self, flask_session: Any) -> Shown | None:
@@ -152,7 +161,9 @@ class FormTokens:
 def tidy(session: Session) -> None:
     """Wipe receipts past their few minutes and forget expired form ids (cheap, indexed)."""
     now = dt.datetime.now(dt.UTC)
-    session.execute(update(IntakeToken).where(IntakeToken.receipt_until < now,
-                                              IntakeToken.sealed_receipt.is_not(None))
-                    .values(sealed_receipt=None))
+    session.execute(
+        update(IntakeToken)
+        .where(IntakeToken.receipt_until < now, IntakeToken.sealed_receipt.is_not(None))
+        .values(sealed_receipt=None)
+    )
     session.execute(delete(IntakeToken).where(IntakeToken.expires_at < now))

@@ -75,9 +75,9 @@ def totp_just_used(staff: Staff, code: str) -> bool:
     totp = pyotp.TOTP(staff.totp_secret)
     now = int(time.time()) // 30
     return staff.totp_last_step is not None and any(
-        step <= staff.totp_last_step and pyotp.utils.strings_equal(totp.at(step * 30),
-                                                                   code.strip())
-        for step in (now - 1, now, now + 1))
+        step <= staff.totp_last_step and pyotp.utils.strings_equal(totp.at(step * 30), code.strip())
+        for step in (now - 1, now, now + 1)
+    )
 
 
 def _home(staff: Staff) -> str:
@@ -96,17 +96,22 @@ def _safe_next(target: str | None, staff: Staff) -> str:
     return _home(staff)
 
 
-REFUSED = ("That did not work. Check your name, password and code. After several tries, "
-           "wait a minute before the next one.")
+REFUSED = (
+    "That did not work. Check your name, password and code. After several tries, "
+    "wait a minute before the next one."
+)
 
 
 def claim_step(sess: Any, staff_id: int, step: int) -> bool:
     """Mark the TOTP step used, atomically: of concurrent log-ins with one code only the one
     whose conditional UPDATE changes the row wins (finding 13.10)."""
-    result = sess.execute(update(Staff).where(
-        Staff.id == staff_id,
-        or_(Staff.totp_last_step.is_(None), Staff.totp_last_step < step)).values(
-        totp_last_step=step))
+    result = sess.execute(
+        update(Staff)
+        .where(
+            Staff.id == staff_id, or_(Staff.totp_last_step.is_(None), Staff.totp_last_step < step)
+        )
+        .values(totp_last_step=step)
+    )
     return result.rowcount == 1
 
 
@@ -115,8 +120,12 @@ def _refuse(form: LoginForm, error: str = REFUSED) -> tuple[str, int]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.extensions["reporter.settings"].staff_login_limit,
-               key_func=global_key, scope="staff-login", methods=["POST"])
+@limiter.limit(
+    lambda: current_app.extensions["reporter.settings"].staff_login_limit,
+    key_func=global_key,
+    scope="staff-login",
+    methods=["POST"],
+)
 @public
 def login() -> Any:
     """Staff log-in: name, password and a TOTP code. Every refusal gives the same answer;
@@ -124,8 +133,9 @@ def login() -> Any:
     never lock her out (reporter.web.auth)."""
     form = LoginForm()
     if request.method == "GET" or not form.validate():
-        return render_template("verify/login.html", form=form), 200 if request.method == "GET" \
-            else 400
+        return render_template(
+            "verify/login.html", form=form
+        ), 200 if request.method == "GET" else 400
     sess = db.session()
     assert form.login.data is not None and form.password.data is not None  # DataRequired
     staff = sess.scalars(select(Staff).where(Staff.login == form.login.data.strip())).first()
@@ -152,8 +162,9 @@ def login() -> Any:
                 audit.record(sess, staff.id, "login_failed", f"{staff.login}:{count}")
             sess.commit()
         # only someone who knows her password sees this (she typed the same code twice)
-        return _refuse(form, "That code was just used. Wait for the next code." if reused
-                       else REFUSED)
+        return _refuse(
+            form, "That code was just used. Wait for the next code." if reused else REFUSED
+        )
     failures = staff.failed_logins or 0
     staff.failed_logins = 0
     staff.locked_until = None
@@ -165,10 +176,12 @@ def login() -> Any:
         return remember_device(begin_forced_change(staff), staff)
     login_session(staff)
     if failures:
-        flash(f"{failures} failed log-in attempt{'s' if failures != 1 else ''} on your account "
-              "since your last log-in. If that was not you, tell an admin.", "warning")
-    return remember_device(redirect(_safe_next(request.args.get("next"), staff), code=303),
-                           staff)
+        flash(
+            f"{failures} failed log-in attempt{'s' if failures != 1 else ''} on your account "
+            "since your last log-in. If that was not you, tell an admin.",
+            "warning",
+        )
+    return remember_device(redirect(_safe_next(request.args.get("next"), staff), code=303), staff)
 
 
 def _enrolling() -> Staff:
@@ -189,23 +202,31 @@ def enrol() -> Any:
     sess = db.session()
     if not staff.totp_secret:
         # conditional: two tabs opening this page at once show the same secret
-        sess.execute(update(Staff).where(Staff.id == staff.id, Staff.totp_secret.is_(None))
-                     .values(totp_secret=pyotp.random_base32()))
+        sess.execute(
+            update(Staff)
+            .where(Staff.id == staff.id, Staff.totp_secret.is_(None))
+            .values(totp_secret=pyotp.random_base32())
+        )
         sess.commit()
         sess.refresh(staff)
     assert staff.totp_secret is not None  # set just above, by this request or another
-    uri = pyotp.TOTP(staff.totp_secret).provisioning_uri(name=staff.login,
-                                                         issuer_name="Sisonke reports")
+    uri = pyotp.TOTP(staff.totp_secret).provisioning_uri(
+        name=staff.login, issuer_name="Sisonke reports"
+    )
     # segno writes the SVG from our own provisioning URI (login names are [a-z0-9._-])
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff"))  # noqa: S704
     form = CodeForm()
     if request.method == "POST":
         step = totp_step_ok(staff, form.code.data or "") if form.validate() else None
         if step is None:
-            return render_template("verify/enrol.html", form=form, qr=qr,
-                                   secret=staff.totp_secret,
-                                   error="That code did not match. Check the time on your "
-                                         "phone and try the newest code."), 400
+            return render_template(
+                "verify/enrol.html",
+                form=form,
+                qr=qr,
+                secret=staff.totp_secret,
+                error="That code did not match. Check the time on your "
+                "phone and try the newest code.",
+            ), 400
         if not claim_step(sess, staff.id, step):
             sess.rollback()
             abort(401)
@@ -271,13 +292,27 @@ def my_keys() -> Response:
     staff = current_staff()
     assert staff is not None
     sess = db.session()
-    rows = sess.execute(select(KeyGrant, CaseKey).join(CaseKey, KeyGrant.case_key_id == CaseKey.id)
-                        .where(KeyGrant.staff_id == staff.id)).all()
+    rows = sess.execute(
+        select(KeyGrant, CaseKey)
+        .join(CaseKey, KeyGrant.case_key_id == CaseKey.id)
+        .where(KeyGrant.staff_id == staff.id)
+    ).all()
     return jsonify(
-        public_key=staff.public_key, wrap=staff.wrapped_secret_key,
-        grants=[{"id": g.id, "case_key_id": c.id, "scope": c.scope, "kid": c.kid,
-                 "pk": c.public_key, "active": c.active, "sealed": g.sealed_key}
-                for g, c in rows])
+        public_key=staff.public_key,
+        wrap=staff.wrapped_secret_key,
+        grants=[
+            {
+                "id": g.id,
+                "case_key_id": c.id,
+                "scope": c.scope,
+                "kid": c.kid,
+                "pk": c.public_key,
+                "active": c.active,
+                "sealed": g.sealed_key,
+            }
+            for g, c in rows
+        ],
+    )
 
 
 @bp.post("/keys/unlocked")

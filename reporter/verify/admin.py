@@ -43,9 +43,14 @@ def admin() -> Any:
         if request.form.get("what") == "staff" and form.validate():
             assert form.login.data is not None and form.password.data is not None  # DataRequired
             try:  # she chooses her own password at her first log-in
-                staffing.create_staff(sess, login=form.login.data, roles=form.roles.data or [],
-                                      provinces=form.provinces.data or [],
-                                      password=form.password.data, actor_id=_me().id)
+                staffing.create_staff(
+                    sess,
+                    login=form.login.data,
+                    roles=form.roles.data or [],
+                    provinces=form.provinces.data or [],
+                    password=form.password.data,
+                    actor_id=_me().id,
+                )
             except staffing.StaffRefused as exc:
                 error = str(exc)
             else:
@@ -65,11 +70,19 @@ def admin() -> Any:
         else:
             error = "Please correct the marked fields."
     staff_rows = sess.scalars(select(Staff).order_by(Staff.login)).all()
-    blocks = {f"{row.key} ({row.lang})": row.html for row in sess.scalars(
-        select(SiteContent).order_by(SiteContent.key, SiteContent.lang))}
-    return render_template("verify/admin.html", form=form, content_form=content_form,
-                           staff=staff_rows, blocks=blocks, error=error,
-                           catalogs=i18n.catalog_table()), 400 if error else 200
+    blocks = {
+        f"{row.key} ({row.lang})": row.html
+        for row in sess.scalars(select(SiteContent).order_by(SiteContent.key, SiteContent.lang))
+    }
+    return render_template(
+        "verify/admin.html",
+        form=form,
+        content_form=content_form,
+        staff=staff_rows,
+        blocks=blocks,
+        error=error,
+        catalogs=i18n.catalog_table(),
+    ), 400 if error else 200
 
 
 @bp.post("/admin/staff/<int:staff_id>/disable")
@@ -113,17 +126,35 @@ def keys_page() -> str:
 def keys_state() -> Response:
     sess = db.session()
     keys = sess.scalars(select(CaseKey).order_by(CaseKey.scope, CaseKey.id)).all()
-    people = sess.scalars(select(Staff).where(Staff.disabled.is_(False)).order_by(
-        Staff.login)).all()
+    people = sess.scalars(
+        select(Staff).where(Staff.disabled.is_(False)).order_by(Staff.login)
+    ).all()
     grants = sess.scalars(select(KeyGrant)).all()
     return jsonify(
-        case_keys=[{"id": k.id, "scope": k.scope, "kid": k.kid, "pk": k.public_key,
-                    "active": k.active, "sealed_secret": k.sealed_secret} for k in keys],
-        staff=[{"id": s.id, "login": s.login, "roles": s.roles, "provinces": s.provinces,
-                "public_key": s.public_key, "may_hold": sorted(staffing.scopes_allowed(sess, s))}
-               for s in people],
-        grants=[{"id": g.id, "case_key_id": g.case_key_id, "staff_id": g.staff_id}
-                for g in grants])
+        case_keys=[
+            {
+                "id": k.id,
+                "scope": k.scope,
+                "kid": k.kid,
+                "pk": k.public_key,
+                "active": k.active,
+                "sealed_secret": k.sealed_secret,
+            }
+            for k in keys
+        ],
+        staff=[
+            {
+                "id": s.id,
+                "login": s.login,
+                "roles": s.roles,
+                "provinces": s.provinces,
+                "public_key": s.public_key,
+                "may_hold": sorted(staffing.scopes_allowed(sess, s)),
+            }
+            for s in people
+        ],
+        grants=[{"id": g.id, "case_key_id": g.case_key_id, "staff_id": g.staff_id} for g in grants],
+    )
 
 
 @bp.post("/admin/grants")
@@ -158,8 +189,9 @@ def revoke(grant_id: int) -> Response:
     target = sess.get(Staff, row.staff_id)
     key = sess.get(CaseKey, row.case_key_id)
     sess.delete(row)
-    audit.record(sess, _me().id, "revoke",
-                 f"{key.scope if key else '?'}->{target.login if target else '?'}")
+    audit.record(
+        sess, _me().id, "revoke", f"{key.scope if key else '?'}->{target.login if target else '?'}"
+    )
     sess.commit()
     if request.is_json or request.accept_mimetypes.best == "application/json":
         return jsonify(ok=True)
@@ -177,41 +209,50 @@ def rotate() -> tuple[Response, int] | Response:
     if scope not in SCOPES or scope == KeyScope.RECOVERY:
         return json_error("Unknown scope.")
     sess = db.session()
-    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY,
-                                                  CaseKey.active.is_(True))).first()
+    recovery = sess.scalars(
+        select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY, CaseKey.active.is_(True))
+    ).first()
     me = _me()
     if recovery is None or me.public_key is None:
         return json_error("Set up your key first.", 409)
     try:
         pk = envelope.b64d(str(data.get("public_key", "")), 32)
         sealed_secret = envelope.validate(data.get("sealed_secret"), {recovery.kid})
-        grant_env = envelope.validate(data.get("grant"),
-                                      {envelope.kid(envelope.b64d(me.public_key, 32))})
+        grant_env = envelope.validate(
+            data.get("grant"), {envelope.kid(envelope.b64d(me.public_key, 32))}
+        )
     except envelope.EnvelopeError as exc:
         return json_error(f"The new key was refused: {exc}")
     # rotations of one scope one at a time: the later one wins, one key stays active
     sess.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"rotate:{scope}"})
-    sess.execute(update(CaseKey).where(CaseKey.scope == scope, CaseKey.active.is_(True))
-                 .values(active=False))
-    new = CaseKey(scope=scope, kid=envelope.kid(pk), public_key=envelope.b64e(pk),
-                  sealed_secret=sealed_secret)
+    sess.execute(
+        update(CaseKey).where(CaseKey.scope == scope, CaseKey.active.is_(True)).values(active=False)
+    )
+    new = CaseKey(
+        scope=scope, kid=envelope.kid(pk), public_key=envelope.b64e(pk), sealed_secret=sealed_secret
+    )
     sess.add(new)
     sess.flush()
-    sess.add(KeyGrant(case_key_id=new.id, staff_id=me.id, sealed_key=grant_env,
-                      granted_by=me.id))
+    sess.add(KeyGrant(case_key_id=new.id, staff_id=me.id, sealed_key=grant_env, granted_by=me.id))
     audit.record(sess, me.id, "rotate", f"{scope}:{new.kid}")
     sess.commit()
     return jsonify(ok=True, kid=new.kid)
 
 
 REWRAP_BATCH = 100
-_KINDS = {"report": (Report, "envelope"), "attachment": (Attachment, "header"),
-          "message": (Message, "envelope")}
+_KINDS = {
+    "report": (Report, "envelope"),
+    "attachment": (Attachment, "header"),
+    "message": (Message, "envelope"),
+}
 
 
 def _active_key(scope: str) -> CaseKey | None:
-    return db.session().scalars(select(CaseKey).where(CaseKey.scope == scope,
-                                                      CaseKey.active.is_(True))).first()
+    return (
+        db.session()
+        .scalars(select(CaseKey).where(CaseKey.scope == scope, CaseKey.active.is_(True)))
+        .first()
+    )
 
 
 def _stale_items(scope: str, active: CaseKey) -> list[dict[str, Any]]:
@@ -222,7 +263,8 @@ def _stale_items(scope: str, active: CaseKey) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for report in db.session().scalars(q.order_by(Report.received_on)):
         parts: list[tuple[str, str | int, dict[str, Any] | None]] = [
-            ("report", report.id, report.envelope)]
+            ("report", report.id, report.envelope)
+        ]
         parts += [("attachment", a.id, a.header) for a in report.attachments]
         parts += [("message", m.id, m.envelope) for m in report.messages]
         for kind, ident, env in parts:
@@ -241,9 +283,11 @@ def rewrap_state() -> tuple[Response, int] | Response:
     active = _active_key(scope) if scope in SCOPES and scope != KeyScope.RECOVERY else None
     if active is None:
         return json_error("Unknown scope.")
-    return jsonify(scope=scope, active={"id": active.id, "kid": active.kid,
-                                        "pk": active.public_key},
-                   items=_stale_items(scope, active))
+    return jsonify(
+        scope=scope,
+        active={"id": active.id, "kid": active.kid, "pk": active.public_key},
+        items=_stale_items(scope, active),
+    )
 
 
 @bp.post("/admin/rewrap")
@@ -269,13 +313,21 @@ def rewrap() -> tuple[Response, int] | Response:
         stored, new = getattr(row, column), item.get("env")
         if not isinstance(new, dict) or not isinstance(new.get("keys"), list):
             return json_error("An item's envelope is malformed.")
-        added = new["keys"][len(stored["keys"]):]
+        added = new["keys"][len(stored["keys"]) :]
         same = {k: v for k, v in new.items() if k != "keys"} == {
-            k: v for k, v in stored.items() if k != "keys"}
-        if not same or new["keys"][:len(stored["keys"])] != stored["keys"] or len(added) != 1 \
-                or not isinstance(added[0], dict) or added[0].get("kid") != active.kid:
-            return json_error("A re-wrapped envelope must add exactly one key for the new "
-                              "case key and change nothing else.")
+            k: v for k, v in stored.items() if k != "keys"
+        }
+        if (
+            not same
+            or new["keys"][: len(stored["keys"])] != stored["keys"]
+            or len(added) != 1
+            or not isinstance(added[0], dict)
+            or added[0].get("kid") != active.kid
+        ):
+            return json_error(
+                "A re-wrapped envelope must add exactly one key for the new "
+                "case key and change nothing else."
+            )
         try:
             if item["kind"] == "attachment":
                 envelope.validate_attachment_header(new, {active.kid})

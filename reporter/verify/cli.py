@@ -19,29 +19,44 @@ audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 
 @staff_cli.command("create")
 @click.option("--login", required=True)
-@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES), default=["admin"],
-              show_default=True)
+@click.option(
+    "--role", "roles", multiple=True, type=click.Choice(ROLES), default=["admin"], show_default=True
+)
 @click.option("--province", "provinces", multiple=True, type=click.Choice(list(PROVINCES)))
 @click.password_option(help="Her first password (prompted for, never echoed).")
-def staff_create(login: str, roles: tuple[str, ...], provinces: tuple[str, ...],
-                 password: str) -> None:
+def staff_create(
+    login: str, roles: tuple[str, ...], provinces: tuple[str, ...], password: str
+) -> None:
     """Create a staff account (the first admin). She enrols TOTP at her first log-in. The same
     rules as the admin page (reporter/services/staffing.py); the password is the one typed
     here, so she is not asked to change it."""
     sess = db.session()
     try:
-        staffing.create_staff(sess, login=login, roles=roles, provinces=provinces,
-                              password=password, actor_id=None, change_password=False)
+        staffing.create_staff(
+            sess,
+            login=login,
+            roles=roles,
+            provinces=provinces,
+            password=password,
+            actor_id=None,
+            change_password=False,
+        )
     except staffing.StaffRefused as exc:
         raise click.ClickException(str(exc)) from exc
     sess.commit()
-    click.echo(f"created {login} ({', '.join(roles)}); she sets up TOTP and her key at "
-               "first log-in")
+    click.echo(
+        f"created {login} ({', '.join(roles)}); she sets up TOTP and her key at first log-in"
+    )
 
 
 @audit_cli.command("verify")
-@click.option("--head", "heads", multiple=True, metavar="HASH",
-              help="An audit head from a signed export manifest; it must still be in the chain.")
+@click.option(
+    "--head",
+    "heads",
+    multiple=True,
+    metavar="HASH",
+    help="An audit head from a signed export manifest; it must still be in the chain.",
+)
 def audit_verify(heads: tuple[str, ...]) -> None:
     """Exit 0 when the chain holds; otherwise name the first broken link and exit 1."""
     sess = db.session()
@@ -51,8 +66,11 @@ def audit_verify(heads: tuple[str, ...]) -> None:
         raise SystemExit(1)
     for anchored in heads:
         if not audit.contains(sess, anchored.strip().lower()):
-            click.echo(f"AUDIT LOG BROKEN: the anchored event {anchored[:16]}… is no longer in "
-                       "the chain (events were removed from its end)", err=True)
+            click.echo(
+                f"AUDIT LOG BROKEN: the anchored event {anchored[:16]}… is no longer in "
+                "the chain (events were removed from its end)",
+                err=True,
+            )
             raise SystemExit(1)
     click.echo(f"audit log intact: {verdict.events} events")
 

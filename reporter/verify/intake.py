@@ -34,10 +34,26 @@ from reporter.web.i18n import LANGUAGE_NAMES
 from reporter.web.json import json_error
 
 TAKERS = (Role.MODERATOR, Role.COORDINATOR)
-SOURCE_LABELS = {Channel.HELPLINE: "Helpline call", Channel.OUTREACH: "Outreach",
-                 Channel.MEETING: "Meeting", Channel.WALK_IN: "Walk-in at an office"}
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
+SOURCE_LABELS = {
+    Channel.HELPLINE: "Helpline call",
+    Channel.OUTREACH: "Outreach",
+    Channel.MEETING: "Meeting",
+    Channel.WALK_IN: "Walk-in at an office",
+}
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 MIN_TOWN_POPULATION = 20_000  # as the public form lists them; smaller places are typed
 
 
@@ -60,26 +76,38 @@ def _my_provinces() -> dict[str, str]:
 def intake_page() -> str:
     """The public form's fields, plus where the report came from and what she agreed to."""
     provinces = _my_provinces()
-    towns = {code: [t for t in gazetteer.towns_in(code) if t.population >= MIN_TOWN_POPULATION]
-             for code in provinces}
+    towns = {
+        code: [t for t in gazetteer.towns_in(code) if t.population >= MIN_TOWN_POPULATION]
+        for code in provinces
+    }
     today = dt.date.today()
     return render_template(
-        "verify/intake.html", categories=CATEGORIES, perpetrators=PERPETRATORS,
-        provinces=provinces, towns=towns, months=MONTHS,
-        years=range(today.year, today.year - 6, -1), sources=SOURCE_LABELS,
-        languages={c: LANGUAGE_NAMES.get(c, c) for c in ("en", "zu", "xh", "af", "st", "tn",
-                                                           "nso")},
-        form_id=_tokens().issue(), max_files=_settings().max_attachments)
+        "verify/intake.html",
+        categories=CATEGORIES,
+        perpetrators=PERPETRATORS,
+        provinces=provinces,
+        towns=towns,
+        months=MONTHS,
+        years=range(today.year, today.year - 6, -1),
+        sources=SOURCE_LABELS,
+        languages={
+            c: LANGUAGE_NAMES.get(c, c) for c in ("en", "zu", "xh", "af", "st", "tn", "nso")
+        },
+        form_id=_tokens().issue(),
+        max_files=_settings().max_attachments,
+    )
 
 
 def _answer(shown: Shown | None) -> tuple[Response, int]:
     """The receipt (16 digits, grouped) and a fresh form id for the next report."""
     fresh = {"form_id": _tokens().issue(), "csrf_token": generate_csrf()}
     if shown is None:  # sent before and its receipt no longer kept: never a second report
-        return jsonify(error="This report was already filed; its receipt is no longer shown.",
-                       **fresh), 409
-    return jsonify(receipt=receipts.grouped(shown.receipt), channel=shown.channel,
-                   files=shown.files, **fresh), 200
+        return jsonify(
+            error="This report was already filed; its receipt is no longer shown.", **fresh
+        ), 409
+    return jsonify(
+        receipt=receipts.grouped(shown.receipt), channel=shown.channel, files=shown.files, **fresh
+    ), 200
 
 
 @bp.post("/intake")
@@ -110,9 +138,14 @@ def intake_submit() -> tuple[Response, int]:
     except KeyMissing:
         return json_error("The platform's keys are not set up.", 503)
     try:
-        checked = check_sealed(keyring, province, form.get("envelope", ""),
-                               form.get("attachment_headers", ""),
-                               request.files.getlist("attachment"), _settings())
+        checked = check_sealed(
+            keyring,
+            province,
+            form.get("envelope", ""),
+            form.get("attachment_headers", ""),
+            request.files.getlist("attachment"),
+            _settings(),
+        )
     except SubmissionRefused as exc:
         return json_error(str(exc))
     submission = dataclasses.replace(checked, channel=source)

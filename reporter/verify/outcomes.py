@@ -82,18 +82,35 @@ def add_outcome(report_id: str) -> tuple[Response, int] | Response:
     staff = current_staff()
     assert staff is not None
     sess = db.session()
-    sess.add(CaseOutcome(report_id=report.id, outcome=code, month=month,
-                         sealed_details=sealed, recorded_by=staff.id))
+    sess.add(
+        CaseOutcome(
+            report_id=report.id,
+            outcome=code,
+            month=month,
+            sealed_details=sealed,
+            recorded_by=staff.id,
+        )
+    )
     audit.record(sess, staff.id, "outcome", f"{report.id}:{code}:{month:%Y-%m}")
     sess.commit()
     return jsonify(ok=True, message=f"Recorded: {OUTCOMES[code]}, {month:%B %Y}.")
 
 
 def outcomes_of(report_id: str) -> list[dict[str, Any]]:
-    rows = db.session().scalars(select(CaseOutcome).where(CaseOutcome.report_id == report_id)
-                                .order_by(CaseOutcome.month, CaseOutcome.id))
-    return [{"id": r.id, "label": OUTCOMES.get(r.outcome, r.outcome),
-             "month": f"{r.month:%B %Y}", "sealed": r.sealed_details} for r in rows]
+    rows = db.session().scalars(
+        select(CaseOutcome)
+        .where(CaseOutcome.report_id == report_id)
+        .order_by(CaseOutcome.month, CaseOutcome.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "label": OUTCOMES.get(r.outcome, r.outcome),
+            "month": f"{r.month:%B %Y}",
+            "sealed": r.sealed_details,
+        }
+        for r in rows
+    ]
 
 
 @bp.context_processor
@@ -111,22 +128,33 @@ class OutcomeRow:
     counts: dict[str, int | None] = field(default_factory=dict)
 
 
-def outcome_counts(sess: Session, k: int, *, year: int | None = None,
-                   province: str | None = None) -> list[OutcomeRow]:
+def outcome_counts(
+    sess: Session, k: int, *, year: int | None = None, province: str | None = None
+) -> list[OutcomeRow]:
     """Per province, year and category: published incidents (N) and, per outcome, how many of
     them have it (c), shown only when N >= k and k <= c <= N - k."""
-    q = select(Incident.id, Incident.province, Incident.month, Incident.categories,
-               ReportPublication.report_id).join(
-        ReportPublication, ReportPublication.incident_id == Incident.id).where(
-        Incident.withdrawn.is_(False))
+    q = (
+        select(
+            Incident.id,
+            Incident.province,
+            Incident.month,
+            Incident.categories,
+            ReportPublication.report_id,
+        )
+        .join(ReportPublication, ReportPublication.incident_id == Incident.id)
+        .where(Incident.withdrawn.is_(False))
+    )
     if province:
         q = q.where(Incident.province == province)
     incidents = sess.execute(q).all()
     outcomes: dict[str, set[str]] = {}
     report_ids = [row.report_id for row in incidents]
     if report_ids:
-        for rid, code in sess.execute(select(CaseOutcome.report_id, CaseOutcome.outcome).where(
-                CaseOutcome.report_id.in_(report_ids))):
+        for rid, code in sess.execute(
+            select(CaseOutcome.report_id, CaseOutcome.outcome).where(
+                CaseOutcome.report_id.in_(report_ids)
+            )
+        ):
             outcomes.setdefault(rid, set()).add(code)
     groups: dict[tuple[str, int, str], list[set[str]]] = {}
     for row in incidents:
@@ -134,7 +162,8 @@ def outcome_counts(sess: Session, k: int, *, year: int | None = None,
             continue
         for cat in row.categories:
             groups.setdefault((row.province, row.month.year, cat), []).append(
-                outcomes.get(row.report_id, set()))
+                outcomes.get(row.report_id, set())
+            )
     out = []
     for (prov, yr, cat), members in sorted(groups.items()):
         n = len(members)
@@ -160,5 +189,13 @@ def outcomes_page() -> str:
     prov = request.args.get("province") if request.args.get("province") in PROVINCES else None
     rows = outcome_counts(db.session(), k, year=year, province=prov)
     labels = {t.value: str(t.label) for t in CATEGORIES}
-    return render_template("verify/outcomes.html", rows=rows, k=k, outcomes=OUTCOMES,
-                           labels=labels, provinces=PROVINCES, year=year, province=prov)
+    return render_template(
+        "verify/outcomes.html",
+        rows=rows,
+        k=k,
+        outcomes=OUTCOMES,
+        labels=labels,
+        provinces=PROVINCES,
+        year=year,
+        province=prov,
+    )

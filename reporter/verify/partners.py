@@ -54,10 +54,16 @@ class PartnerStaffForm(FlaskForm):
     # the class attributes are unbound fields, which the form binds (the stubs cannot say so)
     login = cast(StringField, StaffForm.login)
     password = cast(PasswordField, StaffForm.password)
-NO_CONSENT = ("The reporter did not agree that the legal partner may see this report, so it "
-              "cannot be referred. Ask her in her inbox first.")
-CANNOT_UNREAD = ("Withdrawn. The partner can open nothing more of this report. What her staff "
-                 "already read or saved cannot be un-read.")
+
+
+NO_CONSENT = (
+    "The reporter did not agree that the legal partner may see this report, so it "
+    "cannot be referred. Ask her in her inbox first."
+)
+CANNOT_UNREAD = (
+    "Withdrawn. The partner can open nothing more of this report. What her staff "
+    "already read or saved cannot be un-read."
+)
 
 
 def _me() -> Staff:
@@ -79,16 +85,25 @@ def partners_page() -> tuple[str, int] | str:
     """Partner organisations and their staff (the organisation's key is made in this browser)."""
     sess = db.session()
     orgs = sess.scalars(select(PartnerOrg).order_by(PartnerOrg.name)).all()
-    people = sess.execute(select(PartnerStaff.partner_id, Staff).join(
-        Staff, Staff.id == PartnerStaff.staff_id).order_by(Staff.login)).all()
+    people = sess.execute(
+        select(PartnerStaff.partner_id, Staff)
+        .join(Staff, Staff.id == PartnerStaff.staff_id)
+        .order_by(Staff.login)
+    ).all()
     by_org: dict[int, list[Staff]] = {}
     for pid, person in people:
         by_org.setdefault(pid, []).append(person)
-    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY,
-                                                  CaseKey.active.is_(True))).first()
-    return render_template("verify/partners.html", orgs=orgs, by_org=by_org,
-                           staff_form=PartnerStaffForm(),
-                           recovery=recovery, me=_me())
+    recovery = sess.scalars(
+        select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY, CaseKey.active.is_(True))
+    ).first()
+    return render_template(
+        "verify/partners.html",
+        orgs=orgs,
+        by_org=by_org,
+        staff_form=PartnerStaffForm(),
+        recovery=recovery,
+        me=_me(),
+    )
 
 
 @bp.post("/admin/partners")
@@ -104,15 +119,17 @@ def partner_create() -> tuple[Response, int] | Response:
     if sess.scalars(select(PartnerOrg).where(PartnerOrg.name == name)).first():
         return json_error("There is already an organisation with that name.", 409)
     me = _me()
-    recovery = sess.scalars(select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY,
-                                                  CaseKey.active.is_(True))).first()
+    recovery = sess.scalars(
+        select(CaseKey).where(CaseKey.scope == KeyScope.RECOVERY, CaseKey.active.is_(True))
+    ).first()
     if recovery is None or me.public_key is None:
         return json_error("Set up your key first.", 409)
     try:
         pk = envelope.b64d(str(data.get("public_key", "")), 32)
         sealed_secret = envelope.validate(data.get("sealed_secret"), {recovery.kid})
-        grant_env = envelope.validate(data.get("grant"),
-                                      {envelope.kid(envelope.b64d(me.public_key, 32))})
+        grant_env = envelope.validate(
+            data.get("grant"), {envelope.kid(envelope.b64d(me.public_key, 32))}
+        )
     except envelope.EnvelopeError as exc:
         return json_error(f"The organisation's key was refused: {exc}")
     if sess.scalars(select(CaseKey).where(CaseKey.kid == envelope.kid(pk))).first():
@@ -120,13 +137,16 @@ def partner_create() -> tuple[Response, int] | Response:
     org = PartnerOrg(name=name)
     sess.add(org)
     sess.flush()
-    key = CaseKey(scope=partner_scope(org.id), kid=envelope.kid(pk), public_key=envelope.b64e(pk),
-                  sealed_secret=sealed_secret)
+    key = CaseKey(
+        scope=partner_scope(org.id),
+        kid=envelope.kid(pk),
+        public_key=envelope.b64e(pk),
+        sealed_secret=sealed_secret,
+    )
     sess.add(key)
     sess.flush()
     org.case_key_id = key.id
-    sess.add(KeyGrant(case_key_id=key.id, staff_id=me.id, sealed_key=grant_env,
-                      granted_by=me.id))
+    sess.add(KeyGrant(case_key_id=key.id, staff_id=me.id, sealed_key=grant_env, granted_by=me.id))
     audit.record(sess, me.id, "partner_create", f"{org.id}:{name}:{key.kid}")
     sess.commit()
     return jsonify(ok=True, id=org.id, kid=key.kid)
@@ -143,16 +163,23 @@ def partner_staff_create(partner_id: int) -> Response | tuple[str, int]:
         abort(404)
     form = PartnerStaffForm()
     if not form.validate():
-        return redirect(url_for("verify.partners_page", done="nothing: correct the name and "
-                                "password (at least 12 characters)"), code=303)
+        return redirect(
+            url_for(
+                "verify.partners_page",
+                done="nothing: correct the name and password (at least 12 characters)",
+            ),
+            code=303,
+        )
     assert form.login.data is not None and form.password.data is not None  # DataRequired
     try:  # her own password at first log-in
-        staffing.create_partner_staff(sess, org, login=form.login.data,
-                                      password=form.password.data, actor_id=_me().id)
+        staffing.create_partner_staff(
+            sess, org, login=form.login.data, password=form.password.data, actor_id=_me().id
+        )
     except staffing.StaffRefused as exc:
         why = str(exc).rstrip(".")
-        return redirect(url_for("verify.partners_page",
-                                done=f"nothing: {why[:1].lower()}{why[1:]}"), code=303)
+        return redirect(
+            url_for("verify.partners_page", done=f"nothing: {why[:1].lower()}{why[1:]}"), code=303
+        )
     sess.commit()
     return redirect(url_for("verify.partners_page", done="partner staff added"), code=303)
 
@@ -168,15 +195,23 @@ def partner_disable(partner_id: int) -> Response:
     if org is None:
         abort(404)
     org.disabled = not org.disabled
-    for staff_id in sess.scalars(select(PartnerStaff.staff_id).where(
-            PartnerStaff.partner_id == org.id)):
+    for staff_id in sess.scalars(
+        select(PartnerStaff.staff_id).where(PartnerStaff.partner_id == org.id)
+    ):
         revoke_sessions(sess, staff_id)  # their open sessions end now
-    audit.record(sess, _me().id, "staff_update",
-                 f"partner:{org.id}:{'disabled' if org.disabled else 'enabled'}")
+    audit.record(
+        sess,
+        _me().id,
+        "staff_update",
+        f"partner:{org.id}:{'disabled' if org.disabled else 'enabled'}",
+    )
     sess.commit()
-    return redirect(url_for("verify.partners_page",
-                            done=f"{org.name} {'disabled' if org.disabled else 'enabled'}"),
-                    code=303)
+    return redirect(
+        url_for(
+            "verify.partners_page", done=f"{org.name} {'disabled' if org.disabled else 'enabled'}"
+        ),
+        code=303,
+    )
 
 
 # --- referral by a moderator (re-sealed in her browser) --------------------------------------
@@ -212,8 +247,9 @@ def referral_state(report_id: str) -> Response:
         audit.record(sess, _me().id, "open", f"{report.id}:refer")
         sess.commit()
     orgs = []
-    for org in sess.scalars(select(PartnerOrg).where(PartnerOrg.disabled.is_(False))
-                            .order_by(PartnerOrg.name)):
+    for org in sess.scalars(
+        select(PartnerOrg).where(PartnerOrg.disabled.is_(False)).order_by(PartnerOrg.name)
+    ):
         key = _org_key(org)
         if key is not None and key.active:
             orgs.append({"id": org.id, "name": org.name, "kid": key.kid, "pk": key.public_key})
@@ -221,9 +257,16 @@ def referral_state(report_id: str) -> Response:
     refs = sess.scalars(select(Referral).where(Referral.report_id == report.id)).all()
     return jsonify(
         partners=orgs,
-        referrals=[{"partner_id": r.partner_id, "name": names.get(r.partner_id, "?"),
-                    "referred_on": r.referred_on.isoformat()} for r in refs],
-        items=_items(report) if with_items else [])
+        referrals=[
+            {
+                "partner_id": r.partner_id,
+                "name": names.get(r.partner_id, "?"),
+                "referred_on": r.referred_on.isoformat(),
+            }
+            for r in refs
+        ],
+        items=_items(report) if with_items else [],
+    )
 
 
 def gained_exactly(stored: dict[str, Any], new: object, kid: str) -> bool:
@@ -231,11 +274,17 @@ def gained_exactly(stored: dict[str, Any], new: object, kid: str) -> bool:
     if not isinstance(new, dict) or not isinstance(new.get("keys"), list):
         return False
     old_keys = stored.get("keys", [])
-    added = new["keys"][len(old_keys):]
+    added = new["keys"][len(old_keys) :]
     same = {k: v for k, v in new.items() if k != "keys"} == {
-        k: v for k, v in stored.items() if k != "keys"}
-    return (same and new["keys"][:len(old_keys)] == old_keys and len(added) == 1
-            and isinstance(added[0], dict) and added[0].get("kid") == kid)
+        k: v for k, v in stored.items() if k != "keys"
+    }
+    return (
+        same
+        and new["keys"][: len(old_keys)] == old_keys
+        and len(added) == 1
+        and isinstance(added[0], dict)
+        and added[0].get("kid") == kid
+    )
 
 
 def _refuse(message: str, code: int = 400) -> tuple[Response, int]:
@@ -260,8 +309,13 @@ def _partner_to_refer_to(report: Report, data: dict[str, Any]) -> tuple[PartnerO
     key = _org_key(org) if org is not None and not org.disabled else None
     if org is None or key is None or not key.active:
         raise _Refusal("No such partner organisation.", 404)
-    if db.session().scalars(select(Referral).where(Referral.report_id == report.id,
-                                                   Referral.partner_id == org.id)).first():
+    if (
+        db.session()
+        .scalars(
+            select(Referral).where(Referral.report_id == report.id, Referral.partner_id == org.id)
+        )
+        .first()
+    ):
         raise _Refusal(f"This report is referred to {org.name} already.", 409)
     return org, key
 
@@ -285,16 +339,20 @@ def _resealed(report: Report, items: object, rkid: str) -> dict[tuple[str, str],
     files', each the stored one plus one wrapped key for the referral and nothing else."""
     if not isinstance(items, list):
         raise _Refusal("Send the re-sealed envelopes as a list of items.")
-    sent: dict[tuple[Any, Any], Any] = {(i.get("kind"), i.get("id")): i.get("env")
-                                        for i in items if isinstance(i, dict)}
+    sent: dict[tuple[Any, Any], Any] = {
+        (i.get("kind"), i.get("id")): i.get("env") for i in items if isinstance(i, dict)
+    }
     expected = {(i["kind"], i["id"]): i for i in _items(report)}
     if len(sent) != len(items) or set(sent) != set(expected):
         raise _Refusal("Send exactly the report's envelope and each of its files, once each.")
     for ident, new in sent.items():
         stored = expected[ident]["env"]
         if not gained_exactly(stored, new, rkid):
-            raise _Refusal("A re-sealed envelope must add exactly one key, for the referral, "
-                           "and change nothing else. Reload the page and try again.", 409)
+            raise _Refusal(
+                "A re-sealed envelope must add exactly one key, for the referral, "
+                "and change nothing else. Reload the page and try again.",
+                409,
+            )
         required = {k["kid"] for k in stored["keys"]} | {rkid}
         try:
             if ident[0] == "attachment":
@@ -330,13 +388,26 @@ def refer(report_id: str) -> tuple[Response, int] | Response:
     for att in report.attachments:
         att.header = sent[("attachment", att.id)]
     me = _me()
-    sess.add(Referral(report_id=report.id, partner_id=org.id, kid=rkid,
-                      public_key=envelope.b64e(rpk), sealed_key=sealed, referred_by=me.id))
-    audit.record(sess, me.id, "refer",
-                 f"{report.id}->{org.id}:{org.name}:{rkid}:consent.legal=claimed-by-browser")
+    sess.add(
+        Referral(
+            report_id=report.id,
+            partner_id=org.id,
+            kid=rkid,
+            public_key=envelope.b64e(rpk),
+            sealed_key=sealed,
+            referred_by=me.id,
+        )
+    )
+    audit.record(
+        sess,
+        me.id,
+        "refer",
+        f"{report.id}->{org.id}:{org.name}:{rkid}:consent.legal=claimed-by-browser",
+    )
     sess.commit()
-    notify.notice(sess.scalars(select(PartnerStaff.staff_id).where(
-        PartnerStaff.partner_id == org.id)).all())
+    notify.notice(
+        sess.scalars(select(PartnerStaff.staff_id).where(PartnerStaff.partner_id == org.id)).all()
+    )
     return jsonify(ok=True, message=f"Referred to {org.name}.")
 
 
@@ -360,8 +431,9 @@ def unrefer(report_id: str) -> Response | tuple[Response, int]:
         partner_id = int(raw or 0)
     except (TypeError, ValueError):
         abort(400)
-    ref = sess.scalars(select(Referral).where(Referral.report_id == report.id,
-                                              Referral.partner_id == partner_id)).first()
+    ref = sess.scalars(
+        select(Referral).where(Referral.report_id == report.id, Referral.partner_id == partner_id)
+    ).first()
     if ref is None:
         abort(404)
     if report.envelope:
@@ -373,8 +445,9 @@ def unrefer(report_id: str) -> Response | tuple[Response, int]:
     sess.commit()
     if request.is_json:
         return jsonify(ok=True, message=CANNOT_UNREAD)
-    return redirect(url_for("verify.report_page", report_id=report.id, done=CANNOT_UNREAD),
-                    code=303)
+    return redirect(
+        url_for("verify.report_page", report_id=report.id, done=CANNOT_UNREAD), code=303
+    )
 
 
 # --- the partner's side: referred reports only ------------------------------------------------
@@ -393,8 +466,13 @@ def _referral_or_403(report_id: str) -> tuple[Report, Referral]:
     org = _my_org()
     if len(report_id) > 40:
         abort(403)
-    ref = db.session().scalars(select(Referral).where(Referral.report_id == report_id,
-                                                      Referral.partner_id == org.id)).first()
+    ref = (
+        db.session()
+        .scalars(
+            select(Referral).where(Referral.report_id == report_id, Referral.partner_id == org.id)
+        )
+        .first()
+    )
     report = db.session().get(Report, report_id) if ref else None
     if ref is None or report is None:
         abort(403)
@@ -406,9 +484,16 @@ def _referral_or_403(report_id: str) -> tuple[Report, Referral]:
 def partner_home() -> str:
     """The reports referred to her organisation (and nothing else)."""
     org = _my_org()
-    rows = db.session().execute(select(Referral, Report).join(
-        Report, Report.id == Referral.report_id).where(Referral.partner_id == org.id)
-        .order_by(Referral.referred_on.desc(), Report.id)).all()
+    rows = (
+        db.session()
+        .execute(
+            select(Referral, Report)
+            .join(Report, Report.id == Referral.report_id)
+            .where(Referral.partner_id == org.id)
+            .order_by(Referral.referred_on.desc(), Report.id)
+        )
+        .all()
+    )
     return render_template("verify/partner_home.html", org=org, rows=rows, provinces=PROVINCES)
 
 
@@ -418,9 +503,15 @@ def partner_report(report_id: str) -> str:
     from reporter.verify.queue import _labels, short_ref
 
     report, ref = _referral_or_403(report_id)
-    return render_template("verify/partner_report.html", report=report, ref=ref,
-                           org=_my_org(), provinces=PROVINCES, labels=_labels(),
-                           short_ref=short_ref)
+    return render_template(
+        "verify/partner_report.html",
+        report=report,
+        ref=ref,
+        org=_my_org(),
+        provinces=PROVINCES,
+        labels=_labels(),
+        short_ref=short_ref,
+    )
 
 
 @bp.get("/partner/reports/<report_id>/data")
@@ -431,11 +522,16 @@ def partner_report_data(report_id: str) -> Response:
     report, ref = _referral_or_403(report_id)
     audit.record(db.session(), _me().id, "open", f"{report.id}:referral")
     db.session().commit()
-    return jsonify(id=report.id, received_on=report.received_on.isoformat(),
-                   province=report.province, envelope=report.envelope,
-                   referral={"kid": ref.kid, "sealed": ref.sealed_key},
-                   attachments=[{"id": a.id, "header": a.header, "size": len(a.body)}
-                                for a in report.attachments])
+    return jsonify(
+        id=report.id,
+        received_on=report.received_on.isoformat(),
+        province=report.province,
+        envelope=report.envelope,
+        referral={"kid": ref.kid, "sealed": ref.sealed_key},
+        attachments=[
+            {"id": a.id, "header": a.header, "size": len(a.body)} for a in report.attachments
+        ],
+    )
 
 
 @bp.get("/partner/reports/<report_id>/attachments/<attachment_id>")
@@ -453,10 +549,16 @@ def partner_attachment(report_id: str, attachment_id: str) -> Response:
 def referrals_of(report_id: str) -> list[dict[str, Any]]:
     sess = db.session()
     names = {o.id: o.name for o in sess.scalars(select(PartnerOrg))}
-    return [{"partner_id": r.partner_id, "name": names.get(r.partner_id, "?"),
-             "referred_on": r.referred_on.isoformat()}
-            for r in sess.scalars(select(Referral).where(Referral.report_id == report_id)
-                                  .order_by(Referral.id))]
+    return [
+        {
+            "partner_id": r.partner_id,
+            "name": names.get(r.partner_id, "?"),
+            "referred_on": r.referred_on.isoformat(),
+        }
+        for r in sess.scalars(
+            select(Referral).where(Referral.report_id == report_id).order_by(Referral.id)
+        )
+    ]
 
 
 @bp.context_processor
@@ -485,8 +587,11 @@ def notifications() -> Any:
         digest = request.form.get("digest", "off")
         if digest not in DIGEST_CHOICES:
             error = "Choose one of the three daily choices."
-        elif address and (len(address) > 254 or "@" not in address or any(
-                c.isspace() or c in "<>,;\"'" for c in address)):
+        elif address and (
+            len(address) > 254
+            or "@" not in address
+            or any(c.isspace() or c in "<>,;\"'" for c in address)
+        ):
             error = "That does not look like an email address."
         else:
             if row is None:
@@ -499,6 +604,10 @@ def notifications() -> Any:
             sess.commit()
             return redirect(url_for("verify.notifications", done="saved"), code=303)
     settings = notify.current_settings()
-    return render_template("verify/notifications.html", row=row, error=error,
-                           enabled=bool(settings.smtp_url), hour=settings.digest_hour), \
-        400 if error else 200
+    return render_template(
+        "verify/notifications.html",
+        row=row,
+        error=error,
+        enabled=bool(settings.smtp_url),
+        hour=settings.digest_hour,
+    ), 400 if error else 200

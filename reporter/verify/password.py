@@ -57,28 +57,39 @@ def fingerprint(public_key_b64: str | None) -> str | None:
     import hashlib
 
     digest = hashlib.sha512(envelope.b64d(public_key_b64, 32)).hexdigest()[:32]
-    return " ".join(digest[i:i + 4] for i in range(0, 32, 4))
+    return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
 
 
 class NewPasswordForm(FlaskForm):
-    new = PasswordField("New password (at least 12 characters)", validators=[
-        DataRequired(), Length(min=MIN_LENGTH, max=1024,
-                               message=f"At least {MIN_LENGTH} characters.")])
-    again = PasswordField("The new password again", validators=[
-        DataRequired(), EqualTo("new", message="The two new passwords are not the same.")])
+    new = PasswordField(
+        "New password (at least 12 characters)",
+        validators=[
+            DataRequired(),
+            Length(min=MIN_LENGTH, max=1024, message=f"At least {MIN_LENGTH} characters."),
+        ],
+    )
+    again = PasswordField(
+        "The new password again",
+        validators=[
+            DataRequired(),
+            EqualTo("new", message="The two new passwords are not the same."),
+        ],
+    )
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current = PasswordField("Current password", validators=[DataRequired(),
-                                                            Length(max=1024)])
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
 
 
 def begin_forced_change(staff: Staff) -> Response:
     """After her password and TOTP code: no staff session yet, only the right to choose her
     own password within a few minutes."""
     session.clear()
-    session[FORCED] = {"id": staff.id, "gen": staff.session_generation or 0,
-                       "exp": int(time.time()) + FORCED_SECONDS}
+    session[FORCED] = {
+        "id": staff.id,
+        "gen": staff.session_generation or 0,
+        "exp": int(time.time()) + FORCED_SECONDS,
+    }
     return redirect(url_for("verify.forced_password"), code=303)
 
 
@@ -87,8 +98,12 @@ def _forced_staff() -> Staff:
     if not isinstance(ref, dict) or int(ref.get("exp", 0)) < time.time():
         abort(401)
     staff = db.session().get(Staff, int(ref["id"]))
-    if staff is None or staff.disabled or not staff.password_change_required or \
-            (staff.session_generation or 0) != int(ref.get("gen", -1)):
+    if (
+        staff is None
+        or staff.disabled
+        or not staff.password_change_required
+        or (staff.session_generation or 0) != int(ref.get("gen", -1))
+    ):
         abort(401)
     return staff
 
@@ -116,8 +131,11 @@ def forced_password() -> Any:
         return render_template("verify/password_new.html", form=form), 400
     assert form.new.data is not None  # DataRequired has passed
     if check_password(staff, form.new.data):
-        return render_template("verify/password_new.html", form=form,
-                               error="Choose a password of your own, not the first one."), 400
+        return render_template(
+            "verify/password_new.html",
+            form=form,
+            error="Choose a password of your own, not the first one.",
+        ), 400
     _set_password(staff, form.new.data, "first")
     session.pop(FORCED, None)
     login_session(staff)
@@ -126,12 +144,18 @@ def forced_password() -> Any:
     return redirect(_home(staff), code=303)
 
 
-def _account_page(form: ChangePasswordForm, error: str | None = None,
-                  status: int = 200) -> tuple[str, int]:
+def _account_page(
+    form: ChangePasswordForm, error: str | None = None, status: int = 200
+) -> tuple[str, int]:
     staff = current_staff()
     assert staff is not None
-    return render_template("verify/account.html", form=form, me=staff, error=error,
-                           fingerprint=fingerprint(staff.public_key)), status
+    return render_template(
+        "verify/account.html",
+        form=form,
+        me=staff,
+        error=error,
+        fingerprint=fingerprint(staff.public_key),
+    ), status
 
 
 @bp.get("/account")
@@ -177,8 +201,11 @@ def reset_totp(staff_id: int) -> Response:
         abort(404)
     if staff.id == me.id:
         abort(400)  # another admin resets hers, so that two people know
-    sess.execute(update(Staff).where(Staff.id == staff.id).values(
-        totp_secret=None, totp_confirmed=False, totp_last_step=None))
+    sess.execute(
+        update(Staff)
+        .where(Staff.id == staff.id)
+        .values(totp_secret=None, totp_confirmed=False, totp_last_step=None)
+    )
     revoke_sessions(sess, staff.id)
     audit.record(sess, me.id, "staff_update", f"{staff.login}:totp-reset")
     sess.commit()

@@ -27,8 +27,10 @@ from reporter.verify import bp
 from reporter.web.auth import allow, current_staff, may_see_province
 
 CASEWORK = policy.CASEWORK
-ALREADY = ("This report is already published (as {public_id}{withdrawn}). A report is published "
-           "once only: publishing it again would count it twice and move its point again.")
+ALREADY = (
+    "This report is already published (as {public_id}{withdrawn}). A report is published "
+    "once only: publishing it again would count it twice and move its point again."
+)
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,15 @@ class Publication:
 
 
 def publication_of(sess: Session, report_id: str) -> Publication | None:
-    row = sess.execute(select(Incident).join(
-        ReportPublication, ReportPublication.incident_id == Incident.id).where(
-        ReportPublication.report_id == report_id)).scalars().first()
+    row = (
+        sess.execute(
+            select(Incident)
+            .join(ReportPublication, ReportPublication.incident_id == Incident.id)
+            .where(ReportPublication.report_id == report_id)
+        )
+        .scalars()
+        .first()
+    )
     if row is None:
         return None
     return Publication(row.public_id, row.id, bool(row.withdrawn), row.published_on.isoformat())
@@ -55,15 +63,15 @@ def already_published(sess: Session, report: Report) -> str | None:
     found = publication_of(sess, report.id)
     if found is None:
         return None
-    return ALREADY.format(public_id=found.public_id,
-                          withdrawn=", since withdrawn" if found.withdrawn else "")
+    return ALREADY.format(
+        public_id=found.public_id, withdrawn=", since withdrawn" if found.withdrawn else ""
+    )
 
 
 def link(sess: Session, report: Report, incident: Incident, staff_id: int | None) -> None:
     """Record that the report was published as the incident (the unique keys refuse a second
     one, even if already_published was skipped)."""
-    sess.add(ReportPublication(report_id=report.id, incident_id=incident.id,
-                               published_by=staff_id))
+    sess.add(ReportPublication(report_id=report.id, incident_id=incident.id, published_by=staff_id))
     sess.flush()
 
 
@@ -105,8 +113,7 @@ def withdraw(report_id: str) -> Response:
     except LookupError:
         abort(409)
     sess.commit()
-    return redirect(url_for("verify.report_page", report_id=report.id, done="withdrawn"),
-                    code=303)
+    return redirect(url_for("verify.report_page", report_id=report.id, done="withdrawn"), code=303)
 
 
 @click.command("withdraw")
@@ -135,12 +142,12 @@ def incidents_withdraw(public_id: str) -> None:
     from reporter.maps.publish import withdraw_incident
 
     sess = db.session()
-    incident = sess.scalars(select(Incident).where(Incident.public_id == public_id.strip())
-                            ).first()
+    incident = sess.scalars(select(Incident).where(Incident.public_id == public_id.strip())).first()
     if incident is None:
         raise click.ClickException(f"{public_id}: no incident with that id")
-    report_id = sess.scalars(select(ReportPublication.report_id).where(
-        ReportPublication.incident_id == incident.id)).first()
+    report_id = sess.scalars(
+        select(ReportPublication.report_id).where(ReportPublication.incident_id == incident.id)
+    ).first()
     if report_id is not None:
         withdraw_report(sess, report_id, None)
     elif not incident.withdrawn:

@@ -35,15 +35,28 @@ CASEWORK = policy.CASEWORK
 SORTS = {"received": Report.received_on, "province": Report.province, "status": Report.status}
 
 # What staff read instead of the stored codes (staff pages are English).
-STATUS_LABELS = {"new": "New", "in_review": "In review", "needs_info": "Needs information",
-                 "verified": "Verified", "rejected": "Rejected", "duplicate": "Duplicate"}
-CHANNEL_LABELS = {"web-js": "Web, sealed in her browser", "web-nojs": "Web, no JavaScript",
-                  "sms": "SMS", "ussd": "USSD (sealed on arrival)",
-                  "helpline": "Helpline / call-back request"}
+STATUS_LABELS = {
+    "new": "New",
+    "in_review": "In review",
+    "needs_info": "Needs information",
+    "verified": "Verified",
+    "rejected": "Rejected",
+    "duplicate": "Duplicate",
+}
+CHANNEL_LABELS = {
+    "web-js": "Web, sealed in her browser",
+    "web-nojs": "Web, no JavaScript",
+    "sms": "SMS",
+    "ussd": "USSD (sealed on arrival)",
+    "helpline": "Helpline / call-back request",
+}
 # Message.direction values: the reporter's inbox lists only INBOX_DIRECTIONS; a staff-only
 # note (a reason for needs-info or reject) is STAFF_NOTE and never reaches her.
-TO_REPORTER, FROM_REPORTER, STAFF_NOTE = (Direction.TO_REPORTER, Direction.FROM_REPORTER,
-                                          Direction.STAFF_NOTE)
+TO_REPORTER, FROM_REPORTER, STAFF_NOTE = (
+    Direction.TO_REPORTER,
+    Direction.FROM_REPORTER,
+    Direction.STAFF_NOTE,
+)
 SHORT_REF = 6
 
 
@@ -54,9 +67,13 @@ def short_ref(report_id: str) -> str:
 
 def _labels() -> dict[str, dict[str, str]]:
     """The label of every code the decrypted payload may hold (rendered by staff.js)."""
-    return {"categories": {t.value: str(t.label) for t in CATEGORIES},
-            "perpetrators": {t.value: str(t.label) for t in PERPETRATORS},
-            "provinces": dict(PROVINCES), "statuses": STATUS_LABELS, "channels": CHANNEL_LABELS}
+    return {
+        "categories": {t.value: str(t.label) for t in CATEGORIES},
+        "perpetrators": {t.value: str(t.label) for t in PERPETRATORS},
+        "provinces": dict(PROVINCES),
+        "statuses": STATUS_LABELS,
+        "channels": CHANNEL_LABELS,
+    }
 
 
 def _visible(query: Any) -> Any:
@@ -88,22 +105,44 @@ def queue() -> tuple[str, int] | str:
     if sort not in SORTS or (status and status not in REPORT_STATUSES):
         abort(400)
     sess = db.session()
-    files = (select(func.count(Attachment.id)).where(Attachment.report_id == Report.id)
-             .correlate(Report).scalar_subquery())
-    assignee = (select(Staff.login).where(Staff.id == Report.assigned_to)
-                .correlate(Report).scalar_subquery())
+    files = (
+        select(func.count(Attachment.id))
+        .where(Attachment.report_id == Report.id)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+    assignee = (
+        select(Staff.login)
+        .where(Staff.id == Report.assigned_to)
+        .correlate(Report)
+        .scalar_subquery()
+    )
     q = _visible(select(Report, files.label("files"), assignee.label("assignee")))
     if status:
         q = q.where(Report.status == status)
     order = SORTS[sort]
-    rows = sess.execute(q.order_by(order.desc() if sort == "received" else order,
-                                   Report.received_on.desc(), Report.id).limit(500)).all()
-    counts = dict(sess.execute(_visible(select(Report.status, func.count()).group_by(
-        Report.status))).tuples().all())
-    return render_template("verify/queue.html", rows=rows, counts=counts, sort=sort,
-                           status=status, statuses=REPORT_STATUSES, provinces=PROVINCES,
-                           status_labels=STATUS_LABELS, channel_labels=CHANNEL_LABELS,
-                           short_ref=short_ref)
+    rows = sess.execute(
+        q.order_by(
+            order.desc() if sort == "received" else order, Report.received_on.desc(), Report.id
+        ).limit(500)
+    ).all()
+    counts = dict(
+        sess.execute(_visible(select(Report.status, func.count()).group_by(Report.status)))
+        .tuples()
+        .all()
+    )
+    return render_template(
+        "verify/queue.html",
+        rows=rows,
+        counts=counts,
+        sort=sort,
+        status=status,
+        statuses=REPORT_STATUSES,
+        provinces=PROVINCES,
+        status_labels=STATUS_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        short_ref=short_ref,
+    )
 
 
 def _town_options(province: str) -> list[tuple[int, str]]:
@@ -111,13 +150,21 @@ def _town_options(province: str) -> list[tuple[int, str]]:
     gets its size beside it."""
     towns = gazetteer.towns_in(province)
     names = [t.name for t in towns]
-    return [(t.id, t.name if names.count(t.name) == 1 else
-             f"{t.name} (about {t.population:,} people)") for t in towns]
+    return [
+        (t.id, t.name if names.count(t.name) == 1 else f"{t.name} (about {t.population:,} people)")
+        for t in towns
+    ]
 
 
-def _page(report: Report, error: str | None = None, status: int = 200, *,
-          publish: PublishForm | None = None, reason: ReasonForm | None = None,
-          duplicate: DuplicateForm | None = None) -> tuple[str, int]:
+def _page(
+    report: Report,
+    error: str | None = None,
+    status: int = 200,
+    *,
+    publish: PublishForm | None = None,
+    reason: ReasonForm | None = None,
+    duplicate: DuplicateForm | None = None,
+) -> tuple[str, int]:
     """The report page; after a refused action, with what to fix and the forms as she left
     them (the publish form is then not prefilled again from the report)."""
     province = publish.province.data if publish is not None else report.province
@@ -125,12 +172,21 @@ def _page(report: Report, error: str | None = None, status: int = 200, *,
         province = report.province
     assignee = db.session().get(Staff, report.assigned_to) if report.assigned_to else None
     return render_template(
-        "verify/report.html", report=report, provinces=PROVINCES, error=error,
-        publish=publish or PublishForm(province=report.province), kept=publish is not None,
-        reason=reason or ReasonForm(), duplicate=duplicate or DuplicateForm(),
-        towns=_town_options(province), labels=_labels(), short_ref=short_ref,
-        status_labels=STATUS_LABELS, channel_labels=CHANNEL_LABELS,
-        assignee=assignee.login if assignee else None), status
+        "verify/report.html",
+        report=report,
+        provinces=PROVINCES,
+        error=error,
+        publish=publish or PublishForm(province=report.province),
+        kept=publish is not None,
+        reason=reason or ReasonForm(),
+        duplicate=duplicate or DuplicateForm(),
+        towns=_town_options(province),
+        labels=_labels(),
+        short_ref=short_ref,
+        status_labels=STATUS_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        assignee=assignee.login if assignee else None,
+    ), status
 
 
 @bp.get("/reports/<report_id>")
@@ -164,17 +220,32 @@ def report_data(report_id: str) -> Response:
     sess.commit()
     assignee = sess.get(Staff, report.assigned_to) if report.assigned_to else None
     return jsonify(
-        id=report.id, province=report.province, status=report.status,
+        id=report.id,
+        province=report.province,
+        status=report.status,
         assigned_to=assignee.login if assignee else None,
-        channel=report.channel, received_on=report.received_on.isoformat(),
-        envelope=report.envelope, purged=report.purged,
-        attachments=[{"id": a.id, "header": a.header, "size": len(a.body)}
-                     for a in report.attachments],
-        messages=[{"id": m.id, "direction": m.direction, "sent_on": m.sent_on.isoformat(),
-                   "envelope": m.envelope} for m in report.messages],
+        channel=report.channel,
+        received_on=report.received_on.isoformat(),
+        envelope=report.envelope,
+        purged=report.purged,
+        attachments=[
+            {"id": a.id, "header": a.header, "size": len(a.body)} for a in report.attachments
+        ],
+        messages=[
+            {
+                "id": m.id,
+                "direction": m.direction,
+                "sent_on": m.sent_on.isoformat(),
+                "envelope": m.envelope,
+            }
+            for m in report.messages
+        ],
         reply_key=receipt.reply_public_key if receipt else None,
-        recipients={"national": ring.national.as_json(), "recovery": ring.recovery.as_json(),
-                    "province": ring.provinces[report.province].as_json()},
+        recipients={
+            "national": ring.national.as_json(),
+            "recovery": ring.recovery.as_json(),
+            "province": ring.provinces[report.province].as_json(),
+        },
     )
 
 
@@ -243,8 +314,10 @@ def _form_problem(form: Any) -> str:
     """What to fix, in words: the expired-form case, else each field's label and message."""
     if "csrf_token" in form.errors:
         return "The form expired (or was sent twice). Your entries are kept: send it again."
-    parts = [f"{getattr(form, name).label.text}: {' '.join(map(str, errs))}"
-             for name, errs in form.errors.items()]
+    parts = [
+        f"{getattr(form, name).label.text}: {' '.join(map(str, errs))}"
+        for name, errs in form.errors.items()
+    ]
     return "Please correct: " + "; ".join(parts) if parts else "Please correct the form."
 
 
@@ -256,28 +329,39 @@ def set_status(report_id: str) -> Response | tuple[str, int]:
     form = ReasonForm()
     status = request.form.get("status", "")
     if status not in (ReportStatus.NEEDS_INFO, ReportStatus.REJECTED, ReportStatus.IN_REVIEW):
-        return _page(report, "Choose an action: needs more information, or reject.", 400,
-                     reason=form)
+        return _page(
+            report, "Choose an action: needs more information, or reject.", 400, reason=form
+        )
     if not form.validate():
         return _page(report, _form_problem(form), 400, reason=ReasonForm(formdata=None))
     if (form.reason.data or "").strip():
         # staff pages need JavaScript (WebCrypto) anyway: a note is sealed in her browser, and
         # one that arrives in clear is refused, not sealed here (finding 13, notes)
-        return _page(report, "The reason arrived unsealed and was not kept. Reload the page "
-                             "with JavaScript on, unlock your key and write it again.", 400,
-                     reason=ReasonForm(formdata=None))
+        return _page(
+            report,
+            "The reason arrived unsealed and was not kept. Reload the page "
+            "with JavaScript on, unlock your key and write it again.",
+            400,
+            reason=ReasonForm(formdata=None),
+        )
     raw = request.form.get("reason_envelope", "").strip()
     if status == ReportStatus.REJECTED and not raw:
-        return _page(report, "To reject a report, write the reason in the box (only staff "
-                             "read it), then press Reject again.", 400, reason=form)
+        return _page(
+            report,
+            "To reject a report, write the reason in the box (only staff "
+            "read it), then press Reject again.",
+            400,
+            reason=form,
+        )
     staff = current_staff()
     assert staff is not None
     if raw:
         try:
             note = _sealed_note(report, raw)
         except (envelope.EnvelopeError, KeyMissing) as exc:
-            return _page(report, f"The reason was refused: {exc}", 400,
-                         reason=ReasonForm(formdata=None))
+            return _page(
+                report, f"The reason was refused: {exc}", 400, reason=ReasonForm(formdata=None)
+            )
         db.session().add(Message(report_id=report.id, direction=STAFF_NOTE, envelope=note))
     _set_status(report, status)
     audit.record(db.session(), staff.id, "status", f"{report.id}:{status}")
@@ -294,12 +378,24 @@ def mark_duplicate(report_id: str) -> Response | tuple[str, int]:
     if not form.validate():
         return _page(report, _form_problem(form), 400, duplicate=form)
     ref = (form.of.data or "").strip().lower()
-    matches = db.session().scalars(_visible(select(Report).where(
-        Report.id.startswith(ref, autoescape=True), Report.id != report.id)).limit(2)).all()
+    matches = (
+        db.session()
+        .scalars(
+            _visible(
+                select(Report).where(
+                    Report.id.startswith(ref, autoescape=True), Report.id != report.id
+                )
+            ).limit(2)
+        )
+        .all()
+    )
     if len(matches) != 1:
-        problem = (f"No other report in your provinces has the reference {ref}. Copy the "
-                   f"reference from the queue." if not matches else
-                   f"More than one report starts with {ref}. Type more of its id.")
+        problem = (
+            f"No other report in your provinces has the reference {ref}. Copy the "
+            f"reference from the queue."
+            if not matches
+            else f"More than one report starts with {ref}. Type more of its id."
+        )
         return _page(report, problem, 400, duplicate=form)
     other = matches[0]
     staff = current_staff()
@@ -320,12 +416,12 @@ def message(report_id: str) -> tuple[Response, int] | Response:
     sess = db.session()
     receipt = sess.scalars(select(Receipt).where(Receipt.report_id == report.id)).first()
     if receipt is None:
-        return json_error("This report has no live receipt: the reporter cannot be reached.",
-                          409)
+        return json_error("This report has no live receipt: the reporter cannot be reached.", 409)
     try:
         ring = load_keyring(sess)
         required = ring.required_kids(report.province) | {
-            envelope.kid(envelope.b64d(receipt.reply_public_key, 32))}
+            envelope.kid(envelope.b64d(receipt.reply_public_key, 32))
+        }
         env = envelope.validate(data.get("envelope"), required)
     except envelope.EnvelopeError as exc:
         return json_error(f"The message was refused: {exc}")
@@ -359,8 +455,9 @@ def publish(report_id: str) -> Response | tuple[str, int]:
             try:
                 lat, lon = float(form.lat.data or ""), float(form.lon.data or "")
             except ValueError:
-                error = ("Choose a town from the list, or give an approximate latitude and "
-                         "longitude.")
+                error = (
+                    "Choose a town from the list, or give an approximate latitude and longitude."
+                )
     else:
         error = _form_problem(form)
     staff = current_staff()
@@ -373,12 +470,17 @@ def publish(report_id: str) -> Response | tuple[str, int]:
         assert form.people_affected.data is not None  # DataRequired has passed
         try:
             incident = publish_incident(
-                db.session(), categories=form.categories.data or [],
-                perpetrators=form.perpetrators.data or [], month=form.month_date(),
-                province=form.province.data, lat=float(lat), lon=float(lon),  # type: ignore[arg-type]
+                db.session(),
+                categories=form.categories.data or [],
+                perpetrators=form.perpetrators.data or [],
+                month=form.month_date(),
+                province=form.province.data,
+                lat=float(lat),  # type: ignore[arg-type]
+                lon=float(lon),  # type: ignore[arg-type]
                 people_affected=form.people_affected.data,
                 verification_level=form.verification_level.data,
-                source_type=form.source_type.data)
+                source_type=form.source_type.data,
+            )
         except (PublishInvalid, ValueError) as exc:
             error = str(exc)
         else:

@@ -48,8 +48,11 @@ _PUBLIC: set[str] = set()
 
 def hasher() -> PasswordHasher:
     s = current_app.extensions["reporter.settings"]
-    return PasswordHasher(time_cost=s.password_argon2_time_cost,
-                          memory_cost=s.password_argon2_memory_kib, parallelism=1)
+    return PasswordHasher(
+        time_cost=s.password_argon2_time_cost,
+        memory_cost=s.password_argon2_memory_kib,
+        parallelism=1,
+    )
 
 
 def hash_password(password: str) -> str:
@@ -106,8 +109,12 @@ def login_session(staff: Staff) -> None:
     and it ends anyway after STAFF_SESSION_HOURS however active it is."""
     session.clear()
     now = int(time.time())
-    session[SESSION_KEY] = {"id": staff.id, "gen": staff.session_generation or 0, "born": now,
-                            "seen": now}
+    session[SESSION_KEY] = {
+        "id": staff.id,
+        "gen": staff.session_generation or 0,
+        "born": now,
+        "seen": now,
+    }
 
 
 def logout_session() -> None:
@@ -117,8 +124,11 @@ def logout_session() -> None:
 def revoke_sessions(sess: Any, staff_id: int) -> None:
     """End every session of hers (log-out, disable, key reset, password change). The caller
     commits. Atomic: no read-modify-write, so two bumps never collapse into one."""
-    sess.execute(update(Staff).where(Staff.id == staff_id).values(
-        session_generation=Staff.session_generation + 1))
+    sess.execute(
+        update(Staff)
+        .where(Staff.id == staff_id)
+        .values(session_generation=Staff.session_generation + 1)
+    )
 
 
 def _load_staff() -> Staff | None:
@@ -133,8 +143,11 @@ def _load_staff() -> Staff | None:
     except (KeyError, TypeError, ValueError):  # a cookie from before generations: log in again
         session.pop(SESSION_KEY, None)
         return None
-    if seen + settings.staff_idle_minutes * 60 < now or \
-            born + settings.staff_session_hours * 3600 < now or born > now + 60:
+    if (
+        seen + settings.staff_idle_minutes * 60 < now
+        or born + settings.staff_session_hours * 3600 < now
+        or born > now + 60
+    ):
         session.pop(SESSION_KEY, None)
         return None
     staff = db.session().get(Staff, staff_id)
@@ -161,8 +174,11 @@ def guard(bp: Blueprint) -> None:
             abort(403)  # undeclared: fail closed
         staff = _load_staff()
         if staff is None:
-            if request.method == "GET" and request.accept_mimetypes.accept_html and not (
-                    request.path.endswith(".json") or "/data" in request.path):
+            if (
+                request.method == "GET"
+                and request.accept_mimetypes.accept_html
+                and not (request.path.endswith(".json") or "/data" in request.path)
+            ):
                 return redirect(url_for("verify.login", next=request.path))
             abort(401)
         g.staff = staff
@@ -228,13 +244,21 @@ def account_wait(staff: Staff) -> float:
 
 def note_failure(sess: Any, staff: Staff) -> int:
     """Count a failure for her account (atomically) and set the delay; the new count."""
-    count = int(sess.execute(update(Staff).where(Staff.id == staff.id).values(
-        failed_logins=func.coalesce(Staff.failed_logins, 0) + 1).returning(
-        Staff.failed_logins)).scalar_one())
+    count = int(
+        sess.execute(
+            update(Staff)
+            .where(Staff.id == staff.id)
+            .values(failed_logins=func.coalesce(Staff.failed_logins, 0) + 1)
+            .returning(Staff.failed_logins)
+        ).scalar_one()
+    )
     wait = delay_after(count, ACCOUNT_FREE)
     if wait:
-        sess.execute(update(Staff).where(Staff.id == staff.id).values(
-            locked_until=func.now() + dt.timedelta(seconds=wait)))
+        sess.execute(
+            update(Staff)
+            .where(Staff.id == staff.id)
+            .values(locked_until=func.now() + dt.timedelta(seconds=wait))
+        )
     return count
 
 
@@ -277,7 +301,13 @@ def known_device(staff: Staff) -> bool:
 def remember_device(response: Response, staff: Staff) -> Response:
     tags = [_device_tag(staff.id), *(t for t in _device_tags() if t != _device_tag(staff.id))]
     signer = _device_signer()
-    response.set_cookie(DEVICE_COOKIE, signer.dumps(tags[:8]), max_age=DEVICE_DAYS * 86400,
-                        path="/staff", secure=request.is_secure, httponly=True,
-                        samesite="Strict")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        signer.dumps(tags[:8]),
+        max_age=DEVICE_DAYS * 86400,
+        path="/staff",
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Strict",
+    )
     return response

@@ -99,8 +99,7 @@ def precompress(folder: Path) -> list[Path]:
 def _accepted() -> list[tuple[str, str]]:
     """The variants this request accepts, best first (quality, then our preference)."""
     accept = request.accept_encodings
-    ranked = [(accept.quality(enc), -i, enc, suffix)
-              for i, (enc, suffix) in enumerate(encodings())]
+    ranked = [(accept.quality(enc), -i, enc, suffix) for i, (enc, suffix) in enumerate(encodings())]
     return [(enc, suffix) for q, _i, enc, suffix in sorted(ranked, reverse=True) if q > 0]
 
 
@@ -126,8 +125,12 @@ def init_app(app: Flask) -> None:
             for encoding, suffix in _accepted():
                 if _fresh_variant(folder, filename, suffix):
                     mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-                    resp = send_from_directory(folder, filename + suffix, mimetype=mimetype,
-                                               max_age=app.get_send_file_max_age(filename))
+                    resp = send_from_directory(
+                        folder,
+                        filename + suffix,
+                        mimetype=mimetype,
+                        max_age=app.get_send_file_max_age(filename),
+                    )
                     resp.headers["Content-Encoding"] = encoding
                     resp.vary.add("Accept-Encoding")
                     return resp
@@ -140,16 +143,21 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _compress_public_html(resp: Response) -> Response:
-        unreflecting = (request.endpoint in UNREFLECTING_FORMS and not request.query_string)
+        unreflecting = request.endpoint in UNREFLECTING_FORMS and not request.query_string
         listed = request.endpoint in COMPRESSED_PAGES or unreflecting
         if listed:
             resp.vary.add("Accept-Encoding")
-        if (not listed or request.method not in ("GET", "HEAD")
-                or resp.status_code != 200 or resp.mimetype != "text/html"
-                or resp.direct_passthrough or resp.is_streamed
-                or "Content-Encoding" in resp.headers
-                # a form token was made for this response: never, but for the listed forms
-                or ("csrf_token" in g and not unreflecting)):
+        if (
+            not listed
+            or request.method not in ("GET", "HEAD")
+            or resp.status_code != 200
+            or resp.mimetype != "text/html"
+            or resp.direct_passthrough
+            or resp.is_streamed
+            or "Content-Encoding" in resp.headers
+            # a form token was made for this response: never, but for the listed forms
+            or ("csrf_token" in g and not unreflecting)
+        ):
             return resp
         body = resp.get_data()
         accepted = _accepted()

@@ -14,8 +14,9 @@ PROTOCOLS = frozenset({"https", "http", "tel", "mailto"})
 KEYS = ("safety", "helplines", "offices")
 
 
-def _rel(attrs: MutableMapping[tuple[str | None, str], str],
-         new: bool = False) -> MutableMapping[tuple[str | None, str], str]:
+def _rel(
+    attrs: MutableMapping[tuple[str | None, str], str], new: bool = False
+) -> MutableMapping[tuple[str | None, str], str]:
     attrs[(None, "rel")] = "noopener noreferrer"
     return attrs
 
@@ -23,6 +24,7 @@ def _rel(attrs: MutableMapping[tuple[str | None, str], str],
 def sanitise(html: str) -> str:
     """Allow-list of text tags and links; every link gets rel="noopener noreferrer"; no
     images, scripts, styles or event handlers survive."""
-    clean = bleach.clean(html, tags=TAGS, attributes=ATTRIBUTES, protocols=PROTOCOLS,
-                         strip=True, strip_comments=True)
+    clean = bleach.clean(
+        html, tags=TAGS, attributes=ATTRIBUTES, protocols=PROTOCOLS, strip=True, strip_comments=True
+    )
     return Linker(callbacks=[_rel], parse_email=False).linkify(clean)

@@ -36,17 +36,27 @@ from reporter.models import db
 log = logging.getLogger(__name__)
 
 _NOT_SENT = _l("Not sent, try again")
-_BAD_REQUEST = (_l("Something in the request was not right"),
-                _l("Please go back, check the form and try again."))
-_CANNOT_SAVE = (_NOT_SENT,
-                _l("The site cannot save right now. Nothing was saved. Please try again in a few "
-                   "minutes. If you wrote a long text, copy it first."))
+_BAD_REQUEST = (
+    _l("Something in the request was not right"),
+    _l("Please go back, check the form and try again."),
+)
+_CANNOT_SAVE = (
+    _NOT_SENT,
+    _l(
+        "The site cannot save right now. Nothing was saved. Please try again in a few "
+        "minutes. If you wrote a long text, copy it first."
+    ),
+)
 # When the answer was lost on the way, the report may or may not have been stored (promise 7:
 # never lost, at worst a duplicate for moderators to join): say so rather than guess.
-_UNSURE = (_l("No answer in time"),
-           _l("If you did not see a receipt number, please send your report again in a few "
-              "minutes. If you wrote a long text, copy it first. If it arrives twice, we join "
-              "the two."))
+_UNSURE = (
+    _l("No answer in time"),
+    _l(
+        "If you did not see a receipt number, please send your report again in a few "
+        "minutes. If you wrote a long text, copy it first. If it arrives twice, we join "
+        "the two."
+    ),
+)
 
 MESSAGES = {
     400: _BAD_REQUEST,
@@ -54,19 +64,33 @@ MESSAGES = {
     403: (_l("Not allowed"), _l("You do not have access to this page.")),
     404: (_l("Page not found"), _l("This page does not exist. Check the address.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
-    408: (_NOT_SENT,
-          _l("The connection was too slow or was cut. Nothing was saved. Please try again. If "
-             "you wrote a long text, copy it first.")),
-    413: (_l("Too large"),
-          _l("Nothing was saved: what you sent is too large. Go back and send fewer or smaller "
-             "files (the limit is shown on the form).")),
+    408: (
+        _NOT_SENT,
+        _l(
+            "The connection was too slow or was cut. Nothing was saved. Please try again. If "
+            "you wrote a long text, copy it first."
+        ),
+    ),
+    413: (
+        _l("Too large"),
+        _l(
+            "Nothing was saved: what you sent is too large. Go back and send fewer or smaller "
+            "files (the limit is shown on the form)."
+        ),
+    ),
     414: _BAD_REQUEST,
     431: _BAD_REQUEST,
-    429: (_l("Too many tries"),
-          _l("The site is busy or you tried many times. Wait a few minutes, then try again. "
-             "Your words were not saved, so keep a copy.")),
-    500: (_l("Something went wrong on our side"),
-          _l("Nothing was saved. Please try again in a few minutes.")),
+    429: (
+        _l("Too many tries"),
+        _l(
+            "The site is busy or you tried many times. Wait a few minutes, then try again. "
+            "Your words were not saved, so keep a copy."
+        ),
+    ),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Nothing was saved. Please try again in a few minutes."),
+    ),
     502: _CANNOT_SAVE,
     503: _CANNOT_SAVE,
     504: _UNSURE,
@@ -98,8 +122,9 @@ def render_error(code: int, detail: str | None = None) -> tuple[str | Response, 
     if _wants_json():
         return jsonify(error=str(detail or title), advice=str(advice)), code
     try:
-        return render_template("error.html", code=code, title=title, advice=advice,
-                               detail=detail), code
+        return render_template(
+            "error.html", code=code, title=title, advice=advice, detail=detail
+        ), code
     except Exception as exc:  # noqa: BLE001 - an error page must never fail into a traceback
         log.error("error page %s could not be rendered (%s)", code, type(exc).__name__)
         return FALLBACK_HTML, code
@@ -117,8 +142,9 @@ class LastResort:
         self.app = app
         self.wsgi_app = wsgi_app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         started = False
 
         def tracked(*args: Any, **kwargs: Any) -> Any:
@@ -133,22 +159,30 @@ class LastResort:
             body = self.page(str(environ.get("PATH_INFO") or "/"))
             # PEP 3333: a second start_response needs exc_info; the server then replaces the
             # first status and headers (nothing was sent yet: the body was never returned)
-            start_response("500 Internal Server Error", [
-                ("Content-Type", "text/html; charset=utf-8"),
-                ("Content-Length", str(len(body))),
-                ("Cache-Control", "no-store"),
-                ("Content-Security-Policy", "default-src 'none'; style-src 'self'; "
-                                            "script-src 'self'; img-src 'self'; "
-                                            "form-action 'self'; frame-ancestors 'none'"),
-                ("Referrer-Policy", "no-referrer"),
-                ("X-Content-Type-Options", "nosniff"),
-            ], sys.exc_info() if started else None)
+            start_response(
+                "500 Internal Server Error",
+                [
+                    ("Content-Type", "text/html; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "no-store"),
+                    (
+                        "Content-Security-Policy",
+                        "default-src 'none'; style-src 'self'; "
+                        "script-src 'self'; img-src 'self'; "
+                        "form-action 'self'; frame-ancestors 'none'",
+                    ),
+                    ("Referrer-Policy", "no-referrer"),
+                    ("X-Content-Type-Options", "nosniff"),
+                ],
+                sys.exc_info() if started else None,
+            )
             return [body]
 
     def page(self, path: str) -> bytes:
         try:
-            return render_in_language(self.app, 500, _lang_of(self.app, path),
-                                      advice=(MESSAGES[500][0], _UNSURE[1])).encode()
+            return render_in_language(
+                self.app, 500, _lang_of(self.app, path), advice=(MESSAGES[500][0], _UNSURE[1])
+            ).encode()
         except Exception:  # noqa: BLE001 - fall back to the built-in page
             return FALLBACK_HTML.encode()
 
@@ -158,8 +192,9 @@ def _lang_of(app: Flask, path: str) -> str:
     return first if first in app.extensions["reporter.settings"].languages else "en"
 
 
-def render_in_language(app: Flask, code: int, lang: str,
-                       advice: tuple[Any, Any] | None = None) -> str:
+def render_in_language(
+    app: Flask, code: int, lang: str, advice: tuple[Any, Any] | None = None
+) -> str:
     """`error.html` for `code` as a page in `lang` would show it (the home page's address in
     that language gives the locale and the language links)."""
     title, text = advice or MESSAGES.get(code, MESSAGES[500])
@@ -211,8 +246,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> tuple[str | Response, int]:
-        return render_error(400, str(_l("The form expired or was sent twice. Please open it "
-                                        "again and send it once more.")))
+        return render_error(
+            400,
+            str(
+                _l(
+                    "The form expired or was sent twice. Please open it "
+                    "again and send it once more."
+                )
+            ),
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[str | Response, int]:
@@ -230,8 +272,11 @@ def init_app(app: Flask) -> None:
     def _db_down(exc: Exception) -> tuple[str | Response, int]:
         db.discard_session()
         # the class name only: a DBAPI message can quote the statement and its parameters
-        log.warning("database unavailable (%s) on %s", type(getattr(exc, "orig", exc)).__name__,
-                    request.endpoint)
+        log.warning(
+            "database unavailable (%s) on %s",
+            type(getattr(exc, "orig", exc)).__name__,
+            request.endpoint,
+        )
         return render_error(503)
 
     @app.errorhandler(InternalServerError)

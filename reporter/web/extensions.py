@@ -99,10 +99,15 @@ def on_rate_limited(endpoint: str) -> Callable[[Callable[[], Any]], Callable[[],
 def kept_fields() -> list[tuple[str, str]]:
     """The text fields of a refused POST, to give back to her (never files or secrets)."""
     if request.method != "POST" or request.mimetype not in (
-            "application/x-www-form-urlencoded", "multipart/form-data"):
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         return []
-    return [(name, value) for name, value in request.form.items(multi=True)
-            if name not in _NOT_ECHOED and isinstance(value, str) and len(value) <= 100_000]
+    return [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in _NOT_ECHOED and isinstance(value, str) and len(value) <= 100_000
+    ]
 
 
 def rate_limited(exc: Exception) -> Any:
@@ -111,8 +116,12 @@ def rate_limited(exc: Exception) -> Any:
     again once she has waited."""
     from reporter.web.errors import MESSAGES, render_error
 
-    if request.headers.get("X-Requested-With") == "fetch" or request.path.startswith("/api/") \
-            or request.path.endswith(".json") or request.is_json:
+    if (
+        request.headers.get("X-Requested-With") == "fetch"
+        or request.path.startswith("/api/")
+        or request.path.endswith(".json")
+        or request.is_json
+    ):
         title, advice = MESSAGES[429]
         return jsonify(error=str(title), advice=str(advice), retry=True), 429
     page = RATE_LIMITED_PAGES.get(request.endpoint or "") if request.method == "POST" else None
@@ -124,8 +133,14 @@ def rate_limited(exc: Exception) -> Any:
     if not fields or request.path.startswith("/staff/"):
         return render_error(429)
     title, advice = MESSAGES[429]
-    return render_template("rate_limited.html", code=429, title=title, advice=advice,
-                           fields=fields, action=request.path), 429
+    return render_template(
+        "rate_limited.html",
+        code=429,
+        title=title,
+        advice=advice,
+        fields=fields,
+        action=request.path,
+    ), 429
 
 
 def init_app(app: Flask) -> None:

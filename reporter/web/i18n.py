@@ -25,8 +25,16 @@ from reporter.web.extensions import babel
 
 # Each name in its own language, so a reader finds hers without reading the page's language.
 LANGUAGE_NAMES = {
-    "en": "English", "zu": "isiZulu", "xh": "isiXhosa", "af": "Afrikaans", "st": "Sesotho",
-    "tn": "Setswana", "nso": "Sepedi", "ts": "Xitsonga", "ss": "siSwati", "ve": "Tshivenḓa",
+    "en": "English",
+    "zu": "isiZulu",
+    "xh": "isiXhosa",
+    "af": "Afrikaans",
+    "st": "Sesotho",
+    "tn": "Setswana",
+    "nso": "Sepedi",
+    "ts": "Xitsonga",
+    "ss": "siSwati",
+    "ve": "Tshivenḓa",
     "nr": "isiNdebele",
 }
 
@@ -37,13 +45,21 @@ COMPLETE_LANGUAGES = ("en", "zu", "xh", "af", "st", "tn", "nso", "ts", "ss", "ve
 # The public pages served under a language prefix as well as without one. Staff pages, the
 # JSON API (its labels follow Accept-Language) and static files are not prefixed: static
 # files stay cached once for every language.
-PREFIXED_ENDPOINTS = frozenset({
-    "site.index",
-    "forms.report", "forms.submit",
-    "forms.followup", "forms.followup_login", "forms.followup_reply", "forms.followup_logout",
-    "forms.received", "forms.received_done",
-    "maps.public_map", "maps.map_image",
-})
+PREFIXED_ENDPOINTS = frozenset(
+    {
+        "site.index",
+        "forms.report",
+        "forms.submit",
+        "forms.followup",
+        "forms.followup_login",
+        "forms.followup_reply",
+        "forms.followup_logout",
+        "forms.received",
+        "forms.received_done",
+        "maps.public_map",
+        "maps.map_image",
+    }
+)
 
 # Pages answering a POST whose content a GET of another page shows again, so a language link
 # there loses nothing. Other POST answers (the receipt, shown only once; a form with errors,
@@ -84,10 +100,19 @@ def catalog_table() -> CatalogTable:
     """Every language's review state (read from its catalog's header) and whether this site
     serves it: a draft is withheld in production unless SERVE_DRAFT_LANGUAGES is on."""
     settings = current_app.extensions["reporter.settings"]
-    return CatalogTable([CatalogRow(code, LANGUAGE_NAMES.get(code, code), review_state(code),
-                                    code in settings.languages,
-                                    code in settings.withheld_languages)
-                         for code in AVAILABLE_LANGUAGES], settings.serve_draft_languages)
+    return CatalogTable(
+        [
+            CatalogRow(
+                code,
+                LANGUAGE_NAMES.get(code, code),
+                review_state(code),
+                code in settings.languages,
+                code in settings.withheld_languages,
+            )
+            for code in AVAILABLE_LANGUAGES
+        ],
+        settings.serve_draft_languages,
+    )
 
 
 def path_language(path: str, languages: tuple[str, ...]) -> str | None:
@@ -149,9 +174,15 @@ def language_links() -> list[LanguageLink]:
     else:
         endpoint = "site.index"
     current = str(get_locale() or "en")
-    return [LanguageLink(code, LANGUAGE_NAMES.get(code, code),
-                         url_for(endpoint, lang=code) + query, code == current)
-            for code in _languages()]
+    return [
+        LanguageLink(
+            code,
+            LANGUAGE_NAMES.get(code, code),
+            url_for(endpoint, lang=code) + query,
+            code == current,
+        )
+        for code in _languages()
+    ]
 
 
 def without_prefix(path: str) -> str:
@@ -159,7 +190,7 @@ def without_prefix(path: str) -> str:
     code = path_language(path, _languages())
     if code is None:
         return path
-    rest = path.lstrip("/")[len(code):]
+    rest = path.lstrip("/")[len(code) :]
     # `/zu//evil.example` must not become `//evil.example` (a link to another host)
     return "/" + rest.lstrip("/")
 
@@ -169,8 +200,12 @@ def _add_prefixed_rules(app: Flask) -> None:
         if rule.endpoint not in PREFIXED_ENDPOINTS:
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        app.add_url_rule("/<lang:lang>" + rule.rule, endpoint=rule.endpoint,
-                         view_func=app.view_functions[rule.endpoint], methods=methods)
+        app.add_url_rule(
+            "/<lang:lang>" + rule.rule,
+            endpoint=rule.endpoint,
+            view_func=app.view_functions[rule.endpoint],
+            methods=methods,
+        )
 
 
 def init_app(app: Flask) -> None:
@@ -178,9 +213,11 @@ def init_app(app: Flask) -> None:
     languages = app.extensions["reporter.settings"].languages
     withheld = app.extensions["reporter.settings"].withheld_languages
     if withheld:
-        app.logger.warning("languages not served, their catalogs are drafts not reviewed by a "
-                           "native speaker (SERVE_DRAFT_LANGUAGES=1 serves them): %s",
-                           ", ".join(withheld))
+        app.logger.warning(
+            "languages not served, their catalogs are drafts not reviewed by a "
+            "native speaker (SERVE_DRAFT_LANGUAGES=1 serves them): %s",
+            ", ".join(withheld),
+        )
     babel.init_app(app, locale_selector=select_locale)
     app.url_map.converters["lang"] = language_converter(languages)
     _add_prefixed_rules(app)

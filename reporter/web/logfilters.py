@@ -40,8 +40,11 @@ class RateLimitKeyFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = str(record.msg)
-        if msg.startswith("ratelimit ") and isinstance(record.args, tuple) and \
-                len(record.args) == 3:
+        if (
+            msg.startswith("ratelimit ")
+            and isinstance(record.args, tuple)
+            and len(record.args) == 3
+        ):
             limit, _key, scope = record.args
             record.msg, record.args = "ratelimit %s exceeded at %s", (limit, scope)
         else:  # any other line that would name a key (s:<token>, global:...): without it

@@ -12,11 +12,31 @@ from flask.sessions import SecureCookieSessionInterface
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (
-        "accelerometer", "ambient-light-sensor", "autoplay", "battery", "bluetooth", "camera",
-        "display-capture", "encrypted-media", "fullscreen", "geolocation", "gyroscope", "hid",
-        "idle-detection", "magnetometer", "microphone", "midi", "payment",
-        "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial",
-        "usb", "web-share", "xr-spatial-tracking", "interest-cohort",
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "battery",
+        "bluetooth",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "web-share",
+        "xr-spatial-tracking",
+        "interest-cohort",
     )
 )
 
@@ -36,20 +56,22 @@ def content_security_policy(tile_url: str | None) -> str:
     nonce = g.get("csp_nonce")
     script = ["'self'"] + ([f"'nonce-{nonce}'"] if nonce else [])
     style = ["'self'"] + ([f"'nonce-{nonce}'"] if nonce else [])
-    return "; ".join([
-        "default-src 'none'",
-        f"script-src {' '.join(script)}",
-        f"style-src {' '.join(style)}",
-        f"img-src {' '.join(img)}",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "media-src 'self' blob:",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "manifest-src 'self'",
-        "worker-src 'self'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {' '.join(script)}",
+            f"style-src {' '.join(style)}",
+            f"img-src {' '.join(img)}",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "media-src 'self' blob:",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "manifest-src 'self'",
+            "worker-src 'self'",
+        ]
+    )
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -104,9 +104,13 @@ class SealedSpool(io.RawIOBase):
 class IntakeRequest(Request):
     """Flask request whose uploaded files go into SealedSpools, never to a temporary file."""
 
-    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
-                         filename: str | None = None,
-                         content_length: int | None = None) -> IO[bytes]:
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
         settings = current_app.extensions["reporter.settings"]
         return SealedSpool(settings.max_attachment_bytes + SEALING_SLACK)  # type: ignore[return-value]
 
@@ -119,4 +123,5 @@ class IntakeRequest(Request):
             parsed = self.__dict__.get(name)
             if parsed is not None and None in parsed:
                 self.__dict__[name] = type(parsed)(
-                    (k, v) for k, v in parsed.items(multi=True) if k is not None)
+                    (k, v) for k, v in parsed.items(multi=True) if k is not None
+                )

@@ -19,14 +19,22 @@ from tests.support.staff import Member, csrf_of, grant, log_in, make_staff
 
 # what must never be stored anywhere: the offender's number (as typed and normalised) and plate
 SENTINEL_PHONE = "082 555 0147"
-SENTINEL_PHONE_FORMS = ("0825550147", "825550147", "+27825550147", "27825550147",
-                        "082 555 0147", "082-555-0147")
+SENTINEL_PHONE_FORMS = (
+    "0825550147",
+    "825550147",
+    "+27825550147",
+    "27825550147",
+    "082 555 0147",
+    "082-555-0147",
+)
 SENTINEL_PLATE = "CA 918-273"
 SENTINEL_PLATE_FORMS = ("CA918273", "CA 918-273", "918273", "918-273")
 DESCRIPTION = "Tall man in his forties, grey beard, drives a white bakkie with a dented door."
 PLACE = "behind the Shell garage on Voortrekker Road"
-NARRATIVE = ("My name is Nomsa. The client picked me up and refused to pay, then hit me. "
-             "He said his name was Sipho.")
+NARRATIVE = (
+    "My name is Nomsa. The client picked me up and refused to pay, then hit me. "
+    "He said his name was Sipho."
+)
 DETAILS = "Sipho, tall, grey beard, white bakkie"
 
 
@@ -50,9 +58,14 @@ def switched_on(app_factory: Callable[..., Flask], **extra: object) -> Flask:
 
 
 def world(app: Flask, iterations: int = 1000) -> World:
-    resp = submit_plain(app.test_client(), narrative=NARRATIVE, place=PLACE,
-                        perpetrators=["client"], categories=["robbery_nonpayment"],
-                        perpetrator_details=DETAILS)
+    resp = submit_plain(
+        app.test_client(),
+        narrative=NARRATIVE,
+        place=PLACE,
+        perpetrators=["client"],
+        categories=["robbery_nonpayment"],
+        perpetrator_details=DETAILS,
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
     with app.app_context():
         report_id = db.session().scalars(select(Report.id)).one()
@@ -73,9 +86,15 @@ def staff_client(app: Flask, member: Member) -> FlaskClient:
 
 def draft_fields(report_id: str, **extra: object) -> dict[str, object]:
     fields: dict[str, object] = {
-        "report_id": report_id, "kind": "non_payment", "severity": "danger", "province": "GP",
-        "area": "Johannesburg", "month": "2026-10", "description": DESCRIPTION,
-        "phones": SENTINEL_PHONE + "\n083 444 12xx", "plates": SENTINEL_PLATE,
+        "report_id": report_id,
+        "kind": "non_payment",
+        "severity": "danger",
+        "province": "GP",
+        "area": "Johannesburg",
+        "month": "2026-10",
+        "description": DESCRIPTION,
+        "phones": SENTINEL_PHONE + "\n083 444 12xx",
+        "plates": SENTINEL_PLATE,
     }
     fields.update(extra)
     return fields
@@ -94,14 +113,18 @@ def approve(client: FlaskClient, alert_id: str) -> int:
     return client.post(f"/staff/alerts/{alert_id}/approve", data={"csrf_token": token}).status_code
 
 
-def issue_codes(client: FlaskClient, province: str = "GP", count: int = 2,
-                months: int = 12) -> list[tuple[int, str]]:
+def issue_codes(
+    client: FlaskClient, province: str = "GP", count: int = 2, months: int = 12
+) -> list[tuple[int, str]]:
     token = csrf_of(client, "/staff/alerts/codes")
-    html = client.post("/staff/alerts/codes", data={"csrf_token": token, "province": province,
-                                                    "count": count, "months": months}
-                       ).get_data(as_text=True)
-    return [(int(n), c) for n, c in re.findall(
-        r"card (\d+)</p><p class=\"code\" data-code=\"([0-9A-Z-]+)\"", html)]
+    html = client.post(
+        "/staff/alerts/codes",
+        data={"csrf_token": token, "province": province, "count": count, "months": months},
+    ).get_data(as_text=True)
+    return [
+        (int(n), c)
+        for n, c in re.findall(r"card (\d+)</p><p class=\"code\" data-code=\"([0-9A-Z-]+)\"", html)
+    ]
 
 
 def member_client(app: Flask, code: str) -> tuple[FlaskClient, int]:

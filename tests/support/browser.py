@@ -22,8 +22,12 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
 
 
 @contextmanager
@@ -70,11 +74,17 @@ class Watch:
         return watch
 
     def csp_violations(self) -> list[str]:
-        return [line for line in self.console + self.errors
-                if "Content Security Policy" in line or "Refused" in line]
+        return [
+            line
+            for line in self.console + self.errors
+            if "Content Security Policy" in line or "Refused" in line
+        ]
 
     def foreign_requests(self, base: str) -> list[str]:
         """Requests to any host other than the live server's (data: and blob: are local)."""
         own = urlsplit(base).netloc
-        return [url for url in self.requests
-                if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != own]
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != own
+        ]

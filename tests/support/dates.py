@@ -1,7 +1,7 @@
 """Dates relative to today, for values a form must accept (its year list moves with the clock).
 
-    months_ago(2)        -> dt.date, the first day of the month two months back
-    month_text(2)        -> "YYYY-MM" of that month
+months_ago(2)        -> dt.date, the first day of the month two months back
+month_text(2)        -> "YYYY-MM" of that month
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def months_ago(n: int, today: dt.date | None = None) -> dt.date:
 
 
 def month_text(n: int) -> str:
-    """"YYYY-MM" of the month `n` months back."""
+    """ "YYYY-MM" of the month `n` months back."""
     return f"{months_ago(n):%Y-%m}"
 
 

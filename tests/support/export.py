@@ -63,11 +63,19 @@ def seed(app: Flask) -> dict[str, str]:
             lat, lon = centre(lat, lon)
             cells[name] = h3.latlng_to_cell(lat, lon, 6)
             for i in range(n):
-                publish_incident(session, categories=cats, perpetrators=perps,
-                                 month=months[i % 2], province=province, lat=lat,
-                                 lon=lon, people_affected=1 + i % 3,
-                                 verification_level="corroborated", source_type="paralegal",
-                                 privacy_radius_m=1.0)
+                publish_incident(
+                    session,
+                    categories=cats,
+                    perpetrators=perps,
+                    month=months[i % 2],
+                    province=province,
+                    lat=lat,
+                    lon=lon,
+                    people_affected=1 + i % 3,
+                    verification_level="corroborated",
+                    source_type="paralegal",
+                    privacy_radius_m=1.0,
+                )
         session.commit()
         cut_release(session, app.extensions["reporter.settings"])
         session.commit()
@@ -85,8 +93,13 @@ def build(app: Flask, f: ExportFilters | None = None) -> Built:
     with app.app_context():
         settings = app.extensions["reporter.settings"]
         out = io.BytesIO()
-        bundle = build_bundle(db.session(), f or ExportFilters(), settings,
-                              load_signing_key(settings.instance_path), out)
+        bundle = build_bundle(
+            db.session(),
+            f or ExportFilters(),
+            settings,
+            load_signing_key(settings.instance_path),
+            out,
+        )
         return Built(out.getvalue(), bundle.manifest, bundle.sha256)
 
 

@@ -27,15 +27,17 @@ def sentinel_phone() -> str:
 
 
 def gateway_app(app_factory: Any, **overrides: object) -> Flask:
-    return app_factory(GATEWAY_KEY=KEY, USSD_CODE="*120*7777#", SITE_ADDRESS="https://example.org",
-                       **overrides)
+    return app_factory(
+        GATEWAY_KEY=KEY, USSD_CODE="*120*7777#", SITE_ADDRESS="https://example.org", **overrides
+    )
 
 
 class Dial:
     """One USSD session as the gateway drives it: every answer so far joined by '*'."""
 
-    def __init__(self, client: FlaskClient, phone: str | None = None,
-                 session_id: str | None = None) -> None:
+    def __init__(
+        self, client: FlaskClient, phone: str | None = None, session_id: str | None = None
+    ) -> None:
         self.client = client
         self.phone = phone or sentinel_phone()
         self.session_id = session_id or "ATUid_" + secrets.token_hex(12)
@@ -43,8 +45,14 @@ class Dial:
         self.screens: list[str] = []
 
     def post(self, text: str, **extra: str) -> str:
-        data = {"sessionId": self.session_id, "serviceCode": "*120*7777#",
-                "phoneNumber": self.phone, "networkCode": "65501", "text": text, **extra}
+        data = {
+            "sessionId": self.session_id,
+            "serviceCode": "*120*7777#",
+            "phoneNumber": self.phone,
+            "networkCode": "65501",
+            "text": text,
+            **extra,
+        }
         resp = self.client.post(f"/gateway/ussd?key={KEY}", data=data)
         assert resp.status_code == 200, resp.status_code
         assert resp.mimetype == "text/plain"
@@ -96,9 +104,22 @@ class StubGateway:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 stub.sent.append({"path": self.path, "headers": headers, "form": form})
-                body = json.dumps({"SMSMessageData": {"Message": "Sent to 1/1", "Recipients": [
-                    {"statusCode": code, "number": form.get("to"), "status": "Success",
-                     "cost": "ZAR 0.20", "messageId": "ATXid_1"}]}}).encode()
+                body = json.dumps(
+                    {
+                        "SMSMessageData": {
+                            "Message": "Sent to 1/1",
+                            "Recipients": [
+                                {
+                                    "statusCode": code,
+                                    "number": form.get("to"),
+                                    "status": "Success",
+                                    "cost": "ZAR 0.20",
+                                    "messageId": "ATXid_1",
+                                }
+                            ],
+                        }
+                    }
+                ).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -20,7 +20,8 @@ RECEIPT = re.compile(r'id="receipt">([0-9 ]{19})<')
 
 def hidden(html: str, name: str) -> str:
     m = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
-        rf'value="([^"]*)"[^>]*name="{name}"', html)
+        rf'value="([^"]*)"[^>]*name="{name}"', html
+    )
     assert m, f"no hidden field {name}"
     return m.group(1)
 
@@ -32,23 +33,35 @@ def open_form(client: FlaskClient) -> dict[str, str]:
 
 def plain_fields(narrative: str = "They took my money.", **extra: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "categories": ["extortion", "confiscation"], "perpetrators": ["saps"],
-        "year": str(REPORTED.year), "month": str(REPORTED.month), "day": "", "province": "GP",
+        "categories": ["extortion", "confiscation"],
+        "perpetrators": ["saps"],
+        "year": str(REPORTED.year),
+        "month": str(REPORTED.month),
+        "day": "",
+        "province": "GP",
         "town": "",
-        "place": "", "narrative": narrative, "perpetrator_details": "",
-        "consent_contact": "y", "website": "",
+        "place": "",
+        "narrative": narrative,
+        "perpetrator_details": "",
+        "consent_contact": "y",
+        "website": "",
     }
     fields.update(extra)
     return fields
 
 
-def submit_plain(client: FlaskClient, narrative: str = "They took my money.",
-                 files: list[tuple[bytes, str, str]] | None = None, **extra: Any) -> TestResponse:
+def submit_plain(
+    client: FlaskClient,
+    narrative: str = "They took my money.",
+    files: list[tuple[bytes, str, str]] | None = None,
+    **extra: Any,
+) -> TestResponse:
     data = {**open_form(client), **plain_fields(narrative, **extra)}
     if not files:
         return client.post("/report", data=data, follow_redirects=True)
-    data["attachments"] = [FileStorage(io.BytesIO(b), name, content_type=kind)
-                           for b, name, kind in files]
+    data["attachments"] = [
+        FileStorage(io.BytesIO(b), name, content_type=kind) for b, name, kind in files
+    ]
     return post_multipart(client, data)
 
 
@@ -59,19 +72,30 @@ def post_multipart(client: FlaskClient, data: dict[str, Any]) -> TestResponse:
         for item in value if isinstance(value, list) else [value]:
             fields.add(key, item)
     boundary, body = encode_multipart(fields)
-    return client.post("/report", input_stream=io.BytesIO(body),
-                       content_type=f"multipart/form-data; boundary={boundary}",
-                       content_length=len(body), follow_redirects=True)
+    return client.post(
+        "/report",
+        input_stream=io.BytesIO(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        content_length=len(body),
+        follow_redirects=True,
+    )
 
 
 def browser_payload(narrative: str, province: str = "GP", **extra: Any) -> dict[str, Any]:
-    payload = {"v": 1, "categories": ["extortion"], "perpetrators": ["saps"],
-               "when": {"year": REPORTED.year, "month": REPORTED.month, "day": None},
-               "province": province,
-               "place": {"town_id": None, "town": None, "text": None}, "pin": None,
-               "narrative": narrative, "perpetrator_details": "",
-               "consent": {"contact": True, "legal": False}, "attachments": [],
-               "language": "en"}
+    payload = {
+        "v": 1,
+        "categories": ["extortion"],
+        "perpetrators": ["saps"],
+        "when": {"year": REPORTED.year, "month": REPORTED.month, "day": None},
+        "province": province,
+        "place": {"town_id": None, "town": None, "text": None},
+        "pin": None,
+        "narrative": narrative,
+        "perpetrator_details": "",
+        "consent": {"contact": True, "legal": False},
+        "attachments": [],
+        "language": "en",
+    }
     payload.update(extra)
     return payload
 
@@ -81,23 +105,34 @@ def keyring_json(client: FlaskClient) -> dict[str, Any]:
 
 
 def recipients(keys: dict[str, Any], province: str = "GP") -> list[bytes]:
-    return [envelope.b64d(keys["national"]["pk"]), envelope.b64d(keys["provinces"][province]["pk"]),
-            envelope.b64d(keys["recovery"]["pk"])]
+    return [
+        envelope.b64d(keys["national"]["pk"]),
+        envelope.b64d(keys["provinces"][province]["pk"]),
+        envelope.b64d(keys["recovery"]["pk"]),
+    ]
 
 
-def submit_sealed(client: FlaskClient, env: Any, province: str = "GP",
-                  files: list[tuple[Any, bytes]] | None = None,
-                  raw_envelope: str | None = None) -> TestResponse:
-    data: dict[str, Any] = {**open_form(client), "sealed": "1", "province": province,
-                            "envelope": raw_envelope if raw_envelope is not None
-                            else json.dumps(env)}
+def submit_sealed(
+    client: FlaskClient,
+    env: Any,
+    province: str = "GP",
+    files: list[tuple[Any, bytes]] | None = None,
+    raw_envelope: str | None = None,
+) -> TestResponse:
+    data: dict[str, Any] = {
+        **open_form(client),
+        "sealed": "1",
+        "province": province,
+        "envelope": raw_envelope if raw_envelope is not None else json.dumps(env),
+    }
     if not files:
         # urlencoded: werkzeug's test client would spool a large multipart body to a temp file
         return client.post("/report", data=data, follow_redirects=True)
     data["attachment_headers"] = json.dumps([h for h, _ in files])
-    data["attachment"] = [FileStorage(io.BytesIO(b), f"sealed-{i}.bin",
-                                      content_type="application/octet-stream")
-                          for i, (_, b) in enumerate(files)]
+    data["attachment"] = [
+        FileStorage(io.BytesIO(b), f"sealed-{i}.bin", content_type="application/octet-stream")
+        for i, (_, b) in enumerate(files)
+    ]
     return post_multipart(client, data)
 
 

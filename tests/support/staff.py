@@ -30,19 +30,33 @@ class Member:
     pk: bytes
 
 
-def make_staff(app: Flask, login: str, roles: list[str], provinces: list[str] | None = None,
-               *, with_key: bool = True, iterations: int = 600_000) -> Member:
+def make_staff(
+    app: Flask,
+    login: str,
+    roles: list[str],
+    provinces: list[str] | None = None,
+    *,
+    with_key: bool = True,
+    iterations: int = 600_000,
+) -> Member:
     secret = pyotp.random_base32()
     sk = PrivateKey.generate()
     pk = bytes(sk.public_key)
     with app.app_context():
         sess = db.session()
-        staff = Staff(login=login, password_hash=hash_password(PASSWORD), roles=roles,
-                      provinces=provinces or [], totp_secret=secret, totp_confirmed=True)
+        staff = Staff(
+            login=login,
+            password_hash=hash_password(PASSWORD),
+            roles=roles,
+            provinces=provinces or [],
+            totp_secret=secret,
+            totp_confirmed=True,
+        )
         if with_key:
             staff.public_key = envelope.b64e(pk)
-            staff.wrapped_secret_key = envelope.wrap_secret_key(bytes(sk), PASSPHRASE,
-                                                                iterations=iterations)
+            staff.wrapped_secret_key = envelope.wrap_secret_key(
+                bytes(sk), PASSPHRASE, iterations=iterations
+            )
         sess.add(staff)
         sess.commit()
         return Member(staff.id, login, secret, bytes(sk), pk)
@@ -54,16 +68,22 @@ def grant(app: Flask, member: Member, scope: str) -> None:
     with app.app_context():
         sess = db.session()
         key = sess.query(CaseKey).filter_by(scope=scope, active=True).one()
-        sess.add(KeyGrant(case_key_id=key.id, staff_id=member.id, sealed_key=envelope.seal(
-            {"scope": scope, "sk": envelope.b64e(secret)}, [member.pk])))
+        sess.add(
+            KeyGrant(
+                case_key_id=key.id,
+                staff_id=member.id,
+                sealed_key=envelope.seal(
+                    {"scope": scope, "sk": envelope.b64e(secret)}, [member.pk]
+                ),
+            )
+        )
         sess.commit()
 
 
 def fresh_code(app: Flask, member: Member) -> str:
     """A TOTP code usable now (the single-use marker is reset, as if 30 s had passed)."""
     with app.app_context():
-        db.session().execute(update(Staff).where(Staff.id == member.id).values(
-            totp_last_step=None))
+        db.session().execute(update(Staff).where(Staff.id == member.id).values(totp_last_step=None))
         db.session().commit()
     return pyotp.TOTP(member.totp_secret).now()
 
@@ -71,13 +91,25 @@ def fresh_code(app: Flask, member: Member) -> str:
 def csrf_of(client: FlaskClient, path: str = "/staff/login") -> str:
     html = client.get(path).get_data(as_text=True)
     m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'name="csrf-token" content="([^"]+)"', html)
+        r'name="csrf-token" content="([^"]+)"', html
+    )
     assert m, html[:500]
     return m.group(1)
 
 
-def log_in(app: Flask, client: FlaskClient, member: Member, code: str | None = None,
-           password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    return client.post("/staff/login", data={
-        "csrf_token": csrf_of(client), "login": member.login, "password": password,
-        "code": code if code is not None else fresh_code(app, member)})
+def log_in(
+    app: Flask,
+    client: FlaskClient,
+    member: Member,
+    code: str | None = None,
+    password: str = PASSWORD,
+):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_of(client),
+            "login": member.login,
+            "password": password,
+            "code": code if code is not None else fresh_code(app, member),
+        },
+    )

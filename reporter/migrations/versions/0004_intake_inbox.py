@@ -31,8 +31,12 @@ def upgrade() -> None:
         sa.Column("id_hash", sa.String(length=64), nullable=False),
         sa.Column("receipt_id", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["receipt_id"], ["receipt.id"], ondelete="CASCADE",
-                                name=op.f("fk_inbox_session_receipt_id_receipt")),
+        sa.ForeignKeyConstraint(
+            ["receipt_id"],
+            ["receipt.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_inbox_session_receipt_id_receipt"),
+        ),
         sa.PrimaryKeyConstraint("id_hash", name=op.f("pk_inbox_session")),
     )
     op.create_index(op.f("ix_inbox_session_receipt_id"), "inbox_session", ["receipt_id"])

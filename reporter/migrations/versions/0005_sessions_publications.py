@@ -46,19 +46,32 @@ PUBLISHED = """
 
 
 def upgrade() -> None:
-    op.add_column("staff", sa.Column("session_generation", sa.Integer(), nullable=False,
-                                     server_default="0"))
+    op.add_column(
+        "staff", sa.Column("session_generation", sa.Integer(), nullable=False, server_default="0")
+    )
     op.create_table(
         "report_publication",
         sa.Column("report_id", sa.String(length=20), nullable=False),
         sa.Column("incident_id", sa.BigInteger(), nullable=False),
         sa.Column("published_by", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["report_id"], ["report.id"], ondelete="CASCADE",
-                                name=op.f("fk_report_publication_report_id_report")),
-        sa.ForeignKeyConstraint(["incident_id"], ["incident.id"], ondelete="CASCADE",
-                                name=op.f("fk_report_publication_incident_id_incident")),
-        sa.ForeignKeyConstraint(["published_by"], ["staff.id"], ondelete="SET NULL",
-                                name=op.f("fk_report_publication_published_by_staff")),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["report.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_report_publication_report_id_report"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incident.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_report_publication_incident_id_incident"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["published_by"],
+            ["staff.id"],
+            ondelete="SET NULL",
+            name=op.f("fk_report_publication_published_by_staff"),
+        ),
         sa.PrimaryKeyConstraint("report_id", name=op.f("pk_report_publication")),
         sa.UniqueConstraint("incident_id", name=op.f("uq_report_publication_incident_id")),
     )
@@ -67,16 +80,21 @@ def upgrade() -> None:
         SELECT DISTINCT ON (report_id) report_id, incident_id, staff_id
         FROM ({PUBLISHED}) p ORDER BY report_id, event_id
     """)  # noqa: S608 - constant SQL
-    withdrawn = op.get_bind().execute(sa.text(f"""
+    withdrawn = (
+        op.get_bind()
+        .execute(
+            sa.text(f"""
         UPDATE incident SET withdrawn = true WHERE id IN (
             SELECT p.incident_id FROM ({PUBLISHED}) p
             WHERE p.incident_id NOT IN (SELECT incident_id FROM report_publication))
-    """)).rowcount  # noqa: S608 - constant SQL
+    """)
+        )
+        .rowcount
+    )  # noqa: S608 - constant SQL
     if withdrawn:
         op.execute("DELETE FROM incident_count")
         op.execute(REBUILD_COUNTS)
-        op.execute("UPDATE aggregate_state SET token = md5(random()::text), "
-                   "changes = changes + 1")
+        op.execute("UPDATE aggregate_state SET token = md5(random()::text), changes = changes + 1")
 
 
 def downgrade() -> None:

@@ -45,8 +45,9 @@ def upgrade() -> None:
         sa.Column("cell", sa.String(length=16), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("release_id", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("period", "attribute", "resolution", "province", "cell",
-                                name=op.f("pk_release_bin")),
+        sa.PrimaryKeyConstraint(
+            "period", "attribute", "resolution", "province", "cell", name=op.f("pk_release_bin")
+        ),
     )
     op.add_column("incident", sa.Column("release_id", sa.Integer(), nullable=True))
     op.create_index(op.f("ix_incident_release_id"), "incident", ["release_id"])

@@ -43,36 +43,55 @@ def _key() -> bytes:
     except KeyMissing as exc:
         raise RuntimeError(
             f"sealing the TOTP secrets needs the receipt pepper of this instance ({exc}); set "
-            "INSTANCE_PATH or RECEIPT_PEPPER and run the migration again") from exc
+            "INSTANCE_PATH or RECEIPT_PEPPER and run the migration again"
+        ) from exc
 
 
 def upgrade() -> None:
     from reporter.models import sealed as totpseal
 
-    op.alter_column("staff", "totp_secret", type_=sa.String(length=255),
-                    existing_type=sa.String(length=64), existing_nullable=True)
+    op.alter_column(
+        "staff",
+        "totp_secret",
+        type_=sa.String(length=255),
+        existing_type=sa.String(length=64),
+        existing_nullable=True,
+    )
     conn = op.get_bind()
-    rows = conn.execute(sa.text(
-        "SELECT id, totp_secret FROM staff WHERE totp_secret IS NOT NULL "
-        "AND totp_secret NOT LIKE 'v1:%'")).all()
+    rows = conn.execute(
+        sa.text(
+            "SELECT id, totp_secret FROM staff WHERE totp_secret IS NOT NULL "
+            "AND totp_secret NOT LIKE 'v1:%'"
+        )
+    ).all()
     if not rows:
         return
     key = _key()
     for staff_id, secret in rows:
-        conn.execute(sa.text("UPDATE staff SET totp_secret = :s WHERE id = :i"),
-                     {"s": totpseal.seal(secret, key), "i": staff_id})
+        conn.execute(
+            sa.text("UPDATE staff SET totp_secret = :s WHERE id = :i"),
+            {"s": totpseal.seal(secret, key), "i": staff_id},
+        )
 
 
 def downgrade() -> None:
     from reporter.models import sealed as totpseal
 
     conn = op.get_bind()
-    rows = conn.execute(sa.text(
-        "SELECT id, totp_secret FROM staff WHERE totp_secret LIKE 'v1:%'")).all()
+    rows = conn.execute(
+        sa.text("SELECT id, totp_secret FROM staff WHERE totp_secret LIKE 'v1:%'")
+    ).all()
     if rows:
         key = _key()
         for staff_id, sealed in rows:
-            conn.execute(sa.text("UPDATE staff SET totp_secret = :s WHERE id = :i"),
-                         {"s": totpseal.open_sealed(sealed, key), "i": staff_id})
-    op.alter_column("staff", "totp_secret", type_=sa.String(length=64),
-                    existing_type=sa.String(length=255), existing_nullable=True)
+            conn.execute(
+                sa.text("UPDATE staff SET totp_secret = :s WHERE id = :i"),
+                {"s": totpseal.open_sealed(sealed, key), "i": staff_id},
+            )
+    op.alter_column(
+        "staff",
+        "totp_secret",
+        type_=sa.String(length=64),
+        existing_type=sa.String(length=255),
+        existing_nullable=True,
+    )

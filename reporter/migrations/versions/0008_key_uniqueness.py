@@ -24,14 +24,16 @@ def upgrade() -> None:
         WHERE g.case_key_id = newer.case_key_id AND g.staff_id = newer.staff_id
           AND g.id < newer.id
     """)
-    op.create_unique_constraint(op.f("uq_key_grant_case_key_id"), "key_grant",
-                                ["case_key_id", "staff_id"])
+    op.create_unique_constraint(
+        op.f("uq_key_grant_case_key_id"), "key_grant", ["case_key_id", "staff_id"]
+    )
     op.execute("""
         UPDATE case_key k SET active = false FROM case_key newer
         WHERE k.scope = newer.scope AND k.active AND newer.active AND k.id < newer.id
     """)
-    op.create_index("uq_case_key_active_scope", "case_key", ["scope"], unique=True,
-                    postgresql_where="active")
+    op.create_index(
+        "uq_case_key_active_scope", "case_key", ["scope"], unique=True, postgresql_where="active"
+    )
 
 
 def downgrade() -> None:

@@ -17,8 +17,9 @@ depends_on = None
 
 
 def _staff_fk(column: str, table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint([column], ["staff.id"], ondelete="SET NULL",
-                                   name=op.f(f"fk_{table}_{column}_staff"))
+    return sa.ForeignKeyConstraint(
+        [column], ["staff.id"], ondelete="SET NULL", name=op.f(f"fk_{table}_{column}_staff")
+    )
 
 
 def upgrade() -> None:
@@ -52,10 +53,18 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("alert_id", sa.String(20), nullable=False),
         sa.Column("report_id", sa.String(20), nullable=False),
-        sa.ForeignKeyConstraint(["alert_id"], ["alert.id"], ondelete="CASCADE",
-                                name=op.f("fk_alert_source_alert_id_alert")),
-        sa.ForeignKeyConstraint(["report_id"], ["report.id"], ondelete="CASCADE",
-                                name=op.f("fk_alert_source_report_id_report")),
+        sa.ForeignKeyConstraint(
+            ["alert_id"],
+            ["alert.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_alert_source_alert_id_alert"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["report.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_alert_source_report_id_report"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_source")),
         sa.UniqueConstraint("alert_id", "report_id", name=op.f("uq_alert_source_alert_id")),
     )
@@ -68,8 +77,12 @@ def upgrade() -> None:
         sa.Column("item", sa.SmallInteger(), nullable=False),
         sa.Column("grams", sa.SmallInteger(), nullable=False),
         sa.Column("digest", sa.LargeBinary(32), nullable=False),
-        sa.ForeignKeyConstraint(["alert_id"], ["alert.id"], ondelete="CASCADE",
-                                name=op.f("fk_alert_identifier_alert_id_alert")),
+        sa.ForeignKeyConstraint(
+            ["alert_id"],
+            ["alert.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_alert_identifier_alert_id_alert"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_identifier")),
     )
     op.create_index("ix_alert_identifier_digest", "alert_identifier", ["digest"])
@@ -100,8 +113,12 @@ def upgrade() -> None:
         sa.Column("made_on", sa.Date(), nullable=False),
         sa.Column("reviewed_by", sa.Integer(), nullable=True),
         sa.Column("reviewed_on", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(["alert_id"], ["alert.id"], ondelete="CASCADE",
-                                name=op.f("fk_alert_challenge_alert_id_alert")),
+        sa.ForeignKeyConstraint(
+            ["alert_id"],
+            ["alert.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_alert_challenge_alert_id_alert"),
+        ),
         _staff_fk("reviewed_by", "alert_challenge"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_challenge")),
     )
@@ -120,6 +137,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("alert_authorisation", "alert_challenge", "member_code", "alert_identifier",
-                  "alert_source", "alert"):
+    for table in (
+        "alert_authorisation",
+        "alert_challenge",
+        "member_code",
+        "alert_identifier",
+        "alert_source",
+        "alert",
+    ):
         op.drop_table(table)

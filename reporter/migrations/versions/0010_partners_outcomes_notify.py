@@ -21,31 +21,55 @@ def upgrade() -> None:
         "partner_org",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("name", sa.String(80), nullable=False, unique=True),
-        sa.Column("case_key_id", sa.Integer(),
-                  sa.ForeignKey("case_key.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "case_key_id",
+            sa.Integer(),
+            sa.ForeignKey("case_key.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "partner_staff",
-        sa.Column("staff_id", sa.Integer(), sa.ForeignKey("staff.id", ondelete="CASCADE"),
-                  primary_key=True),
-        sa.Column("partner_id", sa.Integer(),
-                  sa.ForeignKey("partner_org.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "staff_id",
+            sa.Integer(),
+            sa.ForeignKey("staff.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "partner_id",
+            sa.Integer(),
+            sa.ForeignKey("partner_org.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
     )
     op.create_index("ix_partner_staff_partner_id", "partner_staff", ["partner_id"])
     op.create_table(
         "referral",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("report_id", sa.String(20), sa.ForeignKey("report.id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("partner_id", sa.Integer(),
-                  sa.ForeignKey("partner_org.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "report_id",
+            sa.String(20),
+            sa.ForeignKey("report.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "partner_id",
+            sa.Integer(),
+            sa.ForeignKey("partner_org.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("kid", sa.String(16), nullable=False),
         sa.Column("public_key", sa.String(64), nullable=False),
         sa.Column("sealed_key", postgresql.JSONB(), nullable=False),
-        sa.Column("referred_by", sa.Integer(), sa.ForeignKey("staff.id", ondelete="SET NULL"),
-                  nullable=True),
+        sa.Column(
+            "referred_by",
+            sa.Integer(),
+            sa.ForeignKey("staff.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
         sa.Column("referred_on", sa.Date(), nullable=False),
         sa.UniqueConstraint("report_id", "partner_id"),
     )
@@ -54,19 +78,31 @@ def upgrade() -> None:
     op.create_table(
         "case_outcome",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("report_id", sa.String(20), sa.ForeignKey("report.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "report_id",
+            sa.String(20),
+            sa.ForeignKey("report.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("outcome", sa.String(24), nullable=False),
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("sealed_details", postgresql.JSONB(), nullable=True),
-        sa.Column("recorded_by", sa.Integer(), sa.ForeignKey("staff.id", ondelete="SET NULL"),
-                  nullable=True),
+        sa.Column(
+            "recorded_by",
+            sa.Integer(),
+            sa.ForeignKey("staff.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
     )
     op.create_index("ix_case_outcome_report_id", "case_outcome", ["report_id"])
     op.create_table(
         "staff_notify",
-        sa.Column("staff_id", sa.Integer(), sa.ForeignKey("staff.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "staff_id",
+            sa.Integer(),
+            sa.ForeignKey("staff.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("email", sa.LargeBinary(), nullable=True),
         sa.Column("digest", sa.String(10), nullable=False),
         sa.Column("notices", sa.Boolean(), nullable=False),

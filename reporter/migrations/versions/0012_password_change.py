@@ -20,8 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("staff", sa.Column("password_change_required", sa.Boolean(),
-                                     server_default=sa.false(), nullable=False))
+    op.add_column(
+        "staff",
+        sa.Column(
+            "password_change_required", sa.Boolean(), server_default=sa.false(), nullable=False
+        ),
+    )
 
 
 def downgrade() -> None:

@@ -25,11 +25,16 @@ def upgrade() -> None:
         sa.Column("member_code_id", sa.Integer(), nullable=False),
         sa.Column("sealed", postgresql.JSONB(), nullable=False),
         sa.Column("created_on", sa.Date(), nullable=False),
-        sa.ForeignKeyConstraint(["member_code_id"], ["member_code.id"], ondelete="CASCADE",
-                                name=op.f("fk_alert_sms_subscription_member_code_id_member_code")),
+        sa.ForeignKeyConstraint(
+            ["member_code_id"],
+            ["member_code.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_alert_sms_subscription_member_code_id_member_code"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_sms_subscription")),
-        sa.UniqueConstraint("member_code_id",
-                            name=op.f("uq_alert_sms_subscription_member_code_id")),
+        sa.UniqueConstraint(
+            "member_code_id", name=op.f("uq_alert_sms_subscription_member_code_id")
+        ),
     )
 
 

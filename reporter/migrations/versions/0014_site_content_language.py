@@ -21,16 +21,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("site_content", sa.Column("lang", sa.String(length=8), server_default="en",
-                                            nullable=False))
+    op.add_column(
+        "site_content", sa.Column("lang", sa.String(length=8), server_default="en", nullable=False)
+    )
     op.drop_constraint("pk_site_content", "site_content", type_="primary")
     op.create_primary_key("pk_site_content", "site_content", ["key", "lang"])
 
 
 def downgrade() -> None:
     # one text per key again: the English one if there is one, else any one of them
-    op.execute("DELETE FROM site_content a USING site_content b WHERE a.key = b.key "
-               "AND a.lang <> b.lang AND (b.lang = 'en' OR (a.lang <> 'en' AND a.lang > b.lang))")
+    op.execute(
+        "DELETE FROM site_content a USING site_content b WHERE a.key = b.key "
+        "AND a.lang <> b.lang AND (b.lang = 'en' OR (a.lang <> 'en' AND a.lang > b.lang))"
+    )
     op.drop_constraint("pk_site_content", "site_content", type_="primary")
     op.create_primary_key("pk_site_content", "site_content", ["key"])
     op.drop_column("site_content", "lang")

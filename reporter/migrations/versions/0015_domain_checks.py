@@ -35,8 +35,7 @@ CHECKS = (  # (name, table, condition)
     ("ck_report_channel", "report", f"channel IN ({_in(CHANNELS)})"),
     ("ck_message_direction", "message", f"direction IN ({_in(DIRECTIONS)})"),
     ("ck_staff_roles", "staff", f"roles <@ ARRAY[{_in(ROLES)}]::varchar[]"),
-    ("ck_case_key_scope", "case_key",
-     f"scope IN ({_in(SCOPES)}) OR scope ~ '^partner:[0-9]+$'"),
+    ("ck_case_key_scope", "case_key", f"scope IN ({_in(SCOPES)}) OR scope ~ '^partner:[0-9]+$'"),
 )
 
 
