@@ -96,7 +96,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = build_settings(raw, instance_path)
     app.extensions["reporter.settings"] = settings
     _require_keys(settings)
+    _configure(app, settings, raw)
 
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    security.quiet_werkzeug()
+
+    _init_extensions(app, settings, instance_path)
+    _register_blueprints(app)
+    _add_template_globals(app, settings)
+    return app
+
+
+def _configure(app: Flask, settings: Any, raw: dict[str, Any]) -> None:
+    """Flask's and the extensions' settings, taken from `settings`; ProxyFix behind nginx."""
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_content_length,
@@ -128,11 +140,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # only the scheme is taken from nginx; never a forwarded client address
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=1, x_host=0)  # type: ignore[method-assign]
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    security.quiet_werkzeug()
 
-    _init_extensions(app, settings, instance_path)
-    _register_blueprints(app)
+def _add_template_globals(app: Flask, settings: Any) -> None:
+    """What every template may use: the CSP nonce, the settings, the version, the languages."""
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -144,8 +154,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "current_locale": lambda: str(get_locale() or "en"),
             "aria": aria_for,
         }
-
-    return app
 
 
 def _init_extensions(app: Flask, settings: Any, instance_path: Path) -> None:

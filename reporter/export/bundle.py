@@ -262,6 +262,48 @@ def _sha256_of(out: IO[bytes]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _map_html(fc: dict[str, Any], t: counts.Tables, words: images.Sheet) -> bytes:
+    """map.html: the standalone map of the cells, titled, with the period and the filters."""
+    return standalone.build_html(
+        fc,
+        t.k,
+        f"{ORGANISATION}: {TITLE}",
+        [
+            f"Period: {words.period}",
+            f"Shown: {t.shown_on_map:,} incidents in {len(t.cells):,} areas.",
+            *words.notes[:2],
+            *words.filters,
+            f"Created {words.created}, {words.software}.",
+        ],
+    ).encode()
+
+
+def _write_incidents_csv(
+    session: Session,
+    f: ExportFilters,
+    zf: zipfile.ZipFile,
+    now: dt.datetime,
+    say: Progress,
+    files: dict[str, dict[str, Any]],
+    tally: dict[str, int],
+) -> None:
+    """incidents.csv (casework only), streamed into the zip with progress every
+    PROGRESS_EVERY rows; its hash into `files`, its row count into `tally`."""
+    total = counts.matching(session, f)
+    say(f"incidents.csv: {total:,} rows to write")
+    step = [PROGRESS_EVERY]
+
+    def rows_done(n: int) -> None:
+        if n >= step[0]:
+            say(f"incidents.csv: {n:,} of {total:,} rows")
+            step[0] = (n // PROGRESS_EVERY + 1) * PROGRESS_EVERY
+
+    with csv_entry(zf, now) as entry:
+        written = rows.write_incidents_csv(session, f, entry, rows_done)
+    files["incidents.csv"] = {"sha256": written.sha256, "bytes": written.bytes}
+    tally["incident_rows"] = written.rows
+
+
 def build_bundle(
     session: Session,
     f: ExportFilters,
@@ -298,39 +340,13 @@ def build_bundle(
         table, tally["summary_rows"] = summary_csv(t, f)
         put("summary.csv", table)
         say("drawing map.html")
-        put(
-            "map.html",
-            standalone.build_html(
-                fc,
-                t.k,
-                f"{ORGANISATION}: {TITLE}",
-                [
-                    f"Period: {words.period}",
-                    f"Shown: {t.shown_on_map:,} incidents in {len(t.cells):,} areas.",
-                    *words.notes[:2],
-                    *words.filters,
-                    f"Created {words.created}, {words.software}.",
-                ],
-            ).encode(),
-        )
+        put("map.html", _map_html(fc, t, words))
         say("drawing map.png and report.pdf")
         png = images.map_png(t, words)
         put("map.png", png, zipfile.ZIP_STORED)  # already compressed
         put("report.pdf", images.report_pdf(t, words, png, f.categories))
         if f.kind == "casework":
-            total = counts.matching(session, f)
-            say(f"incidents.csv: {total:,} rows to write")
-            step = [PROGRESS_EVERY]
-
-            def rows_done(n: int) -> None:
-                if n >= step[0]:
-                    say(f"incidents.csv: {n:,} of {total:,} rows")
-                    step[0] = (n // PROGRESS_EVERY + 1) * PROGRESS_EVERY
-
-            with csv_entry(zf, now) as entry:
-                written = rows.write_incidents_csv(session, f, entry, rows_done)
-            files["incidents.csv"] = {"sha256": written.sha256, "bytes": written.bytes}
-            tally["incident_rows"] = written.rows
+            _write_incidents_csv(session, f, zf, now, say, files, tally)
         manifest = _manifest(session, f, settings, key, t, now, tally, files)
         body = manifest_bytes(manifest)
         zf.writestr(MANIFEST, body)

@@ -43,7 +43,7 @@ from reporter.domain import gazetteer, vocabulary
 from reporter.domain.vocabulary import CATEGORIES, PROVINCES
 from reporter.export.counts import Tables
 from reporter.maps.fuzz import SA_BBOX
-from reporter.maps.render import TOWN_COLOUR, class_of, count_classes
+from reporter.maps.render import TOWN_COLOUR, CountClass, class_of, count_classes
 
 WIDTH, HEIGHT = 1600, 1200
 SS = 2  # supersampling factor
@@ -205,16 +205,14 @@ def _town_labels(c: _Canvas) -> None:
             taken.append(box)
 
 
-def map_png(t: Tables, sheet: Sheet) -> bytes:
-    """The evidence map, WIDTH x HEIGHT pixels."""
-    c = _Canvas()
+def _draw_map(c: _Canvas, t: Tables, sheet: Sheet, classes: list[CountClass]) -> None:
+    """The heading, the graticule, the towns and the hexagons (or a note that none is shown)."""
     c.text((40, 18), sheet.organisation, 40, INK, bold=True)
     c.text((40, 72), sheet.title, 24, INK)
     c.text((40, 108), f"Period: {sheet.period}", 18, MUTED)
     c.draw.line([30 * SS, 138 * SS, (WIDTH - 30) * SS, 138 * SS], fill=RULE, width=SS)
     _graticule(c)
     _town_dots(c)
-    classes = count_classes(t.k)
     for cell, count in sorted(t.cells, key=lambda r: r[1]):
         c.draw.polygon(
             _hexagon(cell), fill=class_of(count, classes).colour, outline="#4d4d4d", width=SS
@@ -229,6 +227,9 @@ def map_png(t: Tables, sheet: Sheet) -> bytes:
             MUTED,
         )
 
+
+def _draw_panel(c: _Canvas, t: Tables, sheet: Sheet, classes: list[CountClass]) -> None:
+    """The panel beside the map: the legend, what is shown, the notes and the filters."""
     x, width = PANEL_X, WIDTH - PANEL_X - 30
     y: float = 160
     c.text((x, y), "Incidents per area", 20, INK, bold=True)
@@ -263,6 +264,14 @@ def map_png(t: Tables, sheet: Sheet) -> bytes:
     y += 28
     for line in sheet.filters:
         y = c.paragraph(x, y, line, 16, width) + 4
+
+
+def map_png(t: Tables, sheet: Sheet) -> bytes:
+    """The evidence map, WIDTH x HEIGHT pixels."""
+    c = _Canvas()
+    classes = count_classes(t.k)
+    _draw_map(c, t, sheet, classes)
+    _draw_panel(c, t, sheet, classes)
     c.draw.line([30 * SS, 1168 * SS, (WIDTH - 30) * SS, 1168 * SS], fill=RULE, width=SS)
     c.text(
         (40, 1174),
@@ -326,26 +335,9 @@ def _legend(k: int) -> Table:
     return legend
 
 
-def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] = ()) -> bytes:
-    """The report: the map with its legend, then the tables; every word is real text."""
-    styles = getSampleStyleSheet()
-    small = ParagraphStyle("small", parent=styles["BodyText"], fontSize=8.5, leading=11)
-    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12.5)
-    out = io.BytesIO()
-
-    def footer(canvas: Canvas, doc: object) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7.5)
-        canvas.drawString(
-            1.5 * cm,
-            0.9 * cm,
-            f"{sheet.organisation} · {sheet.title} · "
-            f"created {sheet.created} · {sheet.software} · page "
-            f"{canvas.getPageNumber()}",
-        )
-        canvas.restoreState()
-
-    doc = SimpleDocTemplate(
+def _document(out: io.BytesIO, sheet: Sheet) -> SimpleDocTemplate:
+    """The landscape A4 document, its metadata from the sheet."""
+    return SimpleDocTemplate(
         out,
         pagesize=landscape(A4),
         leftMargin=1.5 * cm,
@@ -357,6 +349,13 @@ def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] 
         subject=f"Period {sheet.period}",
         creator=sheet.software,
     )
+
+
+def _map_page(
+    t: Tables, sheet: Sheet, png: bytes, body: ParagraphStyle, small: ParagraphStyle
+) -> Table:
+    """The first page's body: the map, and beside it the legend, what is shown, the notes and
+    the filters."""
     side: list[Flowable] = [
         Paragraph("<b>Legend</b>", body),
         _legend(t.k),
@@ -373,13 +372,14 @@ def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] 
     img = PdfImage(io.BytesIO(png), width=18.6 * cm, height=18.6 * cm * HEIGHT / WIDTH)
     page1 = Table([[img, side]], colWidths=[19 * cm, 7.6 * cm])
     page1.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return page1
 
-    story: list[Flowable] = [
-        Paragraph(f"{_esc(sheet.organisation)}: {_esc(sheet.title)}", styles["Title"]),
-        Paragraph(f"Period: {_esc(sheet.period)}", body),
-        Spacer(1, 4),
-        page1,
-        PageBreak(),
+
+def _table_pages(
+    t: Tables, categories: tuple[str, ...], styles: Any, small: ParagraphStyle
+) -> list[Flowable]:
+    """The pages after the map: province x category, then by month and by perpetrator."""
+    return [
         Paragraph("Incidents by province and category", styles["Heading2"]),
         Paragraph(
             f"A blank cell means fewer than {t.k} incidents or none: the two are not told "
@@ -408,6 +408,37 @@ def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] 
             [7 * cm, 2.5 * cm, 3 * cm],
             2,
         ),
+    ]
+
+
+def report_pdf(t: Tables, sheet: Sheet, png: bytes, categories: tuple[str, ...] = ()) -> bytes:
+    """The report: the map with its legend, then the tables; every word is real text."""
+    styles = getSampleStyleSheet()
+    small = ParagraphStyle("small", parent=styles["BodyText"], fontSize=8.5, leading=11)
+    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12.5)
+    out = io.BytesIO()
+
+    def footer(canvas: Canvas, doc: object) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.drawString(
+            1.5 * cm,
+            0.9 * cm,
+            f"{sheet.organisation} · {sheet.title} · "
+            f"created {sheet.created} · {sheet.software} · page "
+            f"{canvas.getPageNumber()}",
+        )
+        canvas.restoreState()
+
+    doc = _document(out, sheet)
+    page1 = _map_page(t, sheet, png, body, small)
+    story: list[Flowable] = [
+        Paragraph(f"{_esc(sheet.organisation)}: {_esc(sheet.title)}", styles["Title"]),
+        Paragraph(f"Period: {_esc(sheet.period)}", body),
+        Spacer(1, 4),
+        page1,
+        PageBreak(),
+        *_table_pages(t, categories, styles, small),
     ]
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()

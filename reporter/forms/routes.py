@@ -113,6 +113,53 @@ def _show_receipt(shown: Shown | None) -> Response | tuple[str | Response, int]:
     return redirect(url_for("forms.received"), code=303)
 
 
+Refusal = tuple[str | Response, int]
+
+
+def _sealed_submission(keyring: Keyring, cfg: Settings) -> intake.Submission | Refusal:
+    """The JavaScript path: envelopes sealed in the browser, checked (or the form again)."""
+    province = request.form.get("province", "")
+    if province not in PROVINCES:
+        return _render_form(ReportForm(), 400, _("Choose the province where it happened."))
+    try:
+        submission = intake.check_sealed(
+            keyring,
+            province,
+            request.form.get("envelope", ""),
+            request.form.get("attachment_headers", ""),
+            request.files.getlist("attachment"),
+            cfg,
+        )
+    except intake.SubmissionRefused as exc:
+        return _render_form(ReportForm(), 400, str(exc))
+    return submission
+
+
+def _plain_submission(keyring: Keyring, cfg: Settings) -> intake.Submission | Refusal:
+    """The no-JavaScript path: the form validated, then sealed here on arrival (or the form
+    again, with what she typed)."""
+    form = ReportForm()
+    if not form.validate():
+        problem = (
+            form.website.errors[0] if form.website.errors else _("Please check the marked answers.")
+        )
+        return _render_form(form, 400, str(problem))
+    recipients = keyring.recipients(form.province.data)
+    try:
+        files, described = intake.seal_uploads(
+            form.attachments.data or [],
+            recipients,
+            cfg,
+            keep_original=bool(form.keep_original.data),
+        )
+    except intake.SubmissionRefused as exc:
+        return _render_form(form, 400, str(exc))
+    payload = intake.build_payload(form, described, str(get_locale() or "en"))
+    sealed = envelope.seal(payload, recipients)
+    del payload
+    return intake.Submission(form.province.data, Channel.WEB_NOJS, sealed, files)
+
+
 @bp.post("/report")
 @limiter.limit(lambda: settings().report_limit)
 @limiter.limit(lambda: settings().report_global_limit, key_func=global_key, scope="report-global")
@@ -138,44 +185,10 @@ def submit() -> Response | tuple[str | Response, int]:
         return _show_receipt(tokens.open_row(token, earlier))
     cfg = settings()
     keyring = _keyring_or_503()
-    if request.form.get("sealed") == "1":
-        province = request.form.get("province", "")
-        if province not in PROVINCES:
-            return _render_form(ReportForm(), 400, _("Choose the province where it happened."))
-        try:
-            submission = intake.check_sealed(
-                keyring,
-                province,
-                request.form.get("envelope", ""),
-                request.form.get("attachment_headers", ""),
-                request.files.getlist("attachment"),
-                cfg,
-            )
-        except intake.SubmissionRefused as exc:
-            return _render_form(ReportForm(), 400, str(exc))
-    else:
-        form = ReportForm()
-        if not form.validate():
-            problem = (
-                form.website.errors[0]
-                if form.website.errors
-                else _("Please check the marked answers.")
-            )
-            return _render_form(form, 400, str(problem))
-        recipients = keyring.recipients(form.province.data)
-        try:
-            files, described = intake.seal_uploads(
-                form.attachments.data or [],
-                recipients,
-                cfg,
-                keep_original=bool(form.keep_original.data),
-            )
-        except intake.SubmissionRefused as exc:
-            return _render_form(form, 400, str(exc))
-        payload = intake.build_payload(form, described, str(get_locale() or "en"))
-        sealed = envelope.seal(payload, recipients)
-        del payload
-        submission = intake.Submission(form.province.data, Channel.WEB_NOJS, sealed, files)
+    make = _sealed_submission if request.form.get("sealed") == "1" else _plain_submission
+    submission = make(keyring, cfg)
+    if not isinstance(submission, intake.Submission):  # refused: the form again, with why
+        return submission
     try:
         receipt = intake.accept(db.session(), submission, cfg, once=(tokens, token))
     except AlreadyAccepted as exc:  # the same form, sent twice at once: one report

@@ -83,20 +83,20 @@ def _filters(with_res: bool) -> list[dict[str, Any]]:
     return params
 
 
-def _components() -> dict[str, Any]:
-    nullable = {"type": ["string", "null"]}
-    count = {"type": "integer", "minimum": 0}
-    filters = {
+def _error_schema() -> dict[str, Any]:
+    """The body of every error answer."""
+    return {
         "type": "object",
+        "required": ["error"],
         "properties": {
-            "period": nullable,
-            "category": nullable,
-            "perpetrator": nullable,
-            "province": nullable,
-            "res": {"type": "integer", "enum": list(RESOLUTIONS)},
+            "error": {"type": "string", "minLength": 1},
+            "advice": {"type": "string"},
         },
-        "required": ["period", "category", "perpetrator", "province"],
     }
+
+
+def _key_schemas() -> dict[str, Any]:
+    """PublicKey and Keyring: the published public keys (national, recovery, per province)."""
     public_key = {
         "type": "object",
         "required": ["kid", "pk"],
@@ -117,35 +117,44 @@ def _components() -> dict[str, Any]:
             "properties": {p: _ref("PublicKey") for p in PROVINCES},
         },
     }
-    aggregate = {
-        "k": {"type": "integer", "minimum": 2},
-        "privacy_radius_m": {"type": "number", "exclusiveMinimum": 0},
-        "count_noise": {"type": "boolean"},
-        "release": _ref("Release"),
-    }
-
     return {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {"type": "string", "minLength": 1},
-                "advice": {"type": "string"},
-            },
-        },
         "PublicKey": public_key,
         "Keyring": {"type": "object", "required": list(ring), "properties": ring},
-        "Town": {
-            "type": "object",
-            "required": ["id", "name", "lat", "lon"],
-            "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "lat": {"type": "number", "minimum": -35, "maximum": -22},
-                "lon": {"type": "number", "minimum": 16, "maximum": 33},
-            },
+    }
+
+
+def _town_schema() -> dict[str, Any]:
+    """A major town of the gazetteer."""
+    return {
+        "type": "object",
+        "required": ["id", "name", "lat", "lon"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "lat": {"type": "number", "minimum": -35, "maximum": -22},
+            "lon": {"type": "number", "minimum": 16, "maximum": 33},
         },
-        "Filters": filters,
+    }
+
+
+def _filters_schema(nullable: dict[str, Any]) -> dict[str, Any]:
+    """The filters as echoed in API answers."""
+    return {
+        "type": "object",
+        "properties": {
+            "period": nullable,
+            "category": nullable,
+            "perpetrator": nullable,
+            "province": nullable,
+            "res": {"type": "integer", "enum": list(RESOLUTIONS)},
+        },
+        "required": ["period", "category", "perpetrator", "province"],
+    }
+
+
+def _release_schemas(nullable: dict[str, Any]) -> dict[str, Any]:
+    """Release and Periods: the current release and the periods it shows."""
+    return {
         "Release": {
             "type": "object",
             "required": ["id", "cut_at", "through", "next_at"],
@@ -168,6 +177,24 @@ def _components() -> dict[str, Any]:
                 "k": {"type": "integer"},
             },
         },
+    }
+
+
+def _components() -> dict[str, Any]:
+    nullable = {"type": ["string", "null"]}
+    count = {"type": "integer", "minimum": 0}
+    aggregate = {
+        "k": {"type": "integer", "minimum": 2},
+        "privacy_radius_m": {"type": "number", "exclusiveMinimum": 0},
+        "count_noise": {"type": "boolean"},
+        "release": _ref("Release"),
+    }
+    return {
+        "Error": _error_schema(),
+        **_key_schemas(),
+        "Town": _town_schema(),
+        "Filters": _filters_schema(nullable),
+        **_release_schemas(nullable),
         "CellCollection": _cell_collection(aggregate, count),
         "Summary": _summary(aggregate, count),
     }
@@ -340,6 +367,25 @@ def _api_paths(bad: dict[str, Any], unavailable: dict[str, Any]) -> dict[str, An
                 },
             }
         },
+        **_aggregate_paths(bad, unavailable),
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This description",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def _aggregate_paths(bad: dict[str, Any], unavailable: dict[str, Any]) -> dict[str, Any]:
+    """The k-anonymous aggregates: the cells, the released periods and the summary."""
+    return {
         "/api/v1/cells": {
             "get": {
                 "operationId": "cells",
@@ -382,18 +428,6 @@ def _api_paths(bad: dict[str, Any], unavailable: dict[str, Any]) -> dict[str, An
                     },
                     "400": bad,
                     "503": unavailable,
-                },
-            }
-        },
-        "/api/v1/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This description",
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.1",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
                 },
             }
         },

@@ -132,6 +132,35 @@ def _subtract(session: Session, incident: Incident) -> None:
     conn.execute(delete(IncidentCount).where(match, IncidentCount.count <= 0), params)
 
 
+def _check_fields(
+    province: str, verification_level: str, source_type: str, people_affected: int
+) -> None:
+    """Raises PublishInvalid naming the first field that is not one of its values."""
+    if province not in PROVINCES:
+        raise PublishInvalid(f"province: not one of {', '.join(PROVINCES)}")
+    if verification_level not in VERIFICATION_LEVELS:
+        raise PublishInvalid(f"verification_level: not one of {', '.join(VERIFICATION_LEVELS)}")
+    if source_type not in SOURCE_TYPES:
+        raise PublishInvalid(f"source_type: not one of {', '.join(SOURCE_TYPES)}")
+    if (
+        isinstance(people_affected, bool)
+        or not isinstance(people_affected, int)
+        or not (1 <= people_affected <= MAX_PEOPLE)
+    ):
+        raise PublishInvalid(f"people_affected: a whole number from 1 to {MAX_PEOPLE}")
+
+
+def _place(lat: float, lon: float) -> tuple[float, float]:
+    """The true point as floats; raises PublishInvalid unless it is inside South Africa."""
+    try:
+        lat, lon = float(lat), float(lon)
+    except (TypeError, ValueError) as exc:
+        raise PublishInvalid("lat, lon: give numbers") from exc
+    if not (math.isfinite(lat) and math.isfinite(lon)) or not fuzz.inside_bbox(lat, lon):
+        raise PublishInvalid("lat, lon: the place must be inside South Africa")
+    return lat, lon
+
+
 def publish_incident(
     session: Session,
     *,
@@ -153,24 +182,8 @@ def publish_incident(
     cats = _terms(categories, CATEGORY_VALUES, "categories")
     perps = _terms(perpetrators, PERPETRATOR_VALUES, "perpetrators")
     first = _month(month)
-    if province not in PROVINCES:
-        raise PublishInvalid(f"province: not one of {', '.join(PROVINCES)}")
-    if verification_level not in VERIFICATION_LEVELS:
-        raise PublishInvalid(f"verification_level: not one of {', '.join(VERIFICATION_LEVELS)}")
-    if source_type not in SOURCE_TYPES:
-        raise PublishInvalid(f"source_type: not one of {', '.join(SOURCE_TYPES)}")
-    if (
-        isinstance(people_affected, bool)
-        or not isinstance(people_affected, int)
-        or not (1 <= people_affected <= MAX_PEOPLE)
-    ):
-        raise PublishInvalid(f"people_affected: a whole number from 1 to {MAX_PEOPLE}")
-    try:
-        lat, lon = float(lat), float(lon)
-    except (TypeError, ValueError) as exc:
-        raise PublishInvalid("lat, lon: give numbers") from exc
-    if not (math.isfinite(lat) and math.isfinite(lon)) or not fuzz.inside_bbox(lat, lon):
-        raise PublishInvalid("lat, lon: the place must be inside South Africa")
+    _check_fields(province, verification_level, source_type, people_affected)
+    lat, lon = _place(lat, lon)
     if privacy_radius_m is None:
         privacy_radius_m = current_app.extensions["reporter.settings"].privacy_radius_m
 

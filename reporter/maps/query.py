@@ -252,6 +252,73 @@ class Summary:
     by_province_category: list[tuple[tuple[str, str], int]]
 
 
+def _period_bins(session: Session, period: Period) -> list[tuple[str, str, str, int]]:
+    """(period, attribute, province, count) of the whole country (resolution 0) for the
+    period and each of its months."""
+    rows = session.execute(
+        select(
+            ReleaseBin.period, ReleaseBin.attribute, ReleaseBin.province, ReleaseBin.count
+        ).where(
+            ReleaseBin.resolution == 0,
+            ReleaseBin.cell == ANY,
+            ReleaseBin.period.in_([period.label, *[lattice.month_label(m) for m in period.months]]),
+        )
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def _by_month(
+    f: Filters,
+    period: Period,
+    rows: list[tuple[str, str, str, int]],
+    own: list[tuple[str, str, int]],
+) -> list[tuple[dt.date, int]]:
+    """The counts of each month of a quarter or year (of the month itself for a month)."""
+    label, attr, where = period.label, f.attribute, f.province or ANY
+    if period.kind != "month":
+        return sorted(
+            (month.first, n)
+            for per, a, p, n in rows
+            if per != label
+            and a == attr
+            and p == where
+            and (month := lattice.parse_period(per)) is not None
+        )
+    first = period.first
+    return [(first, n) for a, p, n in own if a == attr and p == where]
+
+
+def _summary_of(session: Session, f: Filters, period: Period) -> Summary:
+    """The Summary of a period (see summary)."""
+    rows = _period_bins(session, period)
+    label, attr, where = period.label, f.attribute, f.province or ANY
+    own = [(a, p, n) for per, a, p, n in rows if per == label]
+    by_province = sorted(
+        (p, n)
+        for a, p, n in own
+        if a == attr and p != ANY and (f.province is None or p == f.province)
+    )
+    cats = [
+        (a[2:], p, n)
+        for a, p, n in own
+        if a.startswith("c:") and (f.category is None or a == attr) and f.perpetrator is None
+    ]
+    perps = [
+        (a[2:], p, n)
+        for a, p, n in own
+        if a.startswith("p:") and (f.perpetrator is None or a == attr) and f.category is None
+    ]
+    return Summary(
+        by_province=by_province,
+        by_category=sorted((c, n) for c, p, n in cats if p == where),
+        by_perpetrator=sorted((c, n) for c, p, n in perps if p == where),
+        by_month=_by_month(f, period, rows, own),
+        by_province_category=sorted(
+            ((p, c), n) for c, p, n in cats if p != ANY and (f.province is None or p == f.province)
+        ),
+    )
+
+
 def summary(
     session: Session,
     f: Filters,
@@ -265,58 +332,8 @@ def summary(
     lattice has no bin for both at once."""
 
     def compute() -> Summary:
-        empty = Summary([], [], [], [], [])
         if f.period is None:
-            return empty
-        label, attr, where = f.period.label, f.attribute, f.province or ANY
-        rows = session.execute(
-            select(
-                ReleaseBin.period, ReleaseBin.attribute, ReleaseBin.province, ReleaseBin.count
-            ).where(
-                ReleaseBin.resolution == 0,
-                ReleaseBin.cell == ANY,
-                ReleaseBin.period.in_([label, *[lattice.month_label(m) for m in f.period.months]]),
-            )
-        ).all()
-        own = [(a, p, n) for per, a, p, n in rows if per == label]
-        by_province = sorted(
-            (p, n)
-            for a, p, n in own
-            if a == attr and p != ANY and (f.province is None or p == f.province)
-        )
-        cats = [
-            (a[2:], p, n)
-            for a, p, n in own
-            if a.startswith("c:") and (f.category is None or a == attr) and f.perpetrator is None
-        ]
-        perps = [
-            (a[2:], p, n)
-            for a, p, n in own
-            if a.startswith("p:") and (f.perpetrator is None or a == attr) and f.category is None
-        ]
-        months = []
-        if f.period.kind != "month":
-            months = sorted(
-                (month.first, n)
-                for per, a, p, n in rows
-                if per != label
-                and a == attr
-                and p == where
-                and (month := lattice.parse_period(per)) is not None
-            )
-        else:
-            first = f.period.first
-            months = [(first, n) for a, p, n in own if a == attr and p == where]
-        return Summary(
-            by_province=by_province,
-            by_category=sorted((c, n) for c, p, n in cats if p == where),
-            by_perpetrator=sorted((c, n) for c, p, n in perps if p == where),
-            by_month=months,
-            by_province_category=sorted(
-                ((p, c), n)
-                for c, p, n in cats
-                if p != ANY and (f.province is None or p == f.province)
-            ),
-        )
+            return Summary([], [], [], [], [])
+        return _summary_of(session, f, f.period)
 
     return cached(cache, rel, ("summary", f.period, f.category, f.perpetrator, f.province), compute)

@@ -247,7 +247,16 @@ def build_map(
         ).add_to(m)
     m.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]])
 
-    features = cells_fc["features"]
+    _add_cell_layers(m, cells_fc["features"], settings, labels)
+    town_layer(labels["towns"], class_name="town-label").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return _map_parts(m, nonce, labels)
+
+
+def _add_cell_layers(
+    m: LocalMap, features: list[dict[str, Any]], settings: Settings, labels: dict[str, str]
+) -> None:
+    """The heat layer and the hexagon layer with counts (none when no cell is shown)."""
     classes = count_classes(settings.k_anonymity)
     if features:
         heat = []
@@ -276,9 +285,9 @@ def build_map(
             tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=[labels["count"]]),
         ).add_to(m)
 
-    town_layer(labels["towns"], class_name="town-label").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
 
+def _map_parts(m: LocalMap, nonce: str, labels: dict[str, str]) -> MapParts:
+    """The rendered map as the page's head, body and script (the scripts with the nonce)."""
     fig = m.get_root()
     assert isinstance(fig, Figure)  # a folium Map puts itself in a Figure
     fig.header._children.pop("meta_http", None)  # we set our own charset

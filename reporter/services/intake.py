@@ -196,6 +196,44 @@ def check_sealed(
     return Submission(province, Channel.WEB_JS, env, files)
 
 
+def _new_receipt(h: receipts.Hashing) -> tuple[str, receipts.Derived, receipts.ReplyKey]:
+    """A fresh receipt, what is derived from it, and its reply key."""
+    receipt = receipts.new_receipt()
+    derived = receipts.derive(receipt, h)
+    return receipt, derived, receipts.new_reply_key(derived.wrap_key)
+
+
+def _stage(
+    session: Session,
+    submission: Submission,
+    settings: Settings,
+    derived: receipts.Derived,
+    reply: receipts.ReplyKey,
+) -> None:
+    """Add the report, its files and its receipt's row to the session (flushed, not committed)."""
+    ct_len = len(envelope.b64d(submission.envelope["ct"]))
+    report = Report(
+        province=submission.province,
+        channel=submission.channel,
+        size_bucket=ct_len,
+        envelope=submission.envelope,
+    )
+    report.attachments = [
+        Attachment(header=f.header, body=f.body, size_bucket=len(f.body)) for f in submission.files
+    ]
+    session.add(report)
+    session.flush()
+    session.add(
+        Receipt(
+            lookup_hash=derived.lookup,
+            report_id=report.id,
+            reply_public_key=reply.public_key,
+            wrapped_reply_key=reply.wrapped,
+            expires_on=receipts.expiry(settings.receipt_days),
+        )
+    )
+
+
 def accept(
     session: Session,
     submission: Submission,
@@ -215,34 +253,8 @@ def accept(
     for attempt in range(3):
         # `drawn`: a receipt drawn and derived ahead of need (reporter/gateway/pool.py)
         ready = drawn() if drawn is not None and attempt == 0 else None
-        if ready is not None:
-            receipt, derived, reply = ready
-        else:
-            receipt = receipts.new_receipt()
-            derived = receipts.derive(receipt, h)
-            reply = receipts.new_reply_key(derived.wrap_key)
-        ct_len = len(envelope.b64d(submission.envelope["ct"]))
-        report = Report(
-            province=submission.province,
-            channel=submission.channel,
-            size_bucket=ct_len,
-            envelope=submission.envelope,
-        )
-        report.attachments = [
-            Attachment(header=f.header, body=f.body, size_bucket=len(f.body))
-            for f in submission.files
-        ]
-        session.add(report)
-        session.flush()
-        session.add(
-            Receipt(
-                lookup_hash=derived.lookup,
-                report_id=report.id,
-                reply_public_key=reply.public_key,
-                wrapped_reply_key=reply.wrapped,
-                expires_on=receipts.expiry(settings.receipt_days),
-            )
-        )
+        receipt, derived, reply = ready if ready is not None else _new_receipt(h)
+        _stage(session, submission, settings, derived, reply)
         if once is not None:
             forms_tokens, token = once
             session.add(
