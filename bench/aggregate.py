@@ -5,9 +5,8 @@ the same answer: grouping the incidents' points into hexagons with PostGIS at re
 to the same GeoJSON shape. Both are timed in the same run over a fixed mix of filters; the figure
 is the ratio of the medians (target at most 0.1). The warm (cached) figure is printed beside it.
 
-Synthetic data: about 20,000 distinct points clustered around South Africa's major towns (plus
-some spread over the whole country), so that h3 cells are computed once per distinct point in
-Python and the incidents themselves are made by one INSERT ... SELECT from generate_series.
+Synthetic data: reporter/maps/seed.py's fill_synthetic (about 20,000 distinct points clustered
+around South Africa's major towns, made by one INSERT ... SELECT from generate_series).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import datetime as dt
 import json
 import math
 import os
-import random
 import statistics
 import time
 from typing import Any
@@ -27,12 +25,9 @@ from sqlalchemy import Connection, create_engine, text
 
 from bench.common import bench_app
 from bench.pageweight import weigh
-from reporter.domain import gazetteer
-from reporter.domain.vocabulary import CATEGORY_VALUES, PERPETRATOR_VALUES
-from reporter.maps.fuzz import SA_BBOX
 from reporter.maps.publish import refresh_aggregates
 from reporter.maps.query import parse_filters
-from reporter.maps.seed import seed_incidents
+from reporter.maps.seed import fill_synthetic, seed_incidents
 from reporter.models import db
 
 DEFAULT_INCIDENTS = 1_000_000
@@ -63,104 +58,6 @@ def filter_mix() -> list[dict[str, str]]:
         {"res": "5"},
         {"res": "7", "province": "KZN"},
     ]
-
-
-def _points(count: int, rng: random.Random) -> list[tuple[int, float, float, str]]:
-    """(idx, lat, lon, province): 85 % around major towns (weight sqrt(population)), 15 %
-    anywhere in the box, with the province of the nearest major town."""
-    towns = gazetteer.major_towns()
-    weights = [math.sqrt(t.population) for t in towns]
-    min_lon, min_lat, max_lon, max_lat = SA_BBOX
-    out = []
-    for idx in range(count):
-        if rng.random() < 0.85:
-            town = rng.choices(towns, weights=weights)[0]
-            lat = town.lat + rng.gauss(0, 6) / 111.2
-            lon = town.lon + rng.gauss(0, 6) / (111.2 * math.cos(math.radians(town.lat)))
-            lat, lon = min(max(lat, min_lat), max_lat), min(max(lon, min_lon), max_lon)
-            province = town.province
-        else:
-            lat, lon = rng.uniform(min_lat, max_lat), rng.uniform(min_lon, max_lon)
-            near = min(towns, key=lambda t: (t.lat - lat) ** 2 + (t.lon - lon) ** 2)
-            province = near.province
-        out.append((idx, lat, lon, province))
-    return out
-
-
-def _combos(count: int, rng: random.Random) -> list[tuple[int, list[str], list[str]]]:
-    police = ["unlawful_arrest", "extortion", "confiscation", "harassment", "physical_assault"]
-    cats, perps = sorted(CATEGORY_VALUES), sorted(PERPETRATOR_VALUES)
-    out = []
-    for idx in range(count):
-        if rng.random() < 0.6:
-            c = rng.sample(police, rng.choice([1, 1, 2, 3]))
-            p = ["saps"] if rng.random() < 0.7 else ["metro_police"]
-        else:
-            c = rng.sample(cats, rng.choice([1, 1, 2]))
-            p = rng.sample(perps, rng.choice([1, 1, 2]))
-        out.append((idx, c, p))
-    return out
-
-
-def fill(conn: Connection, n: int, seed: int = 2026) -> int:
-    """Insert n synthetic published incidents; returns the number of distinct points."""
-    rng = random.Random(seed)
-    npoints = min(20_000, max(500, n // 50))
-    conn.execute(
-        text(
-            "CREATE TEMP TABLE bench_point (idx int PRIMARY KEY, lat float8, "
-            "lon float8, province varchar(3), c5 varchar(16), c6 varchar(16), "
-            "c7 varchar(16))"
-        )
-    )
-    conn.execute(
-        text(
-            "CREATE TEMP TABLE bench_combo (idx int PRIMARY KEY, "
-            "categories varchar(32)[], perpetrators varchar(32)[])"
-        )
-    )
-    points = [
-        {
-            "idx": i,
-            "lat": lat,
-            "lon": lon,
-            "province": p,
-            "c5": h3.latlng_to_cell(lat, lon, 5),
-            "c6": h3.latlng_to_cell(lat, lon, 6),
-            "c7": h3.latlng_to_cell(lat, lon, 7),
-        }
-        for i, lat, lon, p in _points(npoints, rng)
-    ]
-    conn.execute(
-        text("INSERT INTO bench_point VALUES (:idx, :lat, :lon, :province, :c5, :c6, :c7)"), points
-    )
-    combos = _combos(64, rng)
-    conn.execute(
-        text("INSERT INTO bench_combo VALUES (:idx, :c, :p)"),
-        [{"idx": i, "c": c, "p": p} for i, c, p in combos],
-    )
-    conn.execute(text("SELECT setseed(0.2026)"))
-    # power(random(), 2) makes some places far busier than others, as in real reports
-    conn.execute(
-        text("""
-        WITH picks AS MATERIALIZED (
-            SELECT g, floor(power(random(), 2) * :npoints)::int AS pi,
-                   floor(random() * 64)::int AS ci, floor(random() * 18)::int AS mb
-            FROM generate_series(1, :n) AS g)
-        INSERT INTO incident (public_id, categories, perpetrators, month, province, geom,
-                              cell_r5, cell_r6, cell_r7, verification_level, source_type,
-                              people_affected, published_on, withdrawn)
-        SELECT substr(md5(picks.g::text || random()::text), 1, 20), c.categories,
-               c.perpetrators,
-               (date_trunc('month', current_date) - make_interval(months => picks.mb))::date,
-               p.province, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), p.c5, p.c6, p.c7,
-               'reported', 'self', 1, current_date, false
-        FROM picks JOIN bench_point p ON p.idx = picks.pi JOIN bench_combo c ON c.idx = picks.ci
-    """),
-        {"npoints": npoints, "n": n},
-    )
-    conn.execute(text("DROP TABLE bench_point, bench_combo"))
-    return npoints
 
 
 NAIVE_SQL = """
@@ -285,7 +182,7 @@ def run(
             page_bytes, page_hosts = weigh(app.test_client(), "/map", with_js=True)
             session.execute(text("TRUNCATE incident, incident_count, aggregate_state CASCADE"))
             session.commit()
-            seconds_fill, npoints = _timed(lambda: fill(session.connection(), n))
+            seconds_fill, npoints = _timed(lambda: fill_synthetic(session.connection(), n))
             session.commit()
             session.execute(text("SET LOCAL work_mem = '1GB'"))
             seconds_agg, _none = _timed(lambda: refresh_aggregates(session))

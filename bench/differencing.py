@@ -5,15 +5,22 @@ release against naive PostGIS.
   recovers from every pair of allowed answers and from all of them together, on synthetic data
   with planted small cells, over two releases and a publish in between (target 0).
 - `aggregate_vs_naive_postgis` (the section 7 figure) through releases: the same synthetic
-  incidents as bench/aggregate.py (its `fill`), a release cut over them, then `/api/v1/cells`
-  (cache cleared before each request) against PostGIS grouping the same incidents of the same
-  period and filter into an `ST_HexagonGrid` at request time. The filter mix is the lattice's
-  (whole periods, one attribute at a time, resolutions 5 and 6): the public side accepts nothing
-  else now. Also prints how long the release cut took.
+  incidents as bench/aggregate.py (reporter/maps/seed.py's `fill_synthetic`), a release cut
+  over them, then `/api/v1/cells` (cache cleared before each request) against PostGIS grouping
+  the same incidents of the same period and filter into an `ST_HexagonGrid` at request time.
+  The filter mix is the lattice's (whole periods, one attribute at a time, resolutions 5 and 6):
+  the public side accepts nothing else now. Also prints how long the release cut took.
+
+As a program, printing the figures as one JSON object:
+    python -m bench.differencing                  both parts, each on a bench database of its own
+    python -m bench.differencing --database-url URL [--n 5000] [--api-repeats 2]
+                                                  the aggregate figures only, on that (migrated)
+                                                  database
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -27,7 +34,7 @@ from bench.common import bench_app, bench_database
 from bench.pageweight import weigh
 from reporter.maps import lattice
 from reporter.maps.release import cut_release, through_month
-from reporter.maps.seed import seed_incidents
+from reporter.maps.seed import fill_synthetic, seed_incidents
 from reporter.models import db
 
 
@@ -124,7 +131,7 @@ def aggregate_run(
             session.commit()
             app.extensions["reporter.maps.cache"].clear()
             seconds_fill, npoints = aggregate._timed(
-                lambda: aggregate.fill(session.connection(), n)
+                lambda: fill_synthetic(session.connection(), n)
             )
             session.commit()
             settings = app.extensions["reporter.settings"]
@@ -179,11 +186,23 @@ def aggregate_run(
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.differencing")
+    parser.add_argument(
+        "--database-url",
+        help="a migrated database: only the aggregate figures, on it (the harness needs one of "
+        "its own)",
+    )
+    parser.add_argument("--n", type=int, default=None, help="incidents (default BENCH_INCIDENTS)")
+    parser.add_argument("--api-repeats", type=int, default=aggregate.API_REPEATS)
+    args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
-    with bench_database() as url:
-        figures.update(aggregate_run(url))
-    figures.update(run())
+    if args.database_url:
+        figures.update(aggregate_run(args.database_url, args.n, args.api_repeats))
+    else:
+        with bench_database() as url:
+            figures.update(aggregate_run(url, args.n, args.api_repeats))
+        figures.update(run())
     print(json.dumps(figures, sort_keys=True))
 
 

@@ -13,13 +13,15 @@ Memory: the export's peak of Python allocations (tracemalloc, in a separate unti
 and at N/10: flat means the two are alike) and the process's resident-memory growth during the
 timed runs (sampled from /proc every 10 ms).
 
-Incidents come from bench/aggregate.py's generator; a database that already holds at least N
-incidents (the aggregate benchmark's) is used as it is.
+Incidents come from reporter/maps/seed.py's fill_synthetic (as in bench/aggregate.py); a
+database that already holds at least N incidents (the aggregate benchmark's) is used as it is.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
 import os
 import statistics
 import tempfile
@@ -32,11 +34,12 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, select, text
 
-from bench.aggregate import DEFAULT_INCIDENTS, fill
+from bench.aggregate import DEFAULT_INCIDENTS
 from bench.common import bench_app
 from reporter.export.bundle import csv_entry
 from reporter.export.filters import ExportFilters
 from reporter.export.rows import write_incidents_csv
+from reporter.maps.seed import fill_synthetic
 from reporter.models import db
 from reporter.models.public import Incident
 
@@ -122,7 +125,7 @@ def ensure_incidents(url: str, n: int) -> float:
             have = int(conn.scalar(select(func.count()).select_from(Incident)) or 0)
             start = time.perf_counter()
             if have < n:
-                fill(conn, n - have)
+                fill_synthetic(conn, n - have)
             seconds = time.perf_counter() - start if have < n else 0.0
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE incident"))
@@ -174,3 +177,17 @@ def run(url: str, n: int | None = None) -> dict[str, Any]:
         "csv_export_rss_growth_mib": round(rss.peak / mib, 1),
         "csv_export_fill_s": round(seconds_fill, 1),
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.export", description="csv_export_vs_copy"
+    )
+    parser.add_argument("--database-url", required=True, help="a migrated database (filled here)")
+    parser.add_argument("--n", type=int, default=None, help="incidents (default BENCH_INCIDENTS)")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.database_url, n=args.n), sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,15 +1,23 @@
 """Page weight: bytes over the wire (gzip, level 6 as nginx's default) of a page on first
 visit plus every local asset it loads, and the count of third-party hosts referenced; for each
-language whose catalog is complete (the figure printed is the heaviest language's)."""
+language whose catalog is complete (the figure printed is the heaviest language's).
+
+As a program, printing the figures as one JSON object (the requests share one app context, as
+in `python -m bench`):
+    python -m bench.pageweight [--database-url URL]
+on that migrated database, or else on a bench database of its own."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import json
 import re
 from html.parser import HTMLParser
 
 from flask.testing import FlaskClient
 
+from bench.common import bench_app, bench_database
 from reporter.web.i18n import COMPLETE_LANGUAGES
 
 
@@ -98,3 +106,29 @@ def run(client: FlaskClient) -> dict[str, object]:
     }
     figures["page_weight_by_language"] = by_language
     return figures
+
+
+def run_on(url: str) -> dict[str, object]:
+    """run() with an app of `make bench`'s settings on the database at `url`."""
+    app = bench_app(url, **APP_SETTINGS)
+    try:
+        with app.app_context():
+            return run(app.test_client())
+    finally:
+        app.extensions["reporter.db"].engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pageweight")
+    parser.add_argument("--database-url", help="a migrated database (else one of its own)")
+    args = parser.parse_args(argv)
+    if args.database_url:
+        figures = run_on(args.database_url)
+    else:
+        with bench_database() as url:
+            figures = run_on(url)
+    print(json.dumps(figures, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

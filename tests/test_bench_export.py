@@ -1,5 +1,5 @@
-"""bench/export.py at a small count (2,000 incidents, a few seconds): it runs, writes every
-row, and reports each figure that `make bench` prints; and the export's COPY writer
+"""bench/export.py at a small count (2,000 incidents, a few seconds), run as a program: it runs,
+writes every row, and reports each figure that `make bench` prints; and the export's COPY writer
 (reporter/export/rows.py) writes, byte for byte, what the csv module writes from the same rows,
 odd values included."""
 
@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench import export
-from bench.aggregate import fill
 from reporter.domain.vocabulary import CATEGORIES, PERPETRATORS, VOCABULARY_VERSION
 from reporter.export import rows
 from reporter.export.filters import ExportFilters
+from reporter.maps.seed import fill_synthetic
 from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database
+from tests.support.programs import program_figures
 
 
 def test_csv_export_vs_copy_reports_its_figures(cluster: Path) -> None:
@@ -30,7 +30,7 @@ def test_csv_export_vs_copy_reports_its_figures(cluster: Path) -> None:
     migrate.upgrade(engine)
     engine.dispose()
     try:
-        figures = export.run(url, n=2000)
+        figures = program_figures("export", "--database-url", url, "--n", "2000")
     finally:
         pgcluster.drop_database(cluster, name)
     assert set(figures) == {
@@ -130,7 +130,7 @@ def test_the_copy_writer_matches_the_csv_module_byte_for_byte(cluster: Path) -> 
     migrate.upgrade(engine)
     try:
         with engine.begin() as conn:
-            fill(conn, 600)
+            fill_synthetic(conn, 600)
             for pid, cats, perps, prov, cell, level, source, people in ODD_ROWS:
                 conn.execute(
                     text(

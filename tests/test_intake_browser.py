@@ -3,7 +3,6 @@ envelopes only; with JavaScript off the same report still goes through and gives
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from reporter.models.private import Attachment, Report
 from tests.support.browser import Watch, chromium, live_server
 from tests.support.dates import REPORTED
 from tests.support.intake import secrets_of
+from tests.support.pages import record_posts
 
 SENTINEL = "SENTINEL-Browser-5k2p"
 FILE_BYTES = b"\x89PNG\r\n\x1a\n SENTINEL-Browser-5k2p-photo"
@@ -28,26 +28,6 @@ pytestmark = pytest.mark.browser
 def browser() -> Iterator[Any]:
     with chromium() as b:
         yield b
-
-
-class BodyRecorder:
-    """WSGI middleware that keeps every POST body exactly as it reached the server."""
-
-    def __init__(self, wsgi_app: Any) -> None:
-        self.wsgi_app, self.bodies = wsgi_app, []
-
-    def __call__(self, environ: dict, start_response: Any) -> Any:
-        if environ["REQUEST_METHOD"] == "POST":
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            self.bodies.append(body)
-            environ["wsgi.input"] = io.BytesIO(body)
-        return self.wsgi_app(environ, start_response)
-
-
-def record_posts(app: Flask) -> BodyRecorder:
-    recorder = BodyRecorder(app.wsgi_app)
-    app.wsgi_app = recorder  # type: ignore[method-assign]
-    return recorder
 
 
 class Reporter:

@@ -1,5 +1,5 @@
-"""The aggregate benchmark (served from a release, bench/differencing.py) runs end to end at a
-small size (make bench runs it at 1,000,000)."""
+"""The aggregate benchmark (served from a release, bench/differencing.py) runs end to end as a
+program at a small size (make bench runs it at 1,000,000)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from bench import differencing
 from reporter.ops import migrate, pgcluster
 from tests.conftest import fresh_database
+from tests.support.programs import program_figures
 
 KEYS = {
     "aggregate_vs_naive_postgis",
@@ -35,7 +35,9 @@ def test_aggregate_bench_runs_and_reports_its_figures(cluster: Path) -> None:
     migrate.upgrade(engine)
     engine.dispose()
     try:
-        figures = differencing.aggregate_run(url, n=5000, api_repeats=2)
+        figures = program_figures(
+            "differencing", "--database-url", url, "--n", "5000", "--api-repeats", "2"
+        )
     finally:
         pgcluster.drop_database(cluster, name)
     assert KEYS <= set(figures)

@@ -22,7 +22,7 @@ from reporter.models import db
 from reporter.models.private import Attachment, Report
 from tests.support.browser import CHROMIUM, chromium, live_server
 from tests.support.intake import secrets_of
-from tests.test_intake_browser import record_posts
+from tests.support.pages import record_posts
 from tests.test_reporter_story_js import Phone
 
 pytestmark = [

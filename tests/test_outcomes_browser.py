@@ -17,8 +17,8 @@ from reporter.models.partners import CaseOutcome
 from tests.conftest import table_dump
 from tests.support.browser import Watch, chromium, live_server
 from tests.support.intake import secrets_of
+from tests.support.pages import record_posts
 from tests.support.staff import PASSPHRASE, fresh_code, grant, make_staff
-from tests.test_intake_browser import record_posts
 from tests.test_outcomes import published_reports, record
 from tests.test_partners_browser import shot
 from tests.test_staff_browser import Moderator

@@ -22,8 +22,8 @@ from reporter.models.staff import Staff
 from tests.conftest import table_dump
 from tests.support.browser import Watch, chromium, live_server
 from tests.support.intake import submit_plain
+from tests.support.pages import record_posts
 from tests.support.staff import PASSPHRASE, PASSWORD, fresh_code, grant, make_staff
-from tests.test_intake_browser import record_posts
 from tests.test_staff_browser import Moderator
 
 SHOTS = Path(__file__).resolve().parent.parent / "instance" / "test" / "shots"

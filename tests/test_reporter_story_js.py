@@ -11,9 +11,7 @@ import gzip
 import io
 import json
 import re
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import brotli
@@ -25,10 +23,11 @@ from sqlalchemy import select
 from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.private import Attachment, Message, Report
-from tests.support.browser import CHROMIUM, Watch, chromium, live_server
+from tests.support import pages
+from tests.support.browser import CHROMIUM, chromium, live_server
 from tests.support.dates import REPORTED
 from tests.support.intake import receipt_of, secrets_of, submit_plain
-from tests.test_intake_browser import record_posts
+from tests.support.pages import record_posts
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
@@ -37,13 +36,6 @@ pytestmark = [
 
 SENTINEL = "SENTINEL-Story-8w3j"
 PHONE = "SM-A045F-Story"
-TWO_G = {
-    "offline": False,
-    "latency": 300,
-    "downloadThroughput": 250 * 1024 / 8,
-    "uploadThroughput": 50 * 1024 / 8,
-}
-SHOTS = Path(tempfile.gettempdir())
 
 
 @pytest.fixture(scope="module")
@@ -76,43 +68,12 @@ def has_gps(data: bytes) -> bool:
         return bool(image.getexif().get_ifd(ExifTags.IFD.GPSInfo))
 
 
-class Phone:
+class Phone(pages.Phone):
     """Her phone: 360x640, touch, 2G."""
 
     def __init__(self, browser: Any, base: str) -> None:
-        self.base = base
-        self.context = browser.new_context(
-            viewport={"width": 360, "height": 640},
-            is_mobile=True,
-            has_touch=True,
-            device_scale_factor=2,
-        )
-        self.page = self.context.new_page()
-        self.watch = Watch.on(self.page)
-        self.cdp = self.context.new_cdp_session(self.page)
-        self.cdp.send("Network.enable")
-        self.network(TWO_G)
+        super().__init__(browser, base, shots="reporter-story", scale=2, goto_timeout=60_000)
         self.dialogs: list[str] = []
-        self.posts: list[bytes] = []
-        self.page.on(
-            "request",
-            lambda r: self.posts.append(r.post_data_buffer or b"") if r.method == "POST" else None,
-        )
-
-    def network(self, conditions: dict[str, Any]) -> None:
-        self.cdp.send("Network.emulateNetworkConditions", conditions)
-
-    def offline(self) -> None:
-        self.network({**TWO_G, "offline": True})
-
-    def online(self) -> None:
-        self.network(TWO_G)
-
-    def shot(self, name: str, full: bool = False) -> None:
-        self.page.screenshot(path=str(SHOTS / f"reporter-story-{name}.png"), full_page=full)
-
-    def opens(self, path: str) -> None:
-        self.page.goto(self.base + path, timeout=60_000)
 
     def tells(self, narrative: str) -> None:
         p = self.page
@@ -145,9 +106,6 @@ class Phone:
             self.shot("progress")
         self.page.wait_for_url(re.compile(r"/report/received"), timeout=120_000)
         return self.page.inner_text("#receipt")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def stored(app: Flask) -> tuple[list[Report], list[Attachment]]:

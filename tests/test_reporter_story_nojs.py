@@ -8,9 +8,7 @@ Screenshots land in the temp folder as reporter-nojs-*.png, to be looked at by a
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +19,8 @@ from reporter.crypto import envelope
 from reporter.models import db
 from reporter.models.private import InboxSession, Message, Receipt, Report
 from reporter.services.keys import load_keyring
-from tests.support.browser import CHROMIUM, Watch, chromium, live_server
+from tests.support import pages
+from tests.support.browser import CHROMIUM, chromium, live_server
 from tests.support.intake import secrets_of
 
 pytestmark = [
@@ -30,13 +29,6 @@ pytestmark = [
 ]
 
 SENTINEL = "SENTINEL-NoJS-Story-5tq"
-TWO_G = {
-    "offline": False,
-    "latency": 300,
-    "downloadThroughput": 250 * 1024 / 8,
-    "uploadThroughput": 50 * 1024 / 8,
-}
-SHOTS = Path(tempfile.gettempdir())
 EXIT = "https://exit.example/"
 
 
@@ -46,36 +38,13 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-class Phone:
+class Phone(pages.Phone):
     """Her phone: 360x640, touch, 2G, JavaScript off (unless asked)."""
 
     def __init__(self, browser: Any, base: str, js: bool = False) -> None:
-        self.base = base
-        self.context = browser.new_context(
-            viewport={"width": 360, "height": 640},
-            is_mobile=True,
-            has_touch=True,
-            java_script_enabled=js,
-        )
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(60_000)
-        self.watch = Watch.on(self.page)
-        cdp = self.context.new_cdp_session(self.page)
-        cdp.send("Network.enable")
-        cdp.send("Network.emulateNetworkConditions", TWO_G)
+        super().__init__(browser, base, js=js, shots="reporter-nojs", timeout=60_000)
         # the neutral site Quick exit goes to, answered here (the machine has no network)
-        self.context.route(
-            EXIT + "**",
-            lambda route: route.fulfill(
-                body="<title>Weather</title><p>Sunny</p>", content_type="text/html"
-            ),
-        )
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(SHOTS / f"reporter-nojs-{name}.png"))
-
-    def opens(self, path: str) -> None:
-        self.page.goto(self.base + path)
+        self.answers(EXIT + "**", "<title>Weather</title><p>Sunny</p>")
 
     def tells(self, narrative: str, month: str = "1") -> None:
         p = self.page
@@ -93,9 +62,6 @@ class Phone:
         self.page.fill("#receipt", receipt)
         self.page.click("button[type=submit]")
         self.page.wait_for_selector("#status")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def reports(app: Flask) -> list[Report]:

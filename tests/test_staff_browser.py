@@ -24,8 +24,9 @@ from tests.conftest import table_dump
 from tests.support.browser import Watch, chromium, live_server
 from tests.support.dates import REPORTED
 from tests.support.intake import secrets_of
+from tests.support.pages import record_posts
 from tests.support.staff import PASSWORD
-from tests.test_intake_browser import Reporter, record_posts
+from tests.test_intake_browser import Reporter
 
 SENTINEL = "SENTINEL-E2E-narrative-9vq"
 PASSPHRASE = "SENTINEL-passphrase purple giraffe umbrella"

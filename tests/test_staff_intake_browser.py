@@ -22,8 +22,8 @@ from reporter.models.private import Report
 from tests.support.browser import CHROMIUM, Watch, chromium, live_server
 from tests.support.dates import REPORTED
 from tests.support.intake import secrets_of
+from tests.support.pages import record_posts
 from tests.support.staff import PASSPHRASE, fresh_code, grant, make_staff
-from tests.test_intake_browser import record_posts
 from tests.test_staff_browser import Moderator
 
 pytestmark = [

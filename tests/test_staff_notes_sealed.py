@@ -27,8 +27,8 @@ from reporter.services.keys import load_keyring
 from tests.conftest import table_dump
 from tests.support.browser import Watch, chromium, live_server
 from tests.support.intake import secrets_of, submit_plain
+from tests.support.pages import record_posts
 from tests.support.staff import PASSPHRASE, csrf_of, fresh_code, grant, log_in, make_staff
-from tests.test_intake_browser import record_posts
 from tests.test_staff_browser import Moderator
 
 NOTE = "NOTE-SENTINEL-q7x same officers as last month"

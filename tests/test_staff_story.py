@@ -9,9 +9,7 @@ no file a bundle lacks. Screenshots go to /tmp/staff-story-*.png."""
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,11 +27,11 @@ from tests.conftest import table_dump
 from tests.support.browser import Watch, chromium, live_server
 from tests.support.dates import REPORTED
 from tests.support.intake import secrets_of
+from tests.support.pages import screenshot
 from tests.support.staff import PASSPHRASE, fresh_code, grant, make_staff
 from tests.test_intake_browser import Reporter
 from tests.test_staff_browser import Moderator
 
-SHOTS = str(Path(tempfile.gettempdir()) / "staff-story-{}.png")
 DRAFT = "Which station were the officers from? (draft, typed before Esc)"
 REASON = "SENTINEL-staff-only-reason-4kq: same night, same rank, told twice"
 # the reporter's inbox labels (reporter/templates/forms/inbox.html), English
@@ -55,7 +53,7 @@ class Desk(Moderator):
     """The moderator's further steps on the staff pages (page-object helper)."""
 
     def shot(self, name: str) -> None:
-        self.page.screenshot(path=SHOTS.format(name), full_page=True)
+        screenshot(self.page, f"staff-story-{name}", full=True)
 
     def queue_rows(self) -> list[dict[str, str]]:
         self.page.goto(self.base + "/staff/queue")
@@ -295,7 +293,7 @@ def test_moderator_story_from_queue_to_publish_and_reject(
 
         # Then reporter B sees her report closed, and no trace of the staff-only note
         status, inbox = inbox_status(rb, receipt_b)
-        rb.page.screenshot(path=SHOTS.format("6-inbox-b"), full_page=True)
+        screenshot(rb.page, "staff-story-6-inbox-b", full=True)
         assert status == CLOSED
         assert REASON not in inbox
         assert "cannot be shown" not in inbox and "From you" not in inbox

@@ -1,6 +1,9 @@
 """Demo data: a few hundred published incidents around the cities where Sisonke works, so the
 map shows something at once. Every one goes through publish_incident, so its point is displaced
-like a real one. Demo mode only (the caller checks the mode)."""
+like a real one. Demo mode only (the caller checks the mode).
+
+Also `fill_synthetic`: many synthetic incidents in bulk, for the benchmarks (bench/) and the
+tests that need them; never demo data."""
 
 from __future__ import annotations
 
@@ -8,11 +11,18 @@ import datetime as dt
 import math
 import random
 
-from sqlalchemy import exists, select
+import h3
+from sqlalchemy import Connection, exists, select, text
 from sqlalchemy.orm import Session
 
-from reporter.domain.vocabulary import SOURCE_TYPES, VERIFICATION_LEVELS
-from reporter.maps.fuzz import inside_bbox
+from reporter.domain import gazetteer
+from reporter.domain.vocabulary import (
+    CATEGORY_VALUES,
+    PERPETRATOR_VALUES,
+    SOURCE_TYPES,
+    VERIFICATION_LEVELS,
+)
+from reporter.maps.fuzz import SA_BBOX, inside_bbox
 from reporter.maps.publish import publish_incident
 from reporter.models.public import Incident
 
@@ -127,3 +137,111 @@ def seed_incidents(session: Session, n: int = 1000, rng_seed: int = 20261128) ->
         )
     session.commit()
     return n
+
+
+# --- bulk synthetic incidents (benchmarks and tests) --------------------------------------------
+
+
+def _points(count: int, rng: random.Random) -> list[tuple[int, float, float, str]]:
+    """(idx, lat, lon, province): 85 % around major towns (weight sqrt(population)), 15 %
+    anywhere in the box, with the province of the nearest major town."""
+    towns = gazetteer.major_towns()
+    weights = [math.sqrt(t.population) for t in towns]
+    min_lon, min_lat, max_lon, max_lat = SA_BBOX
+    out = []
+    for idx in range(count):
+        if rng.random() < 0.85:
+            town = rng.choices(towns, weights=weights)[0]
+            lat = town.lat + rng.gauss(0, 6) / 111.2
+            lon = town.lon + rng.gauss(0, 6) / (111.2 * math.cos(math.radians(town.lat)))
+            lat, lon = min(max(lat, min_lat), max_lat), min(max(lon, min_lon), max_lon)
+            province = town.province
+        else:
+            lat, lon = rng.uniform(min_lat, max_lat), rng.uniform(min_lon, max_lon)
+            near = min(towns, key=lambda t: (t.lat - lat) ** 2 + (t.lon - lon) ** 2)
+            province = near.province
+        out.append((idx, lat, lon, province))
+    return out
+
+
+def _combos(count: int, rng: random.Random) -> list[tuple[int, list[str], list[str]]]:
+    police = ["unlawful_arrest", "extortion", "confiscation", "harassment", "physical_assault"]
+    cats, perps = sorted(CATEGORY_VALUES), sorted(PERPETRATOR_VALUES)
+    out = []
+    for idx in range(count):
+        if rng.random() < 0.6:
+            c = rng.sample(police, rng.choice([1, 1, 2, 3]))
+            p = ["saps"] if rng.random() < 0.7 else ["metro_police"]
+        else:
+            c = rng.sample(cats, rng.choice([1, 1, 2]))
+            p = rng.sample(perps, rng.choice([1, 1, 2]))
+        out.append((idx, c, p))
+    return out
+
+
+def fill_synthetic(conn: Connection, n: int, seed: int = 2026) -> int:
+    """Insert n synthetic published incidents in bulk, for benchmarks and tests that need many
+    (not demo data: the points are not displaced by publish_incident, and nothing is committed
+    here). About 20,000 distinct points (fewer for small n) clustered around South Africa's
+    major towns, 85 % of them, weighted by the square root of population, the rest anywhere in
+    the country's box; h3 cells are computed once per distinct point in Python and the
+    incidents are made by one INSERT ... SELECT from generate_series, over the last 18 months.
+    The same n and seed give the same points and combinations. Uses two temporary tables
+    (bench_point, bench_combo), dropped again. Returns the number of distinct points."""
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not a secret
+    npoints = min(20_000, max(500, n // 50))
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE bench_point (idx int PRIMARY KEY, lat float8, "
+            "lon float8, province varchar(3), c5 varchar(16), c6 varchar(16), "
+            "c7 varchar(16))"
+        )
+    )
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE bench_combo (idx int PRIMARY KEY, "
+            "categories varchar(32)[], perpetrators varchar(32)[])"
+        )
+    )
+    points = [
+        {
+            "idx": i,
+            "lat": lat,
+            "lon": lon,
+            "province": p,
+            "c5": h3.latlng_to_cell(lat, lon, 5),
+            "c6": h3.latlng_to_cell(lat, lon, 6),
+            "c7": h3.latlng_to_cell(lat, lon, 7),
+        }
+        for i, lat, lon, p in _points(npoints, rng)
+    ]
+    conn.execute(
+        text("INSERT INTO bench_point VALUES (:idx, :lat, :lon, :province, :c5, :c6, :c7)"), points
+    )
+    combos = _combos(64, rng)
+    conn.execute(
+        text("INSERT INTO bench_combo VALUES (:idx, :c, :p)"),
+        [{"idx": i, "c": c, "p": p} for i, c, p in combos],
+    )
+    conn.execute(text("SELECT setseed(0.2026)"))
+    # power(random(), 2) makes some places far busier than others, as in real reports
+    conn.execute(
+        text("""
+        WITH picks AS MATERIALIZED (
+            SELECT g, floor(power(random(), 2) * :npoints)::int AS pi,
+                   floor(random() * 64)::int AS ci, floor(random() * 18)::int AS mb
+            FROM generate_series(1, :n) AS g)
+        INSERT INTO incident (public_id, categories, perpetrators, month, province, geom,
+                              cell_r5, cell_r6, cell_r7, verification_level, source_type,
+                              people_affected, published_on, withdrawn)
+        SELECT substr(md5(picks.g::text || random()::text), 1, 20), c.categories,
+               c.perpetrators,
+               (date_trunc('month', current_date) - make_interval(months => picks.mb))::date,
+               p.province, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), p.c5, p.c6, p.c7,
+               'reported', 'self', 1, current_date, false
+        FROM picks JOIN bench_point p ON p.idx = picks.pi JOIN bench_combo c ON c.idx = picks.ci
+    """),
+        {"npoints": npoints, "n": n},
+    )
+    conn.execute(text("DROP TABLE bench_point, bench_combo"))
+    return npoints
