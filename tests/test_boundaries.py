@@ -91,3 +91,17 @@ def test_a_broken_contract_fails_the_lint(
     assert f"{contract}" in text and "BROKEN" in text, result.stdout
     assert re.search(r"Contracts: \d kept, [1-4] broken\.", text), result.stdout
     assert module.replace("/", ".").removesuffix(".py") in result.stdout
+
+
+def test_importing_the_envelope_loads_no_flask_and_no_database() -> None:
+    # the check of issue 14, as a maintainer would type it, in a fresh interpreter
+    probe = (
+        "import sys, reporter.crypto.envelope, reporter.crypto.receipts, reporter.crypto.signing;"
+        " print(sorted(m for m in ('flask', 'sqlalchemy', 'werkzeug', 'psycopg')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
