@@ -295,9 +295,15 @@
   // NaN and Infinity have no JSON spelling (JSON.stringify would write null): refused, as
   // json.dumps(allow_nan=False) refuses them in Python. The replacer returns every value as it
   // is, so what is written does not change.
+  // A lone surrogate (half of an emoji, say) has no UTF-8 spelling: refused, as Python's
+  // UTF-8 encoder refuses it, rather than written as a \ud83d escape.
+  var LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
   function finiteOnly(key, value) {
     if ((typeof value === 'number' || value instanceof Number) && !isFinite(value)) {
       throw new RangeError('not a finite number');
+    }
+    if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) {
+      throw new RangeError('not well-formed text');
     }
     return value;
   }
