@@ -18,7 +18,7 @@ from reporter.web import compress
 from tests.support.browser import live_server
 from tests.support.intake import hidden, plain_fields
 
-STATIC = Path(compress.__file__).resolve().parent / "static"
+STATIC = Path(compress.__file__).resolve().parent.parent / "static"
 BOTH = "gzip, deflate, br"
 
 

@@ -179,17 +179,9 @@ def _combos(count: int, rng: random.Random) -> list[tuple[int, list[str], list[s
     return out
 
 
-def fill_synthetic(conn: Connection, n: int, seed: int = 2026) -> int:
-    """Insert n synthetic published incidents in bulk, for benchmarks and tests that need many
-    (not demo data: the points are not displaced by publish_incident, and nothing is committed
-    here). About 20,000 distinct points (fewer for small n) clustered around South Africa's
-    major towns, 85 % of them, weighted by the square root of population, the rest anywhere in
-    the country's box; h3 cells are computed once per distinct point in Python and the
-    incidents are made by one INSERT ... SELECT from generate_series, over the last 18 months.
-    The same n and seed give the same points and combinations. Uses two temporary tables
-    (bench_point, bench_combo), dropped again. Returns the number of distinct points."""
-    rng = random.Random(seed)  # noqa: S311 - synthetic data, not a secret
-    npoints = min(20_000, max(500, n // 50))
+def _stage_points_and_combos(conn: Connection, npoints: int, rng: random.Random) -> None:
+    """The temporary tables fill_synthetic draws from: its points (with their h3 cells) and 64
+    category and perpetrator combinations."""
     conn.execute(
         text(
             "CREATE TEMP TABLE bench_point (idx int PRIMARY KEY, lat float8, "
@@ -223,6 +215,20 @@ def fill_synthetic(conn: Connection, n: int, seed: int = 2026) -> int:
         text("INSERT INTO bench_combo VALUES (:idx, :c, :p)"),
         [{"idx": i, "c": c, "p": p} for i, c, p in combos],
     )
+
+
+def fill_synthetic(conn: Connection, n: int, seed: int = 2026) -> int:
+    """Insert n synthetic published incidents in bulk, for benchmarks and tests that need many
+    (not demo data: the points are not displaced by publish_incident, and nothing is committed
+    here). About 20,000 distinct points (fewer for small n) clustered around South Africa's
+    major towns, 85 % of them, weighted by the square root of population, the rest anywhere in
+    the country's box; h3 cells are computed once per distinct point in Python and the
+    incidents are made by one INSERT ... SELECT from generate_series, over the last 18 months.
+    The same n and seed give the same points and combinations. Uses two temporary tables
+    (bench_point, bench_combo), dropped again. Returns the number of distinct points."""
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not a secret
+    npoints = min(20_000, max(500, n // 50))
+    _stage_points_and_combos(conn, npoints, rng)
     conn.execute(text("SELECT setseed(0.2026)"))
     # power(random(), 2) makes some places far busier than others, as in real reports
     conn.execute(
