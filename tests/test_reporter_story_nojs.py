@@ -261,8 +261,7 @@ def test_an_answer_typed_while_the_inbox_closed_is_kept_and_sent_after_the_recei
         phone = Phone(browser, base)
         receipt = sent_receipt(phone)
         phone.logs_in(receipt)
-        # the whole inbox page has arrived over 2G before she types (a field filled while
-        # the page is still streaming in can be cut short by the rest of the document)
+        # the whole inbox page has arrived over 2G before she types
         phone.page.wait_for_load_state("networkidle")
         answer = "I took a long time to write this, it was hard"
         phone.page.locator("#message").fill(answer)
@@ -274,8 +273,11 @@ def test_an_answer_typed_while_the_inbox_closed_is_kept_and_sent_after_the_recei
         # When she taps Send (her words still all there)
         assert phone.page.input_value("#message") == answer
         phone.page.click("#reply-send")
-        # Then she is asked for her receipt and her words are still on the page
+        # Then she is asked for her receipt and her words are still on the page (read once
+        # the page has arrived: over 2G the textarea is in the document while its text is
+        # still streaming in, which read early gave "I took a long t")
         phone.page.wait_for_selector("#pending")
+        phone.page.wait_for_load_state("load")
         assert "it was hard" in phone.page.input_value("#pending")
         assert not [m for m in messages(app) if m.direction == "from_reporter"]
         phone.shot("pending")
@@ -283,6 +285,7 @@ def test_an_answer_typed_while_the_inbox_closed_is_kept_and_sent_after_the_recei
         phone.page.fill("#receipt", receipt)
         phone.page.click("button[type=submit]")
         phone.page.wait_for_selector("#sent")
+        phone.page.wait_for_load_state("load")
         assert len([m for m in messages(app) if m.direction == "from_reporter"]) == 1
         assert "it was hard" in phone.page.inner_text("main")
         phone.close()
