@@ -37,7 +37,14 @@ from sqlalchemy import create_engine
 
 from reporter.config import build_settings
 from reporter.ops import migrate, pgcluster
-from reporter.ops.servers import Gunicorn, app_instance, free_port, gunicorn, init_instance
+from reporter.ops.servers import (
+    Gunicorn,
+    app_instance,
+    free_port,
+    gunicorn,
+    init_instance,
+    wait_for_port,
+)
 from reporter.ops.visitor import RECEIPT, Visitor, encode_form, plain_fields
 from tests.conftest import TEST_INSTANCE, fresh_database
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
@@ -449,18 +456,6 @@ def start_nginx(conf: Path, folder: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_for(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def static_copy(folder: Path) -> Path:
     """reporter/static as set-up leaves it, with a .gz beside site.css for gzip_static
     (set-up makes them; made here too, so the test does not depend on which ran first)."""
@@ -527,7 +522,7 @@ def stack(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
                 )
                 nginx = start_nginx(conf, folder)
                 for port in (https_port, onion_port):
-                    wait_for(port)
+                    wait_for_port(port, timeout=20)
                 yield Stack(
                     app,
                     f"https://127.0.0.1:{https_port}",
